@@ -1,0 +1,45 @@
+#include "common/core/routing.h"
+
+namespace terril {
+
+Audience route(Entity e, std::string_view owner_centre, std::string_view host_centre) {
+  Audience a;
+  if (e != Entity::registration) {
+    a.everyone = true;
+    return a;
+  }
+  a.owner_centre = owner_centre;
+  if (host_centre != owner_centre) a.host_centre = host_centre;
+  return a;
+}
+
+namespace {
+Status forbidden(std::string en, std::string fr) {
+  return Status(Code::forbidden, std::move(en), {}, std::move(fr));
+}
+}  // namespace
+
+Status check_node_change(const PermissionContext& ctx, const Change& c) {
+  if (c.origin != ctx.node_id)
+    return forbidden("origin is not the authenticated node",
+                     "Modification refusée : elle ne vient pas de ce poste.");
+  const std::string& owner = ctx.existing ? ctx.existing->centre_id : c.centre_id;
+  if (ctx.existing && c.centre_id != ctx.existing->centre_id)
+    return forbidden("change claims another owner centre than the record's",
+                     "Modification refusée : le centre propriétaire ne correspond pas.");
+  if (owner == ctx.node_centre) return Status::ok();
+  if (c.entity == Entity::registration && !ctx.event_host_centre.empty() &&
+      ctx.event_host_centre == ctx.node_centre && ctx.existing && c.op == Op::upsert &&
+      !c.fields.empty()) {
+    bool only_attended = true;
+    for (const auto& fv : c.fields) only_attended = only_attended && fv.field == Field::attended;
+    if (only_attended) return Status::ok();
+    return forbidden("host centre may change only `attended` of another centre's registration",
+                     "Modification refusée : le centre qui accueille l'événement ne peut modifier "
+                     "que la présence d'une inscription d'un autre centre.");
+  }
+  return forbidden("record belongs to another centre",
+                   "Modification refusée : cette fiche appartient à un autre centre.");
+}
+
+}  // namespace terril

@@ -1,0 +1,117 @@
+#include "common/wire/wire.h"
+
+#include "common/core/ids.h"
+#include "common/core/validate.h"
+#include "terril/v1/sync.pb.h"
+
+namespace terril::wire {
+
+static_assert(static_cast<int>(Entity::centre) == v1::ENTITY_CENTRE);
+static_assert(static_cast<int>(Entity::prototype_note) == v1::ENTITY_PROTOTYPE_NOTE);
+static_assert(static_cast<int>(Op::upsert) == v1::OP_UPSERT);
+static_assert(static_cast<int>(Op::erase) == v1::OP_ERASE);
+
+namespace {
+Status malformed(std::string what) { return Status(Code::invalid, "malformed frame: " + what); }
+}  // namespace
+
+void to_wire(const Change& c, v1::Change& out) {
+  out.Clear();
+  out.set_origin(c.origin);
+  out.set_origin_seq(c.origin_seq);
+  out.set_hlc(c.hlc);
+  out.set_entity(static_cast<v1::Entity>(c.entity));
+  if (c.entity == Entity::centre) {
+    out.set_record_id(c.record_id);
+  } else if (auto b = uuid_to_bytes(c.record_id)) {
+    out.set_record_id(*b);
+  } else {
+    out.set_record_id(c.record_id);  // invalid; the receiver will refuse it
+  }
+  out.set_op(static_cast<v1::Op>(c.op));
+  out.set_centre_id(c.centre_id);
+  for (const auto& fv : c.fields) {
+    auto* f = out.add_fields();
+    f->set_field(static_cast<uint32_t>(fv.field));
+    switch (fv.value.index()) {
+      case 0: f->set_null(true); break;
+      case 1: f->set_integer(std::get<int64_t>(fv.value)); break;
+      case 2: f->set_boolean(std::get<bool>(fv.value)); break;
+      case 3: f->set_text(std::get<std::string>(fv.value)); break;
+    }
+  }
+}
+
+Result<Change> from_wire(const v1::Change& in) {
+  Change c;
+  c.origin = in.origin();
+  c.origin_seq = in.origin_seq();
+  c.hlc = in.hlc();
+  if (!valid_entity(static_cast<uint32_t>(in.entity()))) return malformed("unknown entity");
+  c.entity = static_cast<Entity>(in.entity());
+  if (c.entity == Entity::centre) {
+    c.record_id = in.record_id();
+  } else if (auto t = uuid_from_bytes(in.record_id())) {
+    c.record_id = *t;
+  } else {
+    return malformed("record id is not 16 bytes");
+  }
+  if (in.op() < v1::OP_UPSERT || in.op() > v1::OP_ERASE) return malformed("unknown op");
+  c.op = static_cast<Op>(in.op());
+  c.centre_id = in.centre_id();
+  c.fields.reserve(static_cast<size_t>(in.fields_size()));
+  for (const auto& f : in.fields()) {
+    if (f.field() == 0 || f.field() > 0xFFFF) return malformed("bad field number");
+    FieldValue fv{static_cast<Field>(f.field()), {}};
+    switch (f.value_case()) {
+      case v1::FieldValue::kText: fv.value = f.text(); break;
+      case v1::FieldValue::kInteger: fv.value = static_cast<int64_t>(f.integer()); break;
+      case v1::FieldValue::kBoolean: fv.value = f.boolean(); break;
+      case v1::FieldValue::kNull: break;
+      case v1::FieldValue::VALUE_NOT_SET: return malformed("field without value");
+    }
+    c.fields.push_back(std::move(fv));
+  }
+  if (Status s = validate_change(c); !s) return s;
+  return c;
+}
+
+std::string encode_change(const Change& c) {
+  v1::Change w;
+  to_wire(c, w);
+  return w.SerializeAsString();
+}
+
+Result<Change> decode_change(std::string_view bytes) {
+  v1::Change w;
+  if (!w.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return malformed("change does not parse");
+  return from_wire(w);
+}
+
+Status decode_frame(std::string_view bytes, v1::Frame& out) {
+  if (bytes.size() > kMaxFrameBytes) return Status(Code::invalid, "frame too large");
+  if (!out.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return malformed("does not parse");
+  switch (out.msg_case()) {
+    case v1::Frame::MSG_NOT_SET: return malformed("empty frame");
+    case v1::Frame::kChanges: {
+      const auto& ch = out.changes();
+      if (static_cast<size_t>(ch.changes_size()) > kMaxBatchChanges) return malformed("batch too large");
+      for (const auto& c : ch.changes())
+        if (auto r = from_wire(c); !r) return Status(Code::invalid, "invalid change: " + r.status().message(), r.status().field());
+      return Status::ok();
+    }
+    case v1::Frame::kHello:
+      if (out.hello().node_id().empty() || out.hello().node_id().size() > kMaxOriginLen) return malformed("bad node id");
+      if (out.hello().proof().size() != 32) return malformed("proof is not 32 bytes");
+      return Status::ok();
+    case v1::Frame::kChallenge:
+      if (out.challenge().nonce().size() != 32) return malformed("nonce is not 32 bytes");
+      return Status::ok();
+    default:
+      return Status::ok();
+  }
+}
+
+std::string encode_frame(const v1::Frame& f) { return f.SerializeAsString(); }
+
+}  // namespace terril::wire

@@ -1,0 +1,16 @@
+# Embeds schema/NNN_name.sql files into a C++ array, ordered by number.
+# Produces: terril::schema_migrations() -> span of {version, sql}.
+file(GLOB files "${DIR}/*.sql")
+list(SORT files)
+set(body "")
+set(n 0)
+foreach(f ${files})
+  get_filename_component(name ${f} NAME)
+  string(REGEX MATCH "^[0-9]+" num ${name})
+  math(EXPR num "${num}")
+  file(READ ${f} sql)
+  set(body "${body}  {${num}, R\"terrilsql(${sql})terrilsql\"},\n")
+  math(EXPR n "${n}+1")
+endforeach()
+file(WRITE ${OUT}.tmp "// Generated from common/store/schema/*.sql. Do not edit.\n#include <span>\n#include \"common/store/migrations.h\"\nnamespace terril {\nnamespace { const Migration kMigrations[] = {\n${body}}; }\nstd::span<const Migration> schema_migrations() { return kMigrations; }\n}  // namespace terril\n")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

@@ -1,0 +1,221 @@
+// The SQLite store shared by node and hub: records (merged state + typed
+// columns for queries), the change log, cursors, HLC state, rejections.
+//
+// Every method runs in its own transaction and either commits whole or leaves
+// the store unchanged. With synchronous=FULL, a method that returned ok is on
+// disk. A Store is used from one thread at a time (the daemon's store thread
+// or strand); open several Store objects on one file for concurrent readers.
+//
+// Schema: common/store/schema/NNN_*.sql, applied in order, PRAGMA user_version
+// = the number of the last one applied.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/core/hlc.h"
+#include "common/core/model.h"
+#include "common/core/routing.h"
+#include "common/core/status.h"
+
+struct sqlite3;
+
+namespace terril {
+
+struct StoreOptions {
+  // This replica's origin: "hub" on the hub, the node id on a node (may be
+  // empty before enrolment; writes are then refused).
+  std::string origin;
+  bool hub = false;
+  // Simulate a full disk in tests (PRAGMA max_page_count); 0 = unlimited.
+  int64_t max_page_count = 0;
+  // Refuse changes stamped more than this ahead of the hub's clock (hub only).
+  int64_t max_future_ms = 5 * 60 * 1000;
+};
+
+// A write made here (by staff through the API, or the hub admin).
+struct LocalWrite {
+  Entity entity = Entity::registration;
+  std::string record_id;   // new UUID for a creation
+  std::string centre_id;   // owner centre
+  Op op = Op::upsert;
+  std::vector<FieldValue> fields;  // any order; the store sorts them
+};
+
+// A change the hub refused, kept by both sides.
+struct Rejection {
+  std::string origin;
+  uint64_t origin_seq = 0;
+  std::string code;        // "forbidden", "invalid", "clock_skew"
+  std::string field;
+  std::string message;     // French
+  int64_t at_ms = 0;
+  std::string entity;      // entity name
+  std::string record_id;
+};
+
+// The hub decides, for each change from a node, whether the node may make it.
+// Called inside the apply transaction with the record as the hub holds it and
+// the host centre of the registration's event ("" if unknown).
+using Judge = std::function<Status(const Change&, const Record* existing, const std::string& event_host_centre)>;
+
+struct ApplyReport {
+  uint64_t applied = 0;      // changes merged
+  uint64_t duplicates = 0;   // already held, skipped
+  std::vector<Rejection> rejections;
+  uint64_t cursor = 0;       // after the batch: hub's origin cursor for this node / node's hub cursor
+};
+
+struct ListQuery {
+  // Exact-match filters on columns: "centre_id", "event_id", "role", "kind",
+  // "status", "attended" ("true"/"false"), "agglomeration" (registrations:
+  // via their centre). Unknown keys are an error.
+  std::vector<std::pair<std::string, std::string>> filters;
+  std::string search;        // case-insensitive substring of name fields / title
+  int64_t from_ms = 0;       // created_at (registrations, notes) or starts_at (events) >= from
+  int64_t to_ms = 0;         // ... < to; 0 = no bound
+  bool include_deleted = false;
+  std::string after;         // paging cursor from Page::next
+  size_t limit = 50;         // 1..1000
+};
+
+struct Page {
+  std::vector<Record> items;
+  std::string next;          // empty when this is the last page
+};
+
+// A change to send, with the sequence it was read at.
+struct Outgoing {
+  std::vector<Change> changes;
+  uint64_t last_seq = 0;     // node: origin_seq of the last change; hub: hub seq scanned up to
+};
+
+struct StoreStats {
+  uint64_t own_seq = 0;          // last origin_seq this replica issued
+  uint64_t acked_seq = 0;        // node: last own seq the hub holds (node_cursor)
+  uint64_t hub_cursor = 0;       // node: last hub seq applied; hub: newest hub seq
+  uint64_t pending = 0;          // node: own_seq - acked_seq
+  uint64_t records = 0;
+  uint64_t rejections = 0;
+  int64_t db_bytes = 0;
+  int64_t wal_bytes = 0;
+};
+
+class Store {
+ public:
+  // Opens (creating if needed) the database at `path`, sets the pragmas (WAL,
+  // synchronous=FULL, secure_delete, foreign_keys, busy_timeout), applies
+  // migrations, chmods the files 0600. Errors: io, full.
+  static Result<std::unique_ptr<Store>> open(const std::string& path, StoreOptions opts);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const StoreOptions& options() const { return opts_; }
+  // Set the origin after enrolment.
+  Status set_origin(std::string origin);
+
+  // Small key/value settings: "node_id", "centre_id", "hub_id"...
+  Result<std::optional<std::string>> meta(std::string_view key);
+  Status set_meta(std::string_view key, std::string_view value);
+
+  // --- Writes --------------------------------------------------------------
+
+  // One local write: tick the HLC (persisted), validate (for a new record,
+  // every required field), merge, append to the change log with the next
+  // origin_seq, all in one transaction. Returns the logged change.
+  // Errors: invalid (with field and French message), not_found (update of an
+  // unknown record), conflict (record erased), full, io.
+  Result<Change> write(const LocalWrite& w, int64_t wall_ms);
+
+  // Hub: apply a batch from node `node_id`. For each change in order:
+  // origin_seq <= cursor -> duplicate, skipped; != cursor + 1 -> the whole
+  // batch fails with conflict ("sequence gap") and nothing is written; stamped
+  // more than max_future_ms ahead of `hub_now_ms` or refused by `judge` ->
+  // a Rejection is stored and the cursor advances; else merged and appended
+  // to the hub log with its audience. One transaction.
+  Result<ApplyReport> apply_from_node(const std::string& node_id, const std::vector<Change>& changes,
+                                      const Judge& judge, int64_t hub_now_ms);
+
+  // Node: apply a batch from the hub whose hub sequence ends at `last_seq`.
+  // last_seq <= hub cursor -> no-op. Otherwise merge every change (an ERASE
+  // also purges personal fields from this node's change log), observe their
+  // HLCs, set the hub cursor to last_seq. One transaction.
+  Result<ApplyReport> apply_from_hub(const std::vector<Change>& changes, uint64_t last_seq, int64_t wall_ms);
+
+  // --- Reading changes for sync -------------------------------------------
+
+  // Node: own changes with origin_seq > after, at most `limit`.
+  Result<Outgoing> own_changes_after(uint64_t after, size_t limit);
+  // Hub: changes routed to `centre`, with hub seq > after, not from
+  // `node_id` itself, at most `limit`. last_seq is the greatest hub seq
+  // scanned (it passes over changes routed elsewhere).
+  Result<Outgoing> changes_for_centre(const std::string& centre, const std::string& node_id, uint64_t after,
+                                      size_t limit);
+
+  // --- Cursors and clock ---------------------------------------------------
+
+  // Hub: last origin_seq held from `origin`. Node: n/a (0).
+  Result<uint64_t> origin_cursor(const std::string& origin);
+  // Node: the hub told us it holds our changes up to `seq` (Welcome or Ack):
+  // record it and drop those entries from the change log (compaction).
+  Status set_acked(uint64_t seq);
+  // Node: store rejections reported by the hub.
+  Status add_rejections(const std::vector<Rejection>& r);
+  Result<std::vector<Rejection>> rejections(size_t limit);
+
+  // HLC: offset learned from the hub (persisted).
+  Status set_clock_offset(int64_t offset_ms);
+  int64_t clock_offset() const { return hlc_.offset_ms(); }
+  uint64_t hlc_last() const { return hlc_.last(); }
+  // Node, after learning the hub's time: if unsent own changes (origin_seq >
+  // acked) are stamped more than `tolerance_ms` ahead of the corrected clock,
+  // rewind the clock and re-stamp them, and the record fields they set, in
+  // origin_seq order. Returns how many were re-stamped.
+  Result<uint64_t> restamp_future(int64_t wall_ms, int64_t tolerance_ms);
+
+  // --- Records -------------------------------------------------------------
+
+  Result<std::optional<Record>> get(Entity e, const std::string& id);
+  Result<Page> list(Entity e, const ListQuery& q);
+  // Node: the origin_seq of the last local change to this record (0 if
+  // none): the record has reached the hub when it is <= acked_seq.
+  Result<uint64_t> local_seq(Entity e, const std::string& id);
+  // Count per value of `column` (e.g. role, centre_id) for live records,
+  // with the same filters as list. For reports.
+  Result<std::vector<std::pair<std::string, uint64_t>>> count_by(Entity e, const std::string& column,
+                                                                   const ListQuery& q);
+  // Stream every live record matching q to `fn`, in id order, in bounded
+  // memory (for exports). Stops early if fn returns false.
+  Status for_each(Entity e, const ListQuery& q, const std::function<bool(const Record&)>& fn);
+
+  // Seed reference centres (idempotent: existing ids untouched). Hub: as
+  // hub-origin writes, so they sync. Used by `terril-hub init`.
+  Status seed_centres(const std::vector<LocalWrite>& centres, int64_t wall_ms);
+
+  // --- Maintenance ---------------------------------------------------------
+
+  Result<StoreStats> stats();
+  // PRAGMA integrity_check == "ok".
+  Status integrity_check();
+  // wal_checkpoint(TRUNCATE).
+  Status checkpoint();
+
+  // The raw handle, for hub-only tables (hub/registry) that share the file.
+  sqlite3* handle() { return db_; }
+
+ private:
+  Store(sqlite3* db, StoreOptions opts);
+  struct Impl;
+  sqlite3* db_;
+  StoreOptions opts_;
+  Hlc hlc_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace terril

@@ -1,0 +1,46 @@
+// A message link between two protocol peers: one binary message per frame.
+//
+// The sync protocol logic (hub/node_session, node/sync_client) implements
+// Peer and talks to a Link; it never sees sockets. The WebSocket server and
+// client implement Link over Beast; tests join two peers with MemoryLink.
+//
+// Threading: every call on a Link and every Peer callback happens on the
+// owning io_context's single thread (the daemons run one event-loop thread).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace terril {
+
+class Link {
+ public:
+  virtual ~Link() = default;
+  // Queue one frame; at most one write is in flight. A link whose queue
+  // grows past its cap is closed (a peer that does not read).
+  virtual void send(std::string frame) = 0;
+  // Close after the queued frames are written. Idempotent.
+  virtual void close() = 0;
+  // Frames queued and not yet written.
+  virtual size_t queued() const = 0;
+  // "ip:port" of the other side, for logs.
+  virtual const std::string& remote() const = 0;
+  // Payload bytes sent/received so far (before compression).
+  virtual uint64_t bytes_sent() const = 0;
+  virtual uint64_t bytes_received() const = 0;
+};
+
+class Peer {
+ public:
+  virtual ~Peer() = default;
+  // The link is open. `link` stays valid until on_closed returns.
+  virtual void on_open(Link& link) = 0;
+  // One received frame.
+  virtual void on_message(std::string_view frame) = 0;
+  // Whatever write is queued, nothing more will be sent or received.
+  virtual void on_closed(std::string_view why) = 0;
+};
+
+}  // namespace terril

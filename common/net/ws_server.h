@@ -1,0 +1,58 @@
+// The daemons' listener: HTTP/1.1 on one port, optionally TLS, with
+// WebSocket upgrade on one path handed to a Peer factory.
+//
+// Each accepted connection gets one session object kept alive by
+// shared_from_this. Every read has a timeout and a size limit; an HTTP body
+// over the limit gets 413. The daemons run the io_context on one thread, so
+// handlers and peers run there too (no strands needed).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/core/status.h"
+#include "common/net/http.h"
+#include "common/net/link.h"
+
+namespace boost::asio {
+class io_context;
+namespace ssl {
+class context;
+}
+}  // namespace boost::asio
+
+namespace terril {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;                       // 0 = ephemeral; see Server::port()
+  std::shared_ptr<boost::asio::ssl::context> tls;  // null = plain HTTP
+  size_t body_limit = 1 << 20;             // bytes of an HTTP request body
+  int header_timeout_s = 10;               // to receive a whole request
+  std::string ws_path = "/v1/sync";        // empty = no WebSocket
+  size_t max_connections = 4096;           // accepted sockets beyond are closed at once
+  size_t ws_message_limit = 16u << 20;     // hard cap; the protocol enforces a lower one
+  int ws_idle_timeout_s = 20;              // pings at half of it; dead link closed after it
+};
+
+// Called for a WebSocket upgrade; may return null to refuse (403).
+using PeerFactory = std::function<std::shared_ptr<Peer>(const HttpRequest& upgrade)>;
+
+class Server {
+ public:
+  Server(boost::asio::io_context& io, ServerOptions opts, HttpHandler http, PeerFactory ws);
+  ~Server();
+  // Bind and listen. Errors: unavailable ("address in use", with the address).
+  Status start();
+  void stop();
+  uint16_t port() const;
+  size_t connections() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace terril

@@ -1,0 +1,393 @@
+// terril-hub: the central hub. Thin main: parse the command line and config,
+// wire the objects, run the event loop on one thread.
+//
+//   terril-hub init --data-dir DIR            create store, TLS cert, admin password, seed centres
+//   terril-hub serve [--config FILE]          dashboard + JSON API + /v1/sync on one port
+//   terril-hub passwd                         change the admin password (stdin when not a tty)
+//   terril-hub node add|list|revoke|replace   node management
+//   terril-hub export --entity E --format csv export consolidated data
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "common/config.h"
+#include "common/core/ids.h"
+#include "common/log.h"
+#include "common/net/auth.h"
+#include "common/net/ws_server.h"
+#include "common/sd_notify.h"
+#include "common/store/store.h"
+#include "common/tls.h"
+#include "hub/admin.h"
+#include "hub/centres_seed.h"
+#include "hub/registry.h"
+#include "hub/sync_hub.h"
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+using json = nlohmann::json;
+
+namespace terril {
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int die(const std::string& msg) {
+  std::cerr << "terril-hub: " << msg << "\n";
+  return 1;
+}
+
+std::string store_path(const HubConfig& c) { return (fs::path(c.data_dir) / "hub.db").string(); }
+std::string password_path(const HubConfig& c) { return (fs::path(c.data_dir) / "admin.password").string(); }
+
+Result<std::unique_ptr<Store>> open_store(const HubConfig& c) {
+  StoreOptions o;
+  o.origin = "hub";
+  o.hub = true;
+  return Store::open(store_path(c), o);
+}
+
+// Reads a password: from the terminal without echo, or one line of stdin.
+std::string read_password(const char* prompt) {
+  std::string pw;
+  if (isatty(STDIN_FILENO)) {
+    std::cerr << prompt;
+    system("stty -echo 2>/dev/null");
+    std::getline(std::cin, pw);
+    system("stty echo 2>/dev/null");
+    std::cerr << "\n";
+  } else {
+    std::getline(std::cin, pw);
+  }
+  while (!pw.empty() && (pw.back() == '\r' || pw.back() == '\n')) pw.pop_back();
+  return pw;
+}
+
+std::string random_password() {
+  static const char* alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  auto bytes = random_bytes(16);
+  std::string out;
+  for (size_t i = 0; i < 16; ++i) {
+    if (i && i % 4 == 0) out += '-';
+    out += alphabet[static_cast<unsigned char>((*bytes)[i]) % 56];
+  }
+  return out;
+}
+
+Result<std::string> hub_id_of(Store& st) {
+  auto id = st.meta("hub_id");
+  if (!id) return id.status();
+  if (!*id) return Status(Code::not_found, "hub is not initialised: run `terril-hub init --data-dir DIR` first");
+  return **id;
+}
+
+int cmd_init(const HubConfig& cfg, bool password_stdin) {
+  std::error_code ec;
+  fs::create_directories(cfg.data_dir, ec);
+  if (ec) return die("cannot create " + cfg.data_dir + ": " + ec.message());
+  ::chmod(cfg.data_dir.c_str(), 0700);
+  auto st = open_store(cfg);
+  if (!st) return die(st.status().message());
+  auto existing = (*st)->meta("hub_id");
+  if (!existing) return die(existing.status().message());
+  std::string hub_id;
+  if (*existing) {
+    hub_id = **existing;
+    std::cout << "Hub already initialised (hub id " << hub_id << "); keeping its data.\n";
+  } else {
+    hub_id = "hub-" + to_hex(*random_bytes(6));
+    if (Status s = (*st)->set_meta("hub_id", hub_id); !s) return die(s.message());
+  }
+  auto centres = parse_centres(centres_csv());
+  if (!centres) return die("embedded centres: " + centres.status().message());
+  if (Status s = (*st)->seed_centres(*centres, now_ms()); !s) return die("seeding centres: " + s.message());
+  std::string cert = hub_tls_cert_path(cfg), key = hub_tls_key_path(cfg);
+  if (!fs::exists(cert)) {
+    if (Status s = generate_self_signed(cert, key, "localhost", 3650); !s) return die(s.message());
+  }
+  auto fp = cert_fingerprint_pem(cert);
+  if (!fp) return die(fp.status().message());
+  bool new_password = !fs::exists(password_path(cfg)) || password_stdin;
+  std::string pw;
+  if (new_password) {
+    pw = password_stdin ? read_password("Admin password: ") : random_password();
+    if (Status s = check_password_policy(pw); !s) return die(s.message());
+    auto h = hash_password(pw);
+    if (!h) return die(h.status().message());
+    if (Status s = write_password_file(password_path(cfg), *h); !s) return die(s.message());
+  }
+  std::cout << "Hub initialised in " << cfg.data_dir << "\n"
+            << "  hub id:           " << hub_id << "\n"
+            << "  centres:          " << centres->size() << "\n"
+            << "  TLS certificate:  " << cert << "\n"
+            << "  fingerprint:      " << *fp << "\n";
+  if (new_password && !password_stdin)
+    std::cout << "  admin password:   " << pw << "   (shown once; change it with `terril-hub passwd`)\n";
+  return 0;
+}
+
+int cmd_passwd(const HubConfig& cfg) {
+  std::string pw = read_password("New admin password: ");
+  if (Status s = check_password_policy(pw); !s) return die(s.message_fr());
+  auto h = hash_password(pw);
+  if (!h) return die(h.status().message());
+  if (Status s = write_password_file(password_path(cfg), *h); !s) return die(s.message());
+  std::cout << "Admin password changed. Sessions opened before remain valid until they expire or the hub restarts.\n";
+  return 0;
+}
+
+json node_json(const NodeInfo& n) {
+  return {{"node_id", n.node_id},
+          {"centre_id", n.centre_id},
+          {"state", node_state_name(n.state)},
+          {"last_seen", n.last_seen_at_ms ? json(format_iso8601(n.last_seen_at_ms)) : json(nullptr)},
+          {"enrolled_at", n.enrolled_at_ms ? json(format_iso8601(n.enrolled_at_ms)) : json(nullptr)},
+          {"software_version", n.software_version},
+          {"hub_cursor", n.hub_cursor},
+          {"replaced_by", n.replaced_by}};
+}
+
+int print_code(const HubConfig& cfg, const NodeCode& code, bool as_json, const char* what) {
+  auto fp = cfg.insecure ? Result<std::string>(std::string()) : cert_fingerprint_pem(hub_tls_cert_path(cfg));
+  std::string fingerprint = fp ? *fp : "";
+  std::string url = cfg.public_url.empty() ? (cfg.insecure ? "ws://" : "wss://") + cfg.listen : cfg.public_url;
+  if (as_json) {
+    std::cout << json{{"node_id", code.node_id},
+                      {"centre_id", code.centre_id},
+                      {"code", code.code},
+                      {"expires_at", format_iso8601(code.expires_at_ms)},
+                      {"hub_fingerprint", fingerprint}}
+                     .dump()
+              << "\n";
+    return 0;
+  }
+  std::cout << what << " " << code.node_id << " for centre " << code.centre_id << ".\n"
+            << "One-time enrolment code: " << code.code << "  (valid until " << format_fr_datetime(code.expires_at_ms)
+            << ")\n"
+            << "On the centre's box, run:\n"
+            << "  sudo terril-node enrol --hub " << url << " --code " << code.code << "\n";
+  if (!fingerprint.empty()) std::cout << "Hub certificate fingerprint: " << fingerprint << "\n";
+  return 0;
+}
+
+int cmd_serve(const HubConfig& cfg) {
+  auto hp = parse_host_port(cfg.listen);
+  if (!hp) return die(hp.status().message());
+  if (cfg.insecure) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(hp->host, ec);
+    if (ec || !addr.is_loopback())
+      return die("--insecure serves plain ws:// and is refused on " + hp->host + ": use a loopback address");
+  }
+  auto st = open_store(cfg);
+  if (!st) return die(st.status().message());
+  Store& store = **st;
+  auto hub_id = hub_id_of(store);
+  if (!hub_id) return die(hub_id.status().message());
+  Registry registry(store.handle());
+
+  asio::io_context io(1);
+  std::shared_ptr<asio::ssl::context> tls;
+  if (!cfg.insecure) {
+    tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    boost::system::error_code ec;
+    tls->use_certificate_chain_file(hub_tls_cert_path(cfg), ec);
+    if (!ec) tls->use_private_key_file(hub_tls_key_path(cfg), asio::ssl::context::pem, ec);
+    if (ec) return die("TLS certificate " + hub_tls_cert_path(cfg) + ": " + ec.message());
+  }
+
+  SyncHubOptions so;
+  so.hub_id = *hub_id;
+  so.software_version = kVersion;
+  so.now_ms = now_ms;
+  so.random_bytes = [](size_t n) { return *random_bytes(n); };
+  SyncHub hub(store, registry, so);
+
+  AdminApi admin(store, registry, hub, AdminApi::Options{password_path(cfg), !cfg.insecure, kVersion, now_ms});
+
+  ServerOptions opts;
+  opts.host = hp->host;
+  opts.port = hp->port;
+  opts.tls = tls;
+  Server server(
+      io, opts, [&](const HttpRequest& r) { return admin.handle(r); },
+      [&](const HttpRequest& r) { return hub.make_session(r); });
+  if (Status s = server.start(); !s) return die(s.message());
+  spdlog::info("hub {} listening on {}://{}:{} (store {})", *hub_id, cfg.insecure ? "http" : "https", hp->host,
+               server.port(), store_path(cfg));
+
+  asio::steady_timer ticker(io);
+  uint64_t wd_us = watchdog_interval_us();
+  std::function<void()> tick = [&] {
+    ticker.expires_after(std::chrono::milliseconds(500));
+    ticker.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      hub.tick();
+      if (wd_us) notify_watchdog();
+      tick();
+    });
+  };
+  tick();
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int sig) {
+    spdlog::info("hub: signal {}, stopping", sig);
+    notify_stopping();
+    server.stop();
+    io.stop();
+  });
+  notify_ready();
+  notify_status("serving");
+  // Tests and scripts read this line to learn the port.
+  std::cout << "listening " << hp->host << ":" << server.port() << std::endl;
+  io.run();
+  return 0;
+}
+
+}  // namespace
+}  // namespace terril
+
+int main(int argc, char** argv) {
+  using namespace terril;
+  CLI::App app{"terril-hub: central hub of the Centres sociaux connectés du bassin minier"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", kVersion);
+  HubConfig flags;
+  std::string config_path = kDefaultHubConfigPath;
+  bool config_given = false;
+  bool as_json = false;
+
+  auto add_common = [&](CLI::App* sub) {
+    sub->add_option("--config", config_path, "TOML config file")->each([&](const std::string&) { config_given = true; });
+    add_hub_flags(*sub, flags);
+  };
+
+  auto* init = app.add_subcommand("init", "Create the hub's data folder, store, TLS certificate and admin password");
+  add_common(init);
+  bool password_stdin = false;
+  init->add_flag("--password-stdin", password_stdin, "Read the admin password from standard input");
+  auto* serve = app.add_subcommand("serve", "Serve the dashboard, JSON API and /v1/sync");
+  add_common(serve);
+  auto* passwd = app.add_subcommand("passwd", "Change the admin password");
+  add_common(passwd);
+
+  auto* node = app.add_subcommand("node", "Manage the centres' nodes");
+  node->require_subcommand(1);
+  std::string node_id, centre_id;
+  auto* add = node->add_subcommand("add", "Register a node and print its one-time enrolment code");
+  add->add_option("NODE_ID", node_id, "Node id (lowercase letters, digits, '-')")->required();
+  add->add_option("--centre", centre_id, "Centre id (see data/centres.csv)")->required();
+  add->add_flag("--json", as_json, "Print JSON");
+  add_common(add);
+  auto* list = node->add_subcommand("list", "List nodes with their state, last contact and cursors");
+  list->add_flag("--json", as_json, "Print JSON");
+  add_common(list);
+  auto* revoke = node->add_subcommand("revoke", "Cut a node off at once and refuse it from then on");
+  revoke->add_option("NODE_ID", node_id)->required();
+  add_common(revoke);
+  auto* replace = node->add_subcommand("replace", "Revoke a node's box and print a code for its replacement");
+  replace->add_option("NODE_ID", node_id)->required();
+  replace->add_flag("--json", as_json, "Print JSON");
+  add_common(replace);
+
+  auto* exp = app.add_subcommand("export", "Export consolidated data");
+  std::string entity, format = "csv", out_path;
+  ExportFilters ef;
+  exp->add_option("--entity", entity, "registrations | events | prototype-notes | centres")->required();
+  exp->add_option("--format", format, "csv | json")->check(CLI::IsMember({"csv", "json"}));
+  exp->add_option("--output,-o", out_path, "Write to this file instead of standard output");
+  add_export_flags(*exp, ef);
+  add_common(exp);
+
+  CLI11_PARSE(app, argc, argv);
+
+  CLI::App* used = app.get_subcommands().front();
+  if (used == node) used = node->get_subcommands().front();
+  auto cfg = load_hub_config(config_path, config_given);
+  if (!cfg) return die(cfg.status().message());
+  if (Status s = apply_hub_flags(*used, flags, *cfg); !s) return die(s.message());
+  init_logging(cfg->log_level, "terril-hub");
+
+  try {
+    if (used == init) return cmd_init(*cfg, password_stdin);
+    if (used == serve) return cmd_serve(*cfg);
+    if (used == passwd) return cmd_passwd(*cfg);
+
+    auto st = open_store(*cfg);
+    if (!st) return die(st.status().message());
+    if (auto id = hub_id_of(**st); !id) return die(id.status().message());
+    Registry registry((*st)->handle());
+    int64_t now = now_ms();
+    if (used == add) {
+      auto centre = (*st)->get(Entity::centre, centre_id);
+      if (!centre) return die(centre.status().message());
+      if (!*centre) return die("unknown centre '" + centre_id + "' (see `terril-hub export --entity centres`)");
+      auto code = registry.add(node_id, centre_id, now, "cli");
+      if (!code) return die(code.status().message());
+      return print_code(*cfg, *code, as_json, "Node added:");
+    }
+    if (used == replace) {
+      auto code = registry.replace(node_id, now, "cli");
+      if (!code) return die(code.status().message());
+      if (!as_json)
+        std::cout << "The old box of " << node_id << " is revoked; changes it never synced are lost.\n";
+      return print_code(*cfg, *code, as_json, "Replacement node");
+    }
+    if (used == revoke) {
+      if (Status s = registry.revoke(node_id, now, "cli"); !s) return die(s.message());
+      std::cout << "Node " << node_id << " revoked; a running hub closes its link within a second.\n";
+      return 0;
+    }
+    if (used == list) {
+      auto nodes = registry.list();
+      if (!nodes) return die(nodes.status().message());
+      if (as_json) {
+        json arr = json::array();
+        for (const auto& n : *nodes) arr.push_back(node_json(n));
+        std::cout << arr.dump(2) << "\n";
+        return 0;
+      }
+      std::printf("%-28s %-30s %-8s %-20s %-10s %s\n", "NODE", "CENTRE", "STATE", "LAST SEEN", "VERSION", "HUB CURSOR");
+      for (const auto& n : *nodes)
+        std::printf("%-28s %-30s %-8s %-20s %-10s %llu\n", n.node_id.c_str(), n.centre_id.c_str(),
+                    node_state_name(n.state),
+                    n.last_seen_at_ms ? format_fr_datetime(n.last_seen_at_ms).c_str() : "jamais",
+                    n.software_version.c_str(), static_cast<unsigned long long>(n.hub_cursor));
+      return 0;
+    }
+    if (used == exp) {
+      const EntitySpec* es = spec_by_name(entity);
+      if (!es) return die("unknown entity '" + entity + "'");
+      std::ofstream file;
+      std::ostream* out = &std::cout;
+      if (!out_path.empty()) {
+        file.open(out_path, std::ios::binary | std::ios::trunc);
+        if (!file) return die("cannot write " + out_path);
+        ::chmod(out_path.c_str(), 0600);
+        out = &file;
+      }
+      Status s = export_records(**st, registry, es->entity, format, ef, "cli", now, *out);
+      if (!s) return die(s.message());
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    spdlog::critical("terril-hub: {}", e.what());
+    return 2;
+  }
+  return 0;
+}

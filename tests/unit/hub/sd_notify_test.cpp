@@ -1,0 +1,73 @@
+#include "common/sd_notify.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <string>
+
+#include "tests/unit/hub/test_util.h"
+
+using namespace terril;
+
+namespace {
+
+// A datagram socket standing in for systemd's notification socket.
+struct FakeSystemd {
+  explicit FakeSystemd(const std::string& path) {
+    fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    timeval tv{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  }
+  ~FakeSystemd() {
+    ::unsetenv("NOTIFY_SOCKET");
+    ::close(fd);
+  }
+  std::string receive() {
+    char buf[512];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+  }
+  int fd;
+};
+
+}  // namespace
+
+TEST_CASE("sd_notify: messages reach NOTIFY_SOCKET", "[sd_notify]") {
+  terril::test::TempDir dir;
+  FakeSystemd sd(dir.file("notify"));
+  notify_ready();
+  CHECK(sd.receive() == "READY=1");
+  notify_status("syncing\n3 pending");
+  CHECK(sd.receive() == "STATUS=syncing 3 pending");
+  notify_watchdog();
+  CHECK(sd.receive() == "WATCHDOG=1");
+  notify_stopping();
+  CHECK(sd.receive() == "STOPPING=1");
+}
+
+TEST_CASE("sd_notify: no socket, no failure", "[sd_notify]") {
+  ::unsetenv("NOTIFY_SOCKET");
+  notify_ready();
+  notify_watchdog();
+}
+
+TEST_CASE("sd_notify: the watchdog interval comes from WATCHDOG_USEC for this pid", "[sd_notify]") {
+  ::unsetenv("WATCHDOG_USEC");
+  ::unsetenv("WATCHDOG_PID");
+  CHECK(watchdog_interval_us() == 0);
+  ::setenv("WATCHDOG_USEC", "30000000", 1);
+  ::setenv("WATCHDOG_PID", std::to_string(::getpid()).c_str(), 1);
+  CHECK(watchdog_interval_us() == 30000000);
+  ::setenv("WATCHDOG_PID", "1", 1);  // meant for another process
+  CHECK(watchdog_interval_us() == 0);
+  ::unsetenv("WATCHDOG_USEC");
+  ::unsetenv("WATCHDOG_PID");
+}

@@ -1,0 +1,99 @@
+#include "common/tls.h"
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+
+#include "tests/unit/hub/test_util.h"
+
+using namespace terril;
+using terril::test::file_mode;
+using terril::test::read_text;
+using terril::test::TempDir;
+
+TEST_CASE("tls: self-signed certificate and key, with modes", "[tls]") {
+  TempDir dir;
+  std::string cert = dir.file("hub-cert.pem"), key = dir.file("hub-key.pem");
+  REQUIRE(generate_self_signed(cert, key, "hub.example", 3650).is_ok());
+  CHECK(file_mode(key) == 0600);
+  CHECK(file_mode(cert) == 0644);
+  CHECK(read_text(cert).starts_with("-----BEGIN CERTIFICATE-----"));
+  CHECK(read_text(key).starts_with("-----BEGIN PRIVATE KEY-----"));
+
+  auto fp = cert_fingerprint_pem(cert);
+  REQUIRE(fp.is_ok());
+  CHECK(fp->size() == 95);
+  CHECK(valid_fingerprint(*fp));
+  // Stable: the same file always gives the same fingerprint.
+  CHECK(*cert_fingerprint_pem(cert) == *fp);
+
+  // A new certificate has another fingerprint.
+  REQUIRE(generate_self_signed(cert, key, "hub.example", 3650).is_ok());
+  CHECK(*cert_fingerprint_pem(cert) != *fp);
+}
+
+TEST_CASE("tls: the fingerprint matches the openssl command line", "[tls]") {
+  TempDir dir;
+  std::string cert = dir.file("c.pem"), key = dir.file("k.pem");
+  REQUIRE(generate_self_signed(cert, key, "127.0.0.1", 1).is_ok());
+  std::string cmd = "openssl x509 -noout -fingerprint -sha256 -in " + cert + " 2>/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return;
+  char buf[256] = {0};
+  std::string out = std::fgets(buf, sizeof buf, p) ? buf : "";
+  ::pclose(p);
+  if (out.empty()) return;  // no openssl binary
+  auto eq = out.find('=');
+  REQUIRE(eq != std::string::npos);
+  std::string expected = out.substr(eq + 1, 95);
+  CHECK(*cert_fingerprint_pem(cert) == expected);
+
+  std::string text_cmd = "openssl x509 -noout -text -in " + cert + " 2>/dev/null | grep -A1 'Subject Alternative'";
+  p = ::popen(text_cmd.c_str(), "r");
+  std::string text;
+  while (std::fgets(buf, sizeof buf, p)) text += buf;
+  ::pclose(p);
+  CHECK(text.find("DNS:localhost") != std::string::npos);
+  CHECK(text.find("IP Address:127.0.0.1") != std::string::npos);
+}
+
+TEST_CASE("tls: bad arguments and unreadable files", "[tls]") {
+  TempDir dir;
+  CHECK(generate_self_signed(dir.file("c"), dir.file("k"), "x", 0).code() == Code::invalid);
+  CHECK(generate_self_signed(dir.file("c"), dir.file("k"), "", 1).code() == Code::invalid);
+  CHECK(generate_self_signed(dir.file("no/c"), dir.file("no/k"), "x", 1).code() == Code::io);
+  CHECK(cert_fingerprint_pem(dir.file("missing.pem")).status().code() == Code::io);
+  terril::test::write_text(dir.file("junk.pem"), "not a certificate");
+  CHECK(cert_fingerprint_pem(dir.file("junk.pem")).status().code() == Code::invalid);
+}
+
+TEST_CASE("tls: HMAC-SHA256 matches RFC 4231 test case 2", "[tls]") {
+  std::string mac = hmac_sha256("Jefe", "what do ya want for nothing?");
+  CHECK(to_hex(mac) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST_CASE("tls: SHA-256, hex, constant-time compare, random bytes", "[tls]") {
+  CHECK(to_hex(sha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(fingerprint_der(reinterpret_cast<const unsigned char*>("abc"), 3).substr(0, 8) == "BA:78:16");
+  CHECK(*from_hex("00ff10Ab") == std::string("\x00\xff\x10\xab", 4));
+  CHECK_FALSE(from_hex("abc").is_ok());
+  CHECK_FALSE(from_hex("zz").is_ok());
+  CHECK(constant_time_equal("same", "same"));
+  CHECK_FALSE(constant_time_equal("same", "sama"));
+  CHECK_FALSE(constant_time_equal("same", "same!"));
+  CHECK(constant_time_equal("", ""));
+  auto a = random_bytes(32), b = random_bytes(32);
+  REQUIRE(a.is_ok());
+  CHECK(a->size() == 32);
+  CHECK(*a != *b);
+}
+
+TEST_CASE("tls: atomic write replaces content and sets the mode", "[tls]") {
+  TempDir dir;
+  std::string f = dir.file("secret");
+  terril::test::write_text(f, "old");
+  ::chmod(f.c_str(), 0644);
+  REQUIRE(write_file_atomic(f, "new", 0600).is_ok());
+  CHECK(read_text(f) == "new");
+  CHECK(file_mode(f) == 0600);
+  CHECK_FALSE(std::filesystem::exists(f + ".tmp"));
+}

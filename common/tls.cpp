@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -65,6 +66,17 @@ std::string dir_of(const std::string& path) {
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
+}
+
+// Creates the missing folders above `path`, mode 0700 (they hold a key).
+Status make_parent_dir(const std::string& path) {
+  std::string dir = dir_of(path);
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) return Status::ok();
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status(Code::io, "cannot create folder " + dir + ": " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+  return Status::ok();
 }
 
 }  // namespace
@@ -177,6 +189,9 @@ Status generate_self_signed(const std::string& cert_path, const std::string& key
   auto cert_pem = bio_string(cert_bio.get());
   if (!cert_pem) return cert_pem.status();
 
+  for (const std::string* p : {&key_path, &cert_path}) {
+    if (Status st = make_parent_dir(*p); !st) return st;
+  }
   // Key first: a certificate on disk always has its key.
   Status st = write_file_atomic(key_path, *key_pem, 0600);
   OPENSSL_cleanse(key_pem->data(), key_pem->size());

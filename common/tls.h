@@ -23,8 +23,8 @@ namespace terril {
 // subject CN=`common_name`, SAN DNS:localhost, IP:127.0.0.1 and the common
 // name (as IP: when it is an IP address, else DNS:), valid from one day ago
 // for `days` days, SHA-256 signature. Files are PEM, written atomically: the
-// key mode 0600 (PKCS#8, unencrypted), the certificate 0644. Existing files
-// are replaced. REQUIRES: days > 0, common_name non-empty.
+// key mode 0600 (PKCS#8, unencrypted), the certificate 0644. Missing parent
+// folders are created (0700). Existing files are replaced. REQUIRES: days > 0, common_name non-empty.
 // Errors: invalid (arguments), io (writing), internal (OpenSSL).
 Status generate_self_signed(const std::string& cert_path, const std::string& key_path,
                             const std::string& common_name, int days);

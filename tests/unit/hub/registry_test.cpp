@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 
+#include "common/store/store.h"
 #include "common/tls.h"
 #include "tests/unit/hub/test_util.h"
 
@@ -17,16 +18,20 @@ namespace {
 constexpr int64_t kNow = 1714564800000;  // 2024-05-01T12:00:00Z
 constexpr int64_t kDay = 24LL * 3600 * 1000;
 
-// A hub database in a temp folder with migration 002 applied.
+// A hub store in a temp folder: Store::open applies every migration,
+// 002_hub_registry included, and the registry shares its handle.
 struct HubDb {
   HubDb() {
-    REQUIRE(sqlite3_open(dir.file("hub.db").c_str(), &db) == SQLITE_OK);
-    std::string sql = terril::test::read_text(TERRIL_SOURCE_DIR "/common/store/schema/002_hub_registry.sql");
-    REQUIRE(!sql.empty());
-    REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    StoreOptions opts;
+    opts.origin = "hub";
+    opts.hub = true;
+    auto s = Store::open(dir.file("hub.db"), opts);
+    REQUIRE(s.is_ok());
+    store = std::move(s).value();
+    db = store->handle();
   }
-  ~HubDb() { sqlite3_close(db); }
-  TempDir dir;
+  TempDir dir;  // declared first: removed after the store is closed
+  std::unique_ptr<Store> store;
   sqlite3* db = nullptr;
 };
 
@@ -69,6 +74,19 @@ TEST_CASE("registry: add gives a one-time code of 12 Crockford characters", "[re
   std::string stored(static_cast<const char*>(sqlite3_column_blob(s, 0)), sqlite3_column_bytes(s, 0));
   sqlite3_finalize(s);
   CHECK(stored == sha256(*Registry::normalise_code(nc->code)));
+}
+
+TEST_CASE("registry: the hub store carries the registry schema", "[registry]") {
+  HubDb h;
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(h.db, "PRAGMA user_version", -1, &s, nullptr);
+  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(s, 0) >= 2);
+  sqlite3_finalize(s);
+  // STRICT and CHECKed: an active node without a secret is refused by SQLite itself.
+  int rc = sqlite3_exec(h.db, "INSERT INTO nodes(node_id, centre_id, state, created_at) VALUES ('x', 'c', 'active', 0)",
+                        nullptr, nullptr, nullptr);
+  CHECK((rc & 0xff) == SQLITE_CONSTRAINT);
 }
 
 TEST_CASE("registry: codes differ", "[registry]") {

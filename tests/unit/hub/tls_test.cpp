@@ -31,6 +31,13 @@ TEST_CASE("tls: self-signed certificate and key, with modes", "[tls]") {
   CHECK(*cert_fingerprint_pem(cert) != *fp);
 }
 
+TEST_CASE("tls: missing folders are created 0700", "[tls]") {
+  TempDir dir;
+  REQUIRE(generate_self_signed(dir.file("data/tls/c.pem"), dir.file("data/tls/k.pem"), "localhost", 1).is_ok());
+  CHECK(file_mode(dir.file("data/tls")) == 0700);
+  CHECK(cert_fingerprint_pem(dir.file("data/tls/c.pem")).is_ok());
+}
+
 TEST_CASE("tls: the fingerprint matches the openssl command line", "[tls]") {
   TempDir dir;
   std::string cert = dir.file("c.pem"), key = dir.file("k.pem");
@@ -60,9 +67,9 @@ TEST_CASE("tls: bad arguments and unreadable files", "[tls]") {
   TempDir dir;
   CHECK(generate_self_signed(dir.file("c"), dir.file("k"), "x", 0).code() == Code::invalid);
   CHECK(generate_self_signed(dir.file("c"), dir.file("k"), "", 1).code() == Code::invalid);
-  CHECK(generate_self_signed(dir.file("no/c"), dir.file("no/k"), "x", 1).code() == Code::io);
-  CHECK(cert_fingerprint_pem(dir.file("missing.pem")).status().code() == Code::io);
   terril::test::write_text(dir.file("junk.pem"), "not a certificate");
+  CHECK(generate_self_signed(dir.file("junk.pem/c"), dir.file("junk.pem/k"), "x", 1).code() == Code::io);
+  CHECK(cert_fingerprint_pem(dir.file("missing.pem")).status().code() == Code::io);
   CHECK(cert_fingerprint_pem(dir.file("junk.pem")).status().code() == Code::invalid);
 }
 

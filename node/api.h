@@ -1,0 +1,115 @@
+// The node's HTTP API and web UI: one pure function from request to
+// response over the local Store, the sync client's state and the staff
+// sessions. The network server (node/ main) parses the wire and calls
+// handle(); nothing here touches a socket or reads the clock.
+//
+// Routes (JSON bodies, French messages; errors are {"code","field","message"}):
+//   GET  /healthz                      200 "ok" (no auth)
+//   GET  /metrics                      Prometheus text (no auth, no personal data)
+//   GET  /, /index.html, /assets/*     the embedded web UI (no auth: it shows the login form)
+//   POST /api/v1/login {"password"}    200 + Set-Cookie terril_session; 401 bad_password;
+//                                      429 too_many_attempts (+ Retry-After); 503 no_password
+//   POST /api/v1/logout                200, session revoked, cookie cleared (no auth needed)
+//   GET  /api/v1/status                link and store state for the sync banner
+//   /api/v1/{registrations,events,prototype-notes,centres}
+//     GET    ?centre_id&event_id&role&kind&status&attended&agglomeration&q&from&to
+//             &include_deleted&after&limit   -> {"items":[...], "next": cursor|null}
+//     GET    /{id}                     -> record (404 not_found)
+//     POST   (create)                  -> 201 record; centre_id is this node's centre
+//     PATCH or PUT /{id} (partial)     -> 200 record
+//     DELETE /{id}                     -> 200 record (tombstone)
+//   POST /api/v1/registrations/{id}/erase {"confirm": true} -> 200 {"id","erased":true}
+// Every other /api path needs a live session cookie (401 unauthenticated).
+// Mutating requests pass the CSRF rules of common/net/auth.h first.
+//
+// Registrations carry "synced" (the hub holds the last local change);
+// events carry "registered" (live registrations this node knows) and
+// "places_left" (max(0, capacity - registered), null without capacity).
+//
+// Body keys beyond the entity's fields (see common/net/json_codec.h):
+//   id           create: a client-chosen UUID (409 exists if taken); update: must equal the path id
+//   centre_id    must equal this node's centre (create) or the record's (update)
+//   created_at   ignored on update when unchanged; refused otherwise (read_only)
+//   updated_at, synced, registered, places_left: ignored (computed)
+//   consent      registrations, create: true sets consent_at to now (400 on
+//                field "consent" when neither it nor consent_at is given)
+//
+// Permissions mirror check_node_change (common/core/routing.h): this node
+// changes only its own centre's records, except `attended` on registrations
+// of events its centre hosts; centres cannot be created or deleted here.
+//
+// Thread safety: handle() is called from one thread at a time (the Store is
+// single-threaded); SessionManager and LoginLimiter may be shared.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/net/auth.h"
+#include "common/net/http.h"
+#include "common/store/store.h"
+#include "node/sync_state.h"
+
+namespace terril {
+
+// The web UI compiled into the binary (node/ui, embedded by node/ui/embed.cmake).
+std::span<const StaticFile> node_ui_files();
+
+class NodeApi {
+ public:
+  struct Hooks {
+    std::function<int64_t()> now_ms;                    // wall clock, ms since the epoch
+    std::function<std::array<uint8_t, 16>()> random16;  // for new record ids
+    std::function<void()> on_local_write;               // wake the sync client (may be empty)
+    bool secure_cookie = false;                         // the listener is TLS: cookie gets Secure
+    std::string version;                                // software version for /status; default: build's
+  };
+
+  // REQUIRES: store, sync, sessions and limiter outlive the NodeApi. The
+  // password hash file (see write_password_file) is read at each login, so
+  // `terril-node passwd` takes effect at once.
+  NodeApi(Store& store, const SyncState& sync, SessionManager& sessions, LoginLimiter& limiter,
+          std::string password_hash_file, Hooks hooks);
+
+  // Never throws: an unexpected exception becomes 500 {"code":"internal"}.
+  // Every response carries the security headers (add_security_headers).
+  HttpResponse handle(const HttpRequest& req);
+
+ private:
+  HttpResponse route(const HttpRequest& req);
+  HttpResponse login(const HttpRequest& req);
+  HttpResponse logout(const HttpRequest& req);
+  HttpResponse status();
+  HttpResponse metrics();
+  HttpResponse list(const EntitySpec& es, const HttpRequest& req);
+  HttpResponse get_one(const EntitySpec& es, const std::string& id);
+  HttpResponse create(const EntitySpec& es, const HttpRequest& req);
+  HttpResponse update(const EntitySpec& es, const std::string& id, const HttpRequest& req);
+  HttpResponse remove(const EntitySpec& es, const std::string& id);
+  HttpResponse erase(const std::string& id, const HttpRequest& req);
+
+  bool authenticated(const HttpRequest& req);
+  int64_t now() const;
+  int64_t corrected_now() const;  // wall clock corrected by the hub offset
+  std::string centre() const { return sync_.centre_id; }
+  void after_write();
+
+  // Record JSON with the computed keys ("synced", "registered"...).
+  nlohmann::json render(const Record& r);
+  nlohmann::json render_all(const std::vector<Record>& records);
+
+  Store& store_;
+  const SyncState& sync_;
+  SessionManager& sessions_;
+  LoginLimiter& limiter_;
+  std::string password_file_;
+  Hooks hooks_;
+};
+
+}  // namespace terril

@@ -124,7 +124,7 @@ class WsClient : public Link, public std::enable_shared_from_this<WsClient<Strea
   void on_connect(beast::error_code ec, tcp::resolver::results_type::endpoint_type ep) {
     if (ec) return fail_connect(ec, "connect " + url_.host + ":" + url_.port);
     remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
-    beast::get_lowest_layer(ws_).set_option(tcp::no_delay(true));
+    beast::get_lowest_layer(ws_).socket().set_option(tcp::no_delay(true));
     if constexpr (kTls) {
       beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(opts_.connect_timeout_s));
       ws_.next_layer().async_handshake(asio::ssl::stream_base::client,

@@ -50,8 +50,9 @@ class Server {
   uint16_t port() const;
   size_t connections() const;
 
+  struct Impl;  // public so the per-connection session objects can reach it
+
  private:
-  struct Impl;
   std::shared_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,260 @@
+"""Integration harness: real terril-hub and terril-node processes on loopback.
+
+Each test gets a fresh temporary folder. The hub runs with real TLS on an
+ephemeral port; nodes enrol with one-time codes, pin the hub's certificate,
+and serve their HTTP API on ephemeral ports. Tests drive them through their
+command lines and HTTP APIs and read their SQLite files to compare.
+
+Binaries come from $TERRIL_BUILD (default: ./build). Everything is bounded in
+time: waits poll with a deadline and fail with a clear message.
+"""
+
+import http.cookiejar
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+BUILD = os.environ.get("TERRIL_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+HUB_BIN = os.path.join(BUILD, "hub", "terril-hub")
+NODE_BIN = os.path.join(BUILD, "node", "terril-node")
+STAFF_PASSWORD = "accueil-centre-2026"
+ADMIN_PASSWORD = "admin-hub-2026-secret"
+
+
+def wait_for(pred, timeout=20.0, what="condition", interval=0.05):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = pred()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last={last!r})")
+
+
+def run(args, stdin=None, check=True, timeout=60, env=None):
+    p = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=timeout, env=env)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+class Process:
+    """A daemon started with `serve`; its port is read from its first stdout line."""
+
+    def __init__(self, args, log_path, env=None):
+        self.args = args
+        self.log_path = log_path
+        self.env = env
+        self.proc = None
+        self.port = None
+
+    def start(self, timeout=15):
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=log, env=self.env)
+        deadline = time.time() + timeout
+        line = b""
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if line.startswith(b"listening "):
+                self.port = int(line.split(b":")[-1])
+                return self
+            if not line and self.proc.poll() is not None:
+                break
+        raise AssertionError(f"{self.args[0]} did not start: {line!r}; see {self.log_path}:\n"
+                             + open(self.log_path, errors="replace").read()[-3000:])
+
+    def kill9(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+
+class Api:
+    """A logged-in HTTP client (cookie jar) for a node or the hub."""
+
+    def __init__(self, base, password, context=None):
+        self.base = base
+        self.ctx = context
+        self.jar = http.cookiejar.CookieJar()
+        handlers = [urllib.request.HTTPCookieProcessor(self.jar)]
+        if context is not None:
+            handlers.append(urllib.request.HTTPSHandler(context=context))
+        self.opener = urllib.request.build_opener(*handlers)
+        if password is not None:
+            status, body = self.call("POST", "/api/v1/login", {"password": password})
+            assert status == 200, f"login failed: {status} {body}"
+
+    def call(self, method, path, body=None, headers=None, raw=None):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.base + path, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            with self.opener.open(req, timeout=30) as r:
+                payload = r.read()
+                status = r.status
+        except urllib.error.HTTPError as e:
+            payload = e.read()
+            status = e.code
+        try:
+            return status, json.loads(payload) if payload else None
+        except ValueError:
+            return status, payload.decode(errors="replace")
+
+
+class Hub:
+    def __init__(self, root, insecure=False):
+        self.dir = os.path.join(root, "hub")
+        self.insecure = insecure
+        self.process = None
+        out = run([HUB_BIN, "init", "--data-dir", self.dir, "--password-stdin"], stdin=ADMIN_PASSWORD + "\n")
+        self.init_output = out.stdout
+        self.fingerprint = [l.split()[-1] for l in out.stdout.splitlines() if "fingerprint" in l][0]
+
+    def base_args(self):
+        a = ["--data-dir", self.dir, "--config", "/dev/null"]
+        return a + (["--insecure"] if self.insecure else [])
+
+    def start(self, port=0):
+        log = os.path.join(self.dir, "..", "hub.log")
+        self.process = Process([HUB_BIN, "serve", "--listen", f"127.0.0.1:{port}"] + self.base_args(), log).start()
+        self.port = self.process.port
+        return self
+
+    @property
+    def url(self):
+        return ("ws://" if self.insecure else "wss://") + f"127.0.0.1:{self.port}"
+
+    def cli(self, *args, check=True, stdin=None):
+        return run([HUB_BIN, *args, "--data-dir", self.dir, "--config", "/dev/null"], check=check, stdin=stdin)
+
+    def add_node(self, node_id, centre):
+        out = self.cli("node", "add", node_id, "--centre", centre, "--json")
+        return json.loads(out.stdout)
+
+    def db(self):
+        return sqlite3.connect(f"file:{os.path.join(self.dir, 'hub.db')}?mode=ro", uri=True, timeout=10)
+
+    @property
+    def db_path(self):
+        return os.path.join(self.dir, "hub.db")
+
+
+class Node:
+    def __init__(self, root, hub, node_id, centre):
+        self.dir = os.path.join(root, node_id)
+        self.node_id = node_id
+        self.centre = centre
+        self.hub = hub
+        self.process = None
+        self.api = None
+        code = hub.add_node(node_id, centre)["code"]
+        args = ["enrol", "--hub", hub.url, "--code", code, "--json"]
+        if hub.insecure:
+            args.append("--insecure")
+        out = self.cli(*args)
+        self.enrolment = json.loads(out.stdout)
+        self.cli("passwd", stdin=STAFF_PASSWORD + "\n")
+
+    def cli(self, *args, check=True, stdin=None, env=None):
+        return run([NODE_BIN, *args, "--data-dir", self.dir, "--config", "/dev/null"], check=check, stdin=stdin,
+                   env=env)
+
+    def start(self, env=None):
+        args = [NODE_BIN, "serve", "--data-dir", self.dir, "--config", "/dev/null", "--listen", "127.0.0.1:0"]
+        if self.hub.insecure:
+            args.append("--insecure")
+        self.process = Process(args, os.path.join(self.dir, "..", self.node_id + ".log"), env=env).start()
+        self.api = Api(f"http://127.0.0.1:{self.process.port}", STAFF_PASSWORD)
+        return self
+
+    def status(self):
+        s, body = self.api.call("GET", "/api/v1/status")
+        assert s == 200, body
+        return body
+
+    def db(self):
+        return sqlite3.connect(f"file:{os.path.join(self.dir, 'node.db')}?mode=ro", uri=True, timeout=10)
+
+    @property
+    def db_path(self):
+        return os.path.join(self.dir, "node.db")
+
+    def create(self, path, body):
+        s, r = self.api.call("POST", "/api/v1/" + path, body)
+        assert s == 201, f"create {path} on {self.node_id}: {s} {r}"
+        return r
+
+
+def rows(db, sql, *args):
+    with db:
+        return db.execute(sql, args).fetchall()
+
+
+class Cluster:
+    """A hub and nodes in one temporary folder; stops everything on exit."""
+
+    def __init__(self, insecure=False):
+        self.root = tempfile.mkdtemp(prefix="terril-it-")
+        self.hub = Hub(self.root, insecure=insecure)
+        self.nodes = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for n in self.nodes:
+            if n.process:
+                n.process.stop()
+        if self.hub.process:
+            self.hub.process.stop()
+        if exc[0] is None and not os.environ.get("TERRIL_KEEP"):
+            shutil.rmtree(self.root, ignore_errors=True)
+        else:
+            print(f"kept {self.root}")
+
+    def add_node(self, node_id, centre, start=True):
+        n = Node(self.root, self.hub, node_id, centre)
+        self.nodes.append(n)
+        if start:
+            n.start()
+        return n
+
+
+def event_body(title="Atelier numérique", kind="atelier", days=10, capacity=20):
+    t = time.time() + days * 86400
+    return {"title": title, "kind": kind, "starts_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)),
+            "place": "Salle polyvalente", "capacity": capacity}
+
+
+def registration_body(event_id, first="Camille", last="Dupont", role="habitant"):
+    return {"event_id": event_id, "first_name": first, "last_name": last, "phone": "06 12 34 56 78",
+            "role": role, "consent": True}
+
+
+def seed():
+    s = int(os.environ.get("TERRIL_SEED", random.randrange(1 << 30)))
+    print(f"seed={s}")
+    return random.Random(s)

@@ -46,7 +46,9 @@ MergeResult merge(std::optional<Record>& r, const Change& c) {
     if (it == r->fields.end()) {
       r->fields.emplace(f, FieldState{v, stamp});
       won = true;
-    } else if (stamp > it->second.stamp) {
+    } else if (stamp > it->second.stamp || (stamp == it->second.stamp && it->second.value < v)) {
+      // Equal stamps with different values break the one-stamp-per-change invariant (a node
+      // restored from a backup reissuing an hlc); the greater value wins so replicas still agree.
       it->second = FieldState{v, stamp};
       won = true;
     }

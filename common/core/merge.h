@@ -8,6 +8,8 @@
 //   * DELETE is an UPSERT of `deleted = true`;
 //   * ERASE is absorbing: an erased record keeps no field at all, only its id,
 //     owner and the greatest erase stamp, whatever came before or after;
+//   * two changes under one stamp (a broken peer reissuing an hlc) are ordered
+//     by value, so even then replicas agree;
 //   * centre_id never changes; if two changes disagree (a hostile or broken
 //     peer; the hub rejects these), the smaller id wins so replicas agree.
 #pragma once

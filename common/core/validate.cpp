@@ -160,7 +160,7 @@ Status validate_value(Entity e, const FieldSpec& fs, const Value& v) {
         return bad("invalid_utf8", name, std::string(name) + " is not valid UTF-8",
                    "Le champ « " + label(fs) + " » contient des caractères invalides.");
       for (unsigned char c : s)
-        if (c < 0x20 && c != '\n' && c != '\t' && c != '\r')
+        if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7F)
           return bad("invalid_utf8", name, std::string(name) + " holds control characters",
                      "Le champ « " + label(fs) + " » contient des caractères invalides.");
       if (fs.required && s.find_first_not_of(" \t\r\n") == std::string::npos)

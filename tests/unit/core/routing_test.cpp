@@ -1,0 +1,229 @@
+// Routing and permissions (common/core/routing.h), as DESIGN "Routing and permissions" states.
+#include "common/core/routing.h"
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace terril {
+namespace {
+
+using namespace std::string_literals;
+
+TEST_CASE("route sends shared entities to everyone and registrations to owner and host only", "[routing]") {
+  struct Case {
+    const char* name;
+    Entity entity;
+    std::string owner, host;
+    std::vector<std::string> in, out;
+  };
+  const std::vector<Case> cases = {
+      {"centre", Entity::centre, "arc-en-ciel", "", {"arc-en-ciel", "marly", "denain"}, {}},
+      {"event", Entity::event, "arc-en-ciel", "", {"arc-en-ciel", "marly", "denain"}, {}},
+      {"prototype note", Entity::prototype_note, "marly", "", {"arc-en-ciel", "marly", "denain"}, {}},
+      {"registration at another centre's event",
+       Entity::registration,
+       "arc-en-ciel",
+       "marly",
+       {"arc-en-ciel", "marly"},
+       {"denain", "", "arc-en-ciel-2"}},
+      {"registration at its own centre's event",
+       Entity::registration,
+       "arc-en-ciel",
+       "arc-en-ciel",
+       {"arc-en-ciel"},
+       {"marly", "denain", ""}},
+      {"registration for an unknown event",
+       Entity::registration,
+       "arc-en-ciel",
+       "",
+       {"arc-en-ciel"},
+       {"marly", ""}},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    Audience a = route(c.entity, c.owner, c.host);
+    CHECK(a.everyone == (c.entity != Entity::registration));
+    for (const auto& centre : c.in) CHECK(a.includes(centre));
+    for (const auto& centre : c.out) CHECK_FALSE(a.includes(centre));
+  }
+  Audience same = route(Entity::registration, "arc-en-ciel", "arc-en-ciel");
+  CHECK(same.host_centre.empty());  // no duplicate target
+}
+
+constexpr const char* kReg = "0f8fad5b-d9cb-469f-a165-70867728950e";
+constexpr const char* kEvent = "6f1c2a3b-0000-4000-8000-000000000001";
+
+Record registration_of(std::string centre) {
+  Record r;
+  r.entity = Entity::registration;
+  r.id = kReg;
+  r.centre_id = std::move(centre);
+  r.fields[Field::event_id] = FieldState{std::string(kEvent), Stamp{1, "node-a"}};
+  r.fields[Field::first_name] = FieldState{"Ana"s, Stamp{1, "node-a"}};
+  return r;
+}
+
+Change change(Entity e, std::string origin, std::string centre, Op op, std::vector<FieldValue> fields) {
+  Change c;
+  c.origin = std::move(origin);
+  c.origin_seq = 1;
+  c.hlc = 1 << 16;
+  c.entity = e;
+  c.record_id = e == Entity::centre ? centre : kReg;
+  c.centre_id = std::move(centre);
+  c.op = op;
+  c.fields = std::move(fields);
+  return c;
+}
+
+TEST_CASE("check_node_change allows own-centre changes and the host's check-in only", "[routing]") {
+  // node-a belongs to centre "arc", node-b to centre "marly" which hosts the event.
+  const Record at_arc = registration_of("arc");
+  const Record at_marly = registration_of("marly");
+  const std::vector<FieldValue> attended = {{Field::attended, true}};
+  const std::vector<FieldValue> name = {{Field::first_name, "Bob"s}};
+  const std::vector<FieldValue> attended_and_notes = {{Field::attended, true}, {Field::notes, "x"s}};
+  const std::vector<FieldValue> created = {{Field::event_id, std::string(kEvent)},
+                                           {Field::first_name, "Ana"s}};
+
+  struct Case {
+    const char* name;
+    PermissionContext ctx;
+    Change change;
+    bool allowed;
+  };
+  const Record* none = nullptr;
+  const std::vector<Case> cases = {
+      // Own centre.
+      {"own centre creates a registration",
+       {"node-a", "arc", none, "marly"},
+       change(Entity::registration, "node-a", "arc", Op::upsert, created),
+       true},
+      {"own centre updates its registration",
+       {"node-a", "arc", &at_arc, "marly"},
+       change(Entity::registration, "node-a", "arc", Op::upsert, name),
+       true},
+      {"own centre deletes its registration",
+       {"node-a", "arc", &at_arc, "marly"},
+       change(Entity::registration, "node-a", "arc", Op::del, {}),
+       true},
+      {"own centre erases its registration",
+       {"node-a", "arc", &at_arc, "marly"},
+       change(Entity::registration, "node-a", "arc", Op::erase, {}),
+       true},
+      {"own centre checks in at its own event",
+       {"node-a", "arc", &at_arc, "arc"},
+       change(Entity::registration, "node-a", "arc", Op::upsert, attended),
+       true},
+      {"own centre creates an event",
+       {"node-a", "arc", none, ""},
+       change(Entity::event, "node-a", "arc", Op::upsert, {{Field::title, "T"s}}),
+       true},
+      {"own centre edits its centre record",
+       {"node-a", "arc", none, ""},
+       change(Entity::centre, "node-a", "arc", Op::upsert, {{Field::phone, "0327000000"s}}),
+       true},
+      // Another centre.
+      {"creates a registration for another centre",
+       {"node-a", "arc", none, "marly"},
+       change(Entity::registration, "node-a", "marly", Op::upsert, created),
+       false},
+      {"updates another centre's registration",
+       {"node-b", "marly", &at_arc, "denain"},
+       change(Entity::registration, "node-b", "arc", Op::upsert, name),
+       false},
+      {"creates another centre's note",
+       {"node-a", "arc", none, ""},
+       change(Entity::prototype_note, "node-a", "marly", Op::upsert, {{Field::title, "T"s}}),
+       false},
+      {"creates another centre",
+       {"node-a", "arc", none, ""},
+       change(Entity::centre, "node-a", "denain", Op::upsert, {{Field::name, "D"s}}),
+       false},
+      {"non-host checks in another centre's registration",
+       {"node-b", "marly", &at_arc, "denain"},
+       change(Entity::registration, "node-b", "arc", Op::upsert, attended),
+       false},
+      {"check-in when the host is unknown",
+       {"node-b", "marly", &at_arc, ""},
+       change(Entity::registration, "node-b", "arc", Op::upsert, attended),
+       false},
+      // Forged origins.
+      {"forged origin for own centre",
+       {"node-a", "arc", none, "marly"},
+       change(Entity::registration, "node-z", "arc", Op::upsert, created),
+       false},
+      {"claims to be the hub",
+       {"node-a", "arc", &at_arc, "marly"},
+       change(Entity::registration, "hub", "arc", Op::upsert, name),
+       false},
+      {"host forging the owner's origin",
+       {"node-b", "marly", &at_arc, "marly"},
+       change(Entity::registration, "node-a", "arc", Op::upsert, attended),
+       false},
+      // The host centre's exception.
+      {"host checks in another centre's registration",
+       {"node-b", "marly", &at_arc, "marly"},
+       change(Entity::registration, "node-b", "arc", Op::upsert, attended),
+       true},
+      {"host clears a check-in",
+       {"node-b", "marly", &at_arc, "marly"},
+       change(Entity::registration, "node-b", "arc", Op::upsert, {{Field::attended, Value{}}}),
+       true},
+      {"host creates a registration for the owner",
+       {"node-b", "marly", none, "marly"},
+       change(Entity::registration, "node-b", "arc", Op::upsert, attended),
+       false},
+      {"host deletes another centre's registration",
+       {"node-b", "marly", &at_arc, "marly"},
+       change(Entity::registration, "node-b", "arc", Op::del, {}),
+       false},
+      {"host erases another centre's registration",
+       {"node-b", "marly", &at_arc, "marly"},
+       change(Entity::registration, "node-b", "arc", Op::erase, {}),
+       false},
+      {"host changes attended and notes together",
+       {"node-b", "marly", &at_arc, "marly"},
+       change(Entity::registration, "node-b", "arc", Op::upsert, attended_and_notes),
+       false},
+      {"host changes the name",
+       {"node-b", "marly", &at_arc, "marly"},
+       change(Entity::registration, "node-b", "arc", Op::upsert, name),
+       false},
+      {"host changes attended of an event record",
+       {"node-b", "marly", &at_arc, "marly"},
+       change(Entity::event, "node-b", "arc", Op::upsert, attended),
+       false},
+      // Claims of another owner than the existing record's.
+      {"owner claims its registration for the host",
+       {"node-a", "arc", &at_arc, "marly"},
+       change(Entity::registration, "node-a", "marly", Op::upsert, name),
+       false},
+      {"host claims the registration as its own",
+       {"node-b", "marly", &at_arc, "marly"},
+       change(Entity::registration, "node-b", "marly", Op::upsert, attended),
+       false},
+      {"node takes over another centre's record",
+       {"node-b", "marly", &at_arc, "denain"},
+       change(Entity::registration, "node-b", "marly", Op::upsert, name),
+       false},
+      {"owner changes a record now claimed by another",
+       {"node-b", "marly", &at_marly, "marly"},
+       change(Entity::registration, "node-b", "arc", Op::upsert, name),
+       false},
+  };
+  for (const auto& c : cases) {
+    Status s = check_node_change(c.ctx, c.change);
+    INFO(c.name << ": " << s.to_string());
+    CHECK(s.is_ok() == c.allowed);
+    if (!c.allowed) {
+      CHECK(s.code() == Code::forbidden);
+      CHECK(s.message_fr().rfind("Modification refusée", 0) == 0);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace terril

@@ -14,6 +14,7 @@
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -264,6 +265,7 @@ int cmd_serve(const HubConfig& cfg) {
 
 int main(int argc, char** argv) {
   using namespace terril;
+  std::signal(SIGPIPE, SIG_IGN);  // a closed stdout or socket is an error code, not a death
   CLI::App app{"terril-hub: central hub of the Centres sociaux connectés du bassin minier"};
   app.require_subcommand(1);
   app.set_version_flag("--version", kVersion);

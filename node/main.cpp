@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -388,6 +389,7 @@ int cmd_serve(const NodeConfig& cfg) {
 
 int main(int argc, char** argv) {
   using namespace terril;
+  std::signal(SIGPIPE, SIG_IGN);  // a closed stdout or socket is an error code, not a death
   CLI::App app{"terril-node: the centre's offline-first registrations and prototype notes"};
   app.require_subcommand(1);
   app.set_version_flag("--version", kVersion);

@@ -58,14 +58,15 @@ class Process:
         self.port = None
 
     def start(self, timeout=15):
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=log, env=self.env)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=log, env=self.env)
         deadline = time.time() + timeout
         line = b""
         while time.time() < deadline:
             line = self.proc.stdout.readline()
             if line.startswith(b"listening "):
                 self.port = int(line.split(b":")[-1])
+                self.proc.stdout.close()  # nothing else is printed there; a closed pipe never blocks it
                 return self
             if not line and self.proc.poll() is not None:
                 break
@@ -76,6 +77,11 @@ class Process:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=10)
+        self._close()
+
+    def _close(self):
+        if self.proc and self.proc.stdout and not self.proc.stdout.closed:
+            self.proc.stdout.close()
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -84,6 +90,7 @@ class Process:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill9()
+        self._close()
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -209,8 +216,11 @@ class Node:
 
 
 def rows(db, sql, *args):
-    with db:
+    """Runs one query on a connection from Hub.db()/Node.db() and closes it."""
+    try:
         return db.execute(sql, args).fetchall()
+    finally:
+        db.close()
 
 
 class Cluster:

@@ -83,8 +83,8 @@ class SyncTest(unittest.TestCase):
             cl.hub.start()
             a = cl.add_node("node-a", A)
             b = cl.add_node("node-b", B)
-            ev = a.create("events", event_body())
-            wait_for(lambda: len(rows(b.db(), "SELECT id FROM events")) == 1, what="event at B")
+            ev = b.create("events", event_body())  # hosted by B: A's registrations for it go to B too
+            wait_for(lambda: len(rows(a.db(), "SELECT id FROM events")) == 1, what="event at A")
             cl.hub.process.stop()
             ids = [a.create("registrations", registration_body(ev["id"], first=f"P{i}", last=f"N{rng.randrange(1e9)}"))["id"]
                    for i in range(n_writes)]

@@ -1,0 +1,558 @@
+"""The technician's path (issue 7), with real processes:
+
+- PackageTest: installs the amd64 Debian packages with dpkg, checks files,
+  owners, modes and that nothing was started, walks the install guide
+  (docs/install-raspberry-pi.md) with the installed binaries as the service
+  users (hub init, node add, enrol, passwd, serve, doctor), then removes and
+  purges both packages and checks nothing is left. Needs root; the packages
+  come from $TERRIL_DEB_DIR or are built by scripts/package.sh amd64.
+- ReplacementTest: a centre's box dies; `terril-hub node replace` gives a new
+  box that restores exactly what the hub routes to the centre; the old box's
+  copy is refused; its unsynced changes are reported lost.
+- ClockTest: nodes whose wall clock is 1970 or 2040 (libfaketime) enrol,
+  write and sync; the hub's order and timestamps stay right.
+
+Run: TERRIL_BUILD=build python3 -m unittest -v tests/integration/test_technician.py
+"""
+
+import glob
+import grp
+import json
+import os
+import pwd
+import re
+import shutil
+import ssl
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import (ADMIN_PASSWORD, NODE_BIN, STAFF_PASSWORD, Api, Cluster, Node, Process,  # noqa: E402
+                     event_body, registration_body, rows, run, wait_for)
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+A, B = "valenciennes-beaujardin", "denain-tonini"
+DAY_MS = 86400 * 1000
+PACKAGES = ("terril-node", "terril-hub")
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def hub_admin(hub):
+    """A logged-in client of the hub's admin API (self-signed TLS: not verified, loopback),
+    or None when this hub build has no admin API yet."""
+    scheme = "http" if hub.insecure else "https"
+    try:
+        return Api(f"{scheme}://127.0.0.1:{hub.port}", ADMIN_PASSWORD, context=ssl._create_unverified_context())
+    except AssertionError as e:
+        print(f"\nhub admin API unavailable ({e}); later edits come from a right-clocked node of the same centre",
+              file=sys.stderr)
+        return None
+
+
+class LaterEditor:
+    """Makes "a later real edit": at the hub (PATCH through its admin API) when it has one, else from a
+    second node of the record's centre whose clock is right (a centre may have several boxes)."""
+
+    def __init__(self, cl):
+        self.cl = cl
+        self.admin = hub_admin(cl.hub)
+        self.nodes = {}
+
+    def patch(self, path, rid, centre, fields):
+        if self.admin is not None:
+            s, body = self.admin.call("PATCH", f"/api/v1/{path}/{rid}", fields)
+        else:
+            if centre not in self.nodes:
+                self.nodes[centre] = self.cl.add_node(f"right-clock-{len(self.nodes)}", centre)
+            n = self.nodes[centre]
+            wait_for(lambda: rid in ids(n, path.replace("-", "_")), what=f"{rid} at {n.node_id}")
+            s, body = n.api.call("PATCH", f"/api/v1/{path}/{rid}", fields)
+        assert s == 200, (s, body)
+
+
+class EnrolledNode(Node):
+    """A node enrolled with a code the test got itself (node replace), optionally
+    under a faked wall clock (`env`), instead of Node's `node add`."""
+
+    def __init__(self, root, hub, node_id, centre, code, env=None, dirname=None):
+        self.dir = os.path.join(root, dirname or node_id)
+        self.node_id = node_id
+        self.centre = centre
+        self.hub = hub
+        self.process = None
+        self.api = None
+        self.env = env
+        args = ["enrol", "--hub", hub.url, "--code", code, "--json"]
+        if hub.insecure:
+            args.append("--insecure")
+        self.enrolment = json.loads(self.cli(*args, env=env).stdout)
+        self.cli("passwd", stdin=STAFF_PASSWORD + "\n")
+
+    def start(self, env=None):
+        return super().start(env=env if env is not None else self.env)
+
+
+def ids(replica, table, where="", *args):
+    """Record ids of `table` at a Hub or Node (harness.rows closes each connection)."""
+    return {r[0] for r in rows(replica.db(), f"SELECT id FROM {table} {where}", *args)}
+
+
+def routed_to(hub, centre):
+    """What the hub routes to `centre`, from the hub's own tables: every centre,
+    event and note; the registrations the centre took or that are for its events."""
+    expected = {t: ids(hub, t) for t in ("centres", "events", "prototype_notes")}
+    expected["registrations"] = ids(
+        hub, "registrations",
+        "WHERE centre_id = ? OR event_id IN (SELECT id FROM events WHERE centre_id = ?)", centre, centre)
+    # The change log's routing columns must say the same.
+    by_log = {r[0] for r in rows(hub.db(), "SELECT DISTINCT record_id FROM change_log WHERE entity = 3 AND "
+                                         "(audience_owner = ? OR audience_host = ?)", centre, centre)}
+    assert by_log == expected["registrations"], (by_log, expected["registrations"])
+    return expected
+
+
+def held(node):
+    return {t: ids(node, t) for t in ("centres", "events", "prototype_notes", "registrations")}
+
+
+# --- (b) box replacement ------------------------------------------------------------------------
+
+class ReplacementTest(unittest.TestCase):
+    def test_replaced_box_restores_the_centre_and_the_old_box_is_refused(self):
+        with Cluster() as cl:
+            hub = cl.hub.start()
+            a = cl.add_node("node-a", A)
+            b = cl.add_node("node-b", B)
+            # Data of both centres, crossing: A registers people for B's event and B for A's.
+            ev_a = a.create("events", event_body("Temps fort numérique", kind="temps-fort"))
+            ev_b = b.create("events", event_body("Atelier smartphone"))
+            a.create("prototype-notes", {"title": "Borne d'accueil", "status": "prototype"})
+            b.create("prototype-notes", {"title": "Carte des ateliers", "status": "idee"})
+            wait_for(lambda: ids(a, "events") == {ev_a["id"], ev_b["id"]}, what="B's event at A")
+            a_own = [a.create("registrations", registration_body(ev_a["id"], first=f"A{i}", last="Alpha"))["id"]
+                     for i in range(5)]
+            a_for_b = a.create("registrations", registration_body(ev_b["id"], first="Zoé", last="Versb"))["id"]
+            b_for_a = b.create("registrations", registration_body(ev_a["id"], first="Jean", last="Versa"))["id"]
+            b_own = b.create("registrations", registration_body(ev_b["id"], first="Paul", last="Bravo"))["id"]
+            a.api.call("PATCH", f"/api/v1/registrations/{a_own[0]}", {"notes": "rappeler"})
+            wait_for(lambda: a.status()["pending"] == 0 and b.status()["pending"] == 0, what="A and B synced")
+            wait_for(lambda: b_for_a in ids(a, "registrations"), what="B's registration for A's event at A")
+
+            # Changes A writes while the hub is down: they never reach it.
+            hub.process.stop()
+            lost = [a.create("registrations", registration_body(ev_a["id"], first=f"L{i}", last="Perdu"))["id"]
+                    for i in range(3)]
+            self.assertEqual(a.status()["pending"], 3)
+            # A dies for good; keep a copy of its disk to bring it back later.
+            a.process.kill9()
+            old_copy = os.path.join(cl.root, "old-box-a")
+            shutil.copytree(a.dir, old_copy)
+            shutil.rmtree(a.dir)
+            hub.start(port=hub.port)
+
+            # The lost changes: the hub cannot know them; the old disk tells how many.
+            st = json.loads(run([NODE_BIN, "status", "--json", "--data-dir", old_copy, "--config", "/dev/null"])
+                            .stdout)
+            self.assertEqual(st["pending"], 3, st)
+
+            # The admin replaces the box: the message says unsynced changes are lost.
+            out = hub.cli("node", "replace", "node-a").stdout
+            self.assertRegex(out, r"changes it never synced are lost")
+            self.assertIn("revoked", out)
+            first_code = re.search(r"code: ([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})", out).group(1)
+            new_id = re.search(r"Replacement node (\S+) for centre " + A, out).group(1)
+            self.assertEqual(new_id, "node-a-r2")
+            # The code was lost on the way: replacing the pending replacement gives a
+            # new code for the same id (--json), and the first one stops working.
+            again = json.loads(hub.cli("node", "replace", new_id, "--json").stdout)
+            self.assertEqual((again["node_id"], again["centre_id"]), (new_id, A))
+            self.assertNotEqual(again["code"], first_code)
+            refused = run([NODE_BIN, "enrol", "--hub", hub.url, "--code", first_code, "--data-dir",
+                           os.path.join(cl.root, "stale-code"), "--config", "/dev/null"], check=False)
+            self.assertNotEqual(refused.returncode, 0)
+            self.assertIn("unknown or already used", refused.stderr)
+            self.assertIn("Code d'enrôlement refusé", refused.stderr)
+
+            # The new box enrols and restores exactly what the hub routes to centre A.
+            nodes = {n["node_id"]: n for n in json.loads(hub.cli("node", "list", "--json").stdout)}
+            self.assertEqual(nodes["node-a"]["state"], "revoked")
+            self.assertEqual(nodes["node-a"]["replaced_by"], new_id)
+            a2 = EnrolledNode(cl.root, hub, new_id, A, again["code"])
+            cl.nodes.append(a2)
+            self.assertEqual(a2.enrolment["centre_id"], A)
+            a2.start()
+            expected = routed_to(hub, A)
+            wait_for(lambda: held(a2) == expected, timeout=60, what="the new box holds the centre's data")
+            self.assertIn(a_for_b, expected["registrations"])
+            self.assertIn(b_for_a, expected["registrations"])
+            self.assertNotIn(b_own, expected["registrations"])
+            self.assertFalse(set(lost) & held(a2)["registrations"], "lost changes cannot come back")
+            # Same bytes as the hub for every record it holds.
+            for t in expected:
+                hub_state = dict(rows(hub.db(), f"SELECT id, state FROM {t}"))
+                for rid, state in rows(a2.db(), f"SELECT id, state FROM {t}"):
+                    self.assertEqual(state, hub_state[rid], f"{t} {rid}")
+            self.assertEqual(rows(a2.db(), "SELECT notes FROM registrations WHERE id = ?", a_own[0]),
+                             [("rappeler",)])
+            # Records belong to the centre, not the box: the new box edits the old box's records.
+            s, body = a2.api.call("PATCH", f"/api/v1/registrations/{a_own[1]}", {"notes": "repris"})
+            self.assertEqual(s, 200, body)
+            wait_for(lambda: rows(hub.db(), "SELECT notes FROM registrations WHERE id = ?", a_own[1]) == [("repris",)],
+                     what="the new box's edit at the hub")
+            self.assertEqual(a2.status()["rejections"], [])
+
+            # The old box comes back with its disk: the hub refuses it, it syncs nothing.
+            hub_log = os.path.join(cl.root, "hub.log")
+            log_before = os.path.getsize(hub_log)
+            old = EnrolledNode.__new__(EnrolledNode)
+            old.dir, old.node_id, old.centre, old.hub, old.env = old_copy, "node-a-old", A, hub, None
+            old.process = old.api = None
+            cl.nodes.append(old)
+            old.start()
+            wait_for(lambda: "REVOKED" in (old.status().get("last_error") or ""), timeout=30,
+                     what="the old box told it is revoked")
+            old.create("registrations", registration_body(ev_a["id"], first="Trop", last="Tard"))
+            time.sleep(3)
+            st = old.status()
+            self.assertFalse(st["connected"], st)
+            self.assertEqual(st["pending"], 4, st)
+            with open(hub_log, errors="replace") as f:
+                f.seek(log_before)
+                log = f.read()
+            self.assertRegex(log, r"REVOKED_NODE")
+            self.assertEqual(rows(hub.db(), "SELECT count(*) FROM registrations WHERE last_name IN ('Perdu', 'Tard')"),
+                             [(0,)])
+            print(f"\nold box status after replacement: last_error={st['last_error']!r}, pending={st['pending']} "
+                  f"(3 written before it died: lost, as `node replace` says)")
+
+
+# --- (c) clocks ------------------------------------------------------------------------------------
+
+FAKETIME_LIB = next(iter(glob.glob("/usr/lib/*/faketime/libfaketime.so.1")), None)
+
+
+def fake_clock(when):
+    """Environment that starts the wall clock at `when` ("1970-01-02 00:00:00") and lets it run.
+    Monotonic clocks stay real: Asio's timers need them."""
+    env = dict(os.environ)
+    env.update({"LD_PRELOAD": FAKETIME_LIB, "FAKETIME": "@" + when, "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+                "DONT_FAKE_MONOTONIC": "1", "FAKETIME_NO_CACHE": "1"})
+    return env
+
+
+@unittest.skipIf(os.environ.get("TERRIL_EMULATED"), "faketime cannot reach a binary run under qemu")
+class ClockTest(unittest.TestCase):
+    def setUp(self):
+        if not FAKETIME_LIB:
+            print("\nClockTest skipped: libfaketime not installed (apt-get install faketime)", file=sys.stderr)
+            self.skipTest("libfaketime not installed (apt-get install faketime)")
+
+    def assertRealTime(self, replica, table, rid):
+        (created, updated), = rows(replica.db(), f"SELECT created_at, updated_at FROM {table} WHERE id = ?", rid)
+        for what, t in (("created_at", created), ("updated_at", updated)):
+            self.assertLess(abs(t - now_ms()), DAY_MS, f"{table} {rid} {what} = {time.strftime('%Y-%m-%d', time.gmtime(t / 1000))}")
+
+    def test_nodes_enrolled_in_1970_and_2040_keep_the_hubs_order(self):
+        with Cluster() as cl:
+            hub = cl.hub.start()
+            later = LaterEditor(cl)
+            past = EnrolledNode(cl.root, hub, "node-1970", A, hub.add_node("node-1970", A)["code"],
+                                env=fake_clock("1970-01-02 00:00:00"))
+            future = EnrolledNode(cl.root, hub, "node-2040", B, hub.add_node("node-2040", B)["code"],
+                                  env=fake_clock("2040-06-01 12:00:00"))
+            cl.nodes += [past, future]
+            for n, year in ((past, 1970), (future, 2040)):
+                self.assertGreater(abs(n.enrolment["clock_offset_ms"]), 10 * 365 * DAY_MS, f"{year}: offset learned")
+                n.start()
+                # The faked clock reaches the daemon (else this test proves nothing).
+                d = json.loads(n.cli("doctor", "--json", check=False, env=n.env).stdout)
+                clock = [c for c in d["checks"] if c["check"] == "clock"][0]
+                self.assertFalse(clock["ok"], clock)
+            ev = past.create("events", event_body("Atelier 1970"))
+            n70 = past.create("prototype-notes", {"title": "Écrit en 1970", "status": "idee"})
+            n40 = future.create("prototype-notes", {"title": "Écrit en 2040", "status": "idee"})
+            wait_for(lambda: past.status()["pending"] == 0 and future.status()["pending"] == 0, what="synced")
+            for table, rid in (("events", ev["id"]), ("prototype_notes", n70["id"]), ("prototype_notes", n40["id"])):
+                self.assertRealTime(hub, table, rid)
+            # A later real edit at the hub wins over the 2040 node's earlier one...
+            later.patch("prototype-notes", n40["id"], B, {"title": "Corrigé au hub"})
+            wait_for(lambda: rows(future.db(), "SELECT title FROM prototype_notes WHERE id = ?", n40["id"])
+                     == [("Corrigé au hub",)], what="the hub's edit at the 2040 node")
+            # ...and the 1970 node's later edit wins over an earlier one at the hub.
+            later.patch("prototype-notes", n70["id"], A, {"summary": "hub d'abord"})
+            wait_for(lambda: rows(past.db(), "SELECT summary FROM prototype_notes WHERE id = ?", n70["id"])
+                     == [("hub d'abord",)], what="the hub's edit at the 1970 node")
+            s, body = past.api.call("PATCH", f"/api/v1/prototype-notes/{n70['id']}", {"summary": "1970 ensuite"})
+            self.assertEqual(s, 200, body)
+            wait_for(lambda: rows(hub.db(), "SELECT summary FROM prototype_notes WHERE id = ?", n70["id"])
+                     == [("1970 ensuite",)], what="the 1970 node's later edit wins at the hub")
+            for table, rid in (("prototype_notes", n70["id"]), ("prototype_notes", n40["id"])):
+                self.assertRealTime(hub, table, rid)
+            # Every replica holds the same bytes.
+            for n in (past, future):
+                for t in ("events", "prototype_notes"):
+                    self.assertEqual(dict(rows(n.db(), f"SELECT id, state FROM {t}")),
+                                     dict(rows(hub.db(), f"SELECT id, state FROM {t}")), f"{n.node_id} {t}")
+
+    def test_box_rebooting_in_2040_offline_then_fixed_does_not_win_forever(self):
+        """A box enrolled with a right clock reboots with its clock in 2040 (no RTC) while the hub is
+        unreachable, and writes. Its stored hub offset is about 0, so those changes are stamped 2040
+        locally; at the next handshake they must be re-stamped, so that a later real edit at the hub
+        wins, and after the clock is fixed the box's own later edit wins too."""
+        with Cluster() as cl:
+            hub = cl.hub.start()
+            later = LaterEditor(cl)
+            n = cl.add_node("node-b", B)
+            note = n.create("prototype-notes", {"title": "Avant", "status": "idee"})
+            wait_for(lambda: n.status()["pending"] == 0, what="synced")
+            n.process.stop()
+            hub.process.stop()
+            n.start(env=fake_clock("2040-06-01 12:00:00"))
+            s, body = n.api.call("PATCH", f"/api/v1/prototype-notes/{note['id']}", {"title": "Hors ligne 2040"})
+            self.assertEqual(s, 200, body)
+            n2040 = n.create("prototype-notes", {"title": "Créé hors ligne en 2040", "status": "idee"})
+            # The premise: the daemon's wall clock is 2040 and its offline changes are stamped 2040.
+            self.assertTrue(n.status()["now"].startswith("2040"), n.status()["now"])
+            local, = rows(n.db(), "SELECT updated_at FROM prototype_notes WHERE id = ?", note["id"])[0]
+            self.assertGreater(local, now_ms() + 365 * DAY_MS, "stamped in the future while offline")
+            hub.start(port=hub.port)
+            wait_for(lambda: n.status()["pending"] == 0, what="the 2040 changes synced")
+            self.assertEqual(rows(hub.db(), "SELECT title FROM prototype_notes WHERE id = ?", note["id"]),
+                             [("Hors ligne 2040",)])
+            self.assertRealTime(hub, "prototype_notes", note["id"])
+            updated, = rows(hub.db(), "SELECT updated_at FROM prototype_notes WHERE id = ?", n2040["id"])[0]
+            self.assertLess(updated, now_ms() + DAY_MS, "a record created offline in 2040 is not stamped 2040")
+            hlcs = [r[0] >> 16 for r in rows(hub.db(), "SELECT hlc FROM change_log WHERE origin = 'node-b'")]
+            self.assertLess(max(hlcs), now_ms() + 60_000, "no change from node-b stamped in the future")
+            # A later real edit at the hub wins.
+            later.patch("prototype-notes", note["id"], B, {"title": "Corrigé au hub"})
+            wait_for(lambda: rows(n.db(), "SELECT title FROM prototype_notes WHERE id = ?", note["id"])
+                     == [("Corrigé au hub",)], what="the hub's edit reaches the box")
+            # The clock is fixed (restart without faketime): the box's own later edit wins.
+            n.process.stop()
+            n.start(env=dict(os.environ))
+            s, body = n.api.call("PATCH", f"/api/v1/prototype-notes/{note['id']}", {"title": "Heure juste"})
+            self.assertEqual(s, 200, body)
+            wait_for(lambda: rows(hub.db(), "SELECT title FROM prototype_notes WHERE id = ?", note["id"])
+                     == [("Heure juste",)], what="the box's later edit at the hub")
+            self.assertRealTime(hub, "prototype_notes", note["id"])
+
+
+# --- (a) packages ------------------------------------------------------------------------------------
+
+def dpkg(*args, env=None, check=True):
+    """dpkg, waiting while another process (apt of a colleague) holds its lock."""
+    deadline = time.time() + 300
+    while True:
+        p = subprocess.run(["dpkg", *args], capture_output=True, text=True, env=env, timeout=300)
+        locked = "lock" in p.stderr and ("dpkg frontend" in p.stderr or "locked" in p.stderr)
+        if not locked or time.time() > deadline:
+            break
+        time.sleep(2)
+    if check and p.returncode != 0:
+        raise AssertionError(f"dpkg {' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def installed(pkg):
+    p = subprocess.run(["dpkg-query", "-W", "-f=${db:Status-Abbrev}", pkg], capture_output=True, text=True)
+    return p.returncode == 0 and p.stdout.strip() not in ("", "un", "pn")
+
+
+def as_user(user, *cmd):
+    """The command run as `user` (setpriv execs: signals reach the daemon itself)."""
+    return ["setpriv", "--reuid", user, "--regid", user, "--init-groups", "--", *cmd]
+
+
+def pids_of_user(user):
+    uid = pwd.getpwnam(user).pw_uid
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.stat(f"/proc/{d}").st_uid == uid:
+                    out.append(int(d))
+            except FileNotFoundError:
+                pass
+    return out
+
+
+# Commands a maintainer script must never run on install: they start or enable the service
+# (try-restart, on upgrade, only restarts a service already running). Comments and echo'd
+# instructions for the technician do not count.
+STARTERS = re.compile(r"^(?!\s*(#|echo\b))[^\n]*\b(systemctl|deb-systemd-invoke|deb-systemd-helper|service|"
+                      r"invoke-rc\.d)\b[^\n]*(?<![-\w])(start|enable|restart|reload-or-restart)\b", re.M)
+
+
+class PackageTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if os.geteuid() != 0:
+            reason = "PackageTest needs root (dpkg -i, system users); run the suite as root to check the packages"
+            print("\n" + reason, file=sys.stderr)
+            raise unittest.SkipTest(reason)
+        deb_dir = os.environ.get("TERRIL_DEB_DIR")
+        if not deb_dir:
+            deb_dir = os.path.join(ROOT, "dist")
+            print("\nbuilding the amd64 packages (scripts/package.sh amd64; TERRIL_DEB_DIR skips this)...",
+                  file=sys.stderr)
+            run([os.path.join(ROOT, "scripts", "package.sh"), "amd64"], timeout=3600,
+                env=dict(os.environ, DIST=deb_dir))
+        cls.debs = {}
+        for pkg in PACKAGES:
+            found = sorted(glob.glob(os.path.join(deb_dir, f"{pkg}_*_amd64.deb")))
+            if not found:
+                raise AssertionError(f"no {pkg}_*_amd64.deb in {deb_dir}")
+            cls.debs[pkg] = found[-1]
+        for pkg in PACKAGES:
+            if installed(pkg):
+                print(f"\npurging a {pkg} left installed by an earlier run", file=sys.stderr)
+                dpkg("--purge", pkg)
+
+    def setUp(self):
+        self.cwd = os.getcwd()
+        self.tmp = tempfile.mkdtemp(prefix="terril-pkg-")
+        self.procs = []
+        # Stand-ins for the service managers: they log every call, so we see whether a
+        # maintainer script tried to start something (there is no systemd here).
+        self.trap_dir = os.path.join(self.tmp, "trap")
+        self.trap_log = os.path.join(self.tmp, "trap.log")
+        os.makedirs(self.trap_dir)
+        for cmd in ("systemctl", "deb-systemd-invoke", "deb-systemd-helper", "service", "invoke-rc.d"):
+            path = os.path.join(self.trap_dir, cmd)
+            with open(path, "w") as f:
+                f.write(f'#!/bin/sh\necho "{cmd} $*" >> {self.trap_log}\nexit 0\n')
+            os.chmod(path, 0o755)
+        self.env = dict(os.environ, PATH=self.trap_dir + ":" + os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
+
+    def tearDown(self):
+        for p in self.procs:
+            p.stop()
+        for pkg in PACKAGES:
+            if installed(pkg):
+                dpkg("--purge", pkg, check=False)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        os.chdir(self.cwd)
+
+    def assertOwnerMode(self, path, user, mode):
+        st = os.stat(path)
+        self.assertEqual((pwd.getpwuid(st.st_uid).pw_name, stat.S_IMODE(st.st_mode)), (user, mode),
+                         f"{path}: owner and mode")
+
+    def trap_calls(self):
+        return open(self.trap_log).read() if os.path.exists(self.trap_log) else ""
+
+    def test_install_walk_the_guide_remove_and_purge(self):
+        # The maintainer scripts never start or enable a service.
+        for pkg, deb in self.debs.items():
+            ctl = os.path.join(self.tmp, pkg + "-control")
+            subprocess.run(["dpkg-deb", "-e", deb, ctl], check=True)
+            for script in ("postinst", "prerm", "postrm"):
+                text = open(os.path.join(ctl, script)).read()
+                self.assertIsNone(STARTERS.search(text), f"{pkg} {script}")
+            self.assertEqual(open(os.path.join(ctl, "conffiles")).read().split(),
+                             [f"/etc/terril/{pkg.split('-')[1]}.toml"])
+            fields = subprocess.run(["dpkg-deb", "-f", deb, "Architecture", "Depends"], capture_output=True,
+                                    text=True, check=True).stdout
+            self.assertIn("Architecture: amd64", fields)
+            for lib in ("libc6", "libsqlite3-0", "libssl3", "libstdc++6"):  # from dpkg-shlibdeps
+                self.assertIn(lib, fields, pkg)
+
+        out = dpkg("-i", self.debs["terril-node"], self.debs["terril-hub"], env=self.env).stdout
+        self.assertIn("not started", out)
+        print("\n" + out.strip())
+
+        for pkg, comp in (("terril-node", "node"), ("terril-hub", "hub")):
+            binary = f"/usr/bin/{pkg}"
+            self.assertOwnerMode(binary, "root", 0o755)
+            self.assertNotIn(b".symtab", open(binary, "rb").read(), f"{binary} is stripped")
+            self.assertOwnerMode(f"/usr/lib/systemd/system/{pkg}.service", "root", 0o644)
+            self.assertOwnerMode(f"/etc/terril/{comp}.toml", "root", 0o644)
+            self.assertOwnerMode(f"/usr/share/doc/{pkg}/README.md", "root", 0o644)
+            user = pwd.getpwnam(pkg)
+            self.assertLess(user.pw_uid, 1000, "a system user")
+            self.assertEqual((user.pw_dir, user.pw_shell), (f"/var/lib/{pkg}", "/usr/sbin/nologin"))
+            self.assertEqual(grp.getgrgid(user.pw_gid).gr_name, pkg)
+            self.assertOwnerMode(f"/var/lib/{pkg}", pkg, 0o700)
+            conffiles = subprocess.run(["dpkg-query", "-W", "-f=${Conffiles}", pkg], capture_output=True,
+                                       text=True).stdout
+            self.assertIn(f"/etc/terril/{comp}.toml", conffiles)
+            self.assertIn("0.1.0", run([binary, "--version"]).stdout)
+            help_ = run([binary, "--help"])
+            self.assertIn("enrol" if comp == "node" else "init", help_.stdout)
+            # Nothing started: no call to a service manager asked to start, no enable
+            # symlink, no process of the service user.
+            self.assertFalse(os.path.exists(f"/etc/systemd/system/multi-user.target.wants/{pkg}.service"))
+            self.assertEqual(pids_of_user(pkg), [])
+        self.assertIsNone(STARTERS.search(self.trap_calls()), self.trap_calls())
+        self.assertTrue(os.path.exists("/usr/share/doc/terril-node/install-raspberry-pi.md"))
+
+        # The guide, with the installed binaries, default paths and packaged configs,
+        # run as the service users (ports: ephemeral, on loopback).
+        os.chdir("/")
+        init = run(as_user("terril-hub", "terril-hub", "init", "--password-stdin"), stdin=ADMIN_PASSWORD + "\n")
+        fingerprint = [l.split()[-1] for l in init.stdout.splitlines() if "fingerprint" in l][0]
+        hub = Process(as_user("terril-hub", "/usr/bin/terril-hub", "serve", "--config", "/etc/terril/hub.toml",
+                              "--listen", "127.0.0.1:0"), os.path.join(self.tmp, "hub.log")).start()
+        self.procs.append(hub)
+        add = json.loads(run(as_user("terril-hub", "terril-hub", "node", "add", "pi-test", "--centre", A,
+                                     "--json")).stdout)
+        enrol = run(as_user("terril-node", "terril-node", "enrol", "--hub", f"wss://127.0.0.1:{hub.port}",
+                            "--code", add["code"], "--fingerprint", fingerprint))
+        self.assertIn("Enrolled: node pi-test", enrol.stdout)
+        self.assertIn("systemctl enable --now terril-node", enrol.stdout)
+        run(as_user("terril-node", "terril-node", "passwd"), stdin=STAFF_PASSWORD + "\n")
+        # What `systemctl enable --now terril-node` runs (ExecStart), on another port.
+        node = Process(as_user("terril-node", "/usr/bin/terril-node", "serve", "--config", "/etc/terril/node.toml",
+                               "--listen", "127.0.0.1:0"), os.path.join(self.tmp, "node.log")).start()
+        self.procs.append(node)
+        api = Api(f"http://127.0.0.1:{node.port}", STAFF_PASSWORD)
+        wait_for(lambda: api.call("GET", "/api/v1/status")[1].get("connected"), what="installed node synced")
+        s, ev = api.call("POST", "/api/v1/events", event_body())
+        self.assertEqual(s, 201, ev)
+        wait_for(lambda: api.call("GET", "/api/v1/status")[1].get("pending") == 0, what="event synced")
+        doctor = run(as_user("terril-node", "terril-node", "doctor"), check=False)
+        self.assertEqual(doctor.returncode, 0, doctor.stdout + doctor.stderr)
+        self.assertIn("Everything looks fine.", doctor.stdout)
+        for pkg in PACKAGES:
+            for dirpath, dirnames, filenames in os.walk(f"/var/lib/{pkg}"):
+                for name in dirnames + filenames:
+                    path = os.path.join(dirpath, name)
+                    st = os.stat(path)
+                    self.assertEqual(pwd.getpwuid(st.st_uid).pw_name, pkg, path)
+                    self.assertEqual(stat.S_IMODE(st.st_mode) & 0o077, 0, f"{path} is private")
+        self.assertOwnerMode("/var/lib/terril-node/credentials.toml", "terril-node", 0o600)
+        node.stop()
+        hub.stop()
+
+        # remove: binaries go, data, users and configs stay.
+        dpkg("-r", "terril-node", "terril-hub", env=self.env)
+        self.assertFalse(os.path.exists("/usr/bin/terril-node"))
+        self.assertTrue(os.path.exists("/var/lib/terril-node/node.db"))
+        self.assertTrue(os.path.exists("/etc/terril/node.toml"))
+        pwd.getpwnam("terril-node")
+        # purge: nothing left.
+        dpkg("--purge", "terril-node", "terril-hub", env=self.env)
+        for pkg in PACKAGES:
+            self.assertFalse(installed(pkg), pkg)
+            with self.assertRaises(KeyError):
+                pwd.getpwnam(pkg)
+            with self.assertRaises(KeyError):
+                grp.getgrnam(pkg)
+        leftovers = [p for pattern in ("/var/lib/terril-*", "/etc/terril", "/usr/share/doc/terril-*",
+                                       "/usr/lib/systemd/system/terril-*", "/usr/bin/terril-*",
+                                       "/etc/systemd/system/*/terril-*")
+                     for p in glob.glob(pattern)]
+        self.assertEqual(leftovers, [])
+        self.assertIsNone(STARTERS.search(self.trap_calls()), self.trap_calls())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -37,7 +37,18 @@ void to_wire(const Change& c, v1::Change& out) {
       case 0: f->set_null(true); break;
       case 1: f->set_integer(std::get<int64_t>(fv.value)); break;
       case 2: f->set_boolean(std::get<bool>(fv.value)); break;
-      case 3: f->set_text(std::get<std::string>(fv.value)); break;
+      case 3: {
+        const auto& text = std::get<std::string>(fv.value);
+        // UUID-valued fields travel as 16 bytes instead of 36 characters.
+        if (fv.field == Field::event_id) {
+          if (auto b = uuid_to_bytes(text)) {
+            f->set_uuid(*b);
+            break;
+          }
+        }
+        f->set_text(text);
+        break;
+      }
     }
   }
 }
@@ -68,6 +79,12 @@ Result<Change> from_wire(const v1::Change& in) {
       case v1::FieldValue::kInteger: fv.value = static_cast<int64_t>(f.integer()); break;
       case v1::FieldValue::kBoolean: fv.value = f.boolean(); break;
       case v1::FieldValue::kNull: break;
+      case v1::FieldValue::kUuid: {
+        auto t = uuid_from_bytes(f.uuid());
+        if (!t) return malformed("uuid value is not 16 bytes");
+        fv.value = *t;
+        break;
+      }
       case v1::FieldValue::VALUE_NOT_SET: return malformed("field without value");
     }
     c.fields.push_back(std::move(fv));

@@ -1,0 +1,381 @@
+// Browser tests of terril-node's web UI for reception staff, in Debian's
+// headless Chromium driven by playwright-core (no browser download).
+//
+//   TERRIL_BUILD=build-dir node --test tests/browser/node_ui.test.mjs
+//
+// A real terril-hub (TLS) and a real enrolled terril-node run on loopback.
+// The tests run in order and share one browser page, like one receptionist's
+// morning: log in, look at the events, register someone while the hub is
+// down, watch the receipt change when it comes back, get a field error,
+// erase a person, read the prototype notes. Screenshots of each main page
+// go to $TERRIL_ARTIFACTS/screens (default: <repo>/artifacts/screens).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { Api, Hub, Node, REPO, STAFF_PASSWORD, isoInDays, sleep, tempRoot } from './cluster.mjs';
+
+const CHROMIUM = process.env.TERRIL_CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SCREENS = path.join(process.env.TERRIL_ARTIFACTS || path.join(REPO, 'artifacts'), 'screens');
+const CENTRE = 'valenciennes-beaujardin';
+const FEDER = 'cofinancée par le FEDER';
+const OPERATION = 'Centres sociaux connectés du bassin minier';
+const T = { timeout: 120000 };
+
+let root;
+let hub;
+let node;
+let api;
+let context;
+let page;
+let failed = false;
+const ev = {};
+
+async function shot(name, opts = {}) {
+  fs.mkdirSync(SCREENS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENS, name + '.png'), fullPage: true, ...opts });
+}
+
+// Every page carries the operation's name and the FEDER publicity sentence.
+async function assertPublicity() {
+  const feder = page.getByTestId('feder');
+  assert.ok(await feder.isVisible(), 'FEDER sentence visible in the footer');
+  const text = await feder.textContent();
+  assert.match(text, new RegExp(FEDER));
+  assert.match(text, new RegExp(OPERATION));
+  assert.ok(await page.locator('footer').getByTestId('feder').count() === 1, 'the FEDER sentence is in the footer');
+  assert.equal((await page.getByTestId('operation-name').textContent()).trim(), OPERATION);
+}
+
+async function bannerText() {
+  return (await page.getByTestId('sync-banner').textContent()).replace(/\s+/g, ' ').trim();
+}
+
+async function waitBanner(re, timeout = 30000) {
+  await page.waitForFunction((src) => {
+    const b = document.querySelector('[data-testid="sync-banner"]');
+    return b && !b.hidden && new RegExp(src).test(b.textContent.replace(/\s+/g, ' '));
+  }, re.source, { timeout });
+}
+
+async function go(hash) {
+  await page.evaluate((h) => { location.hash = h; }, hash);
+  await page.locator('#main h1').first().waitFor();
+}
+
+before(async () => {
+  root = tempRoot();
+  hub = new Hub(root);
+  await hub.start();
+  node = new Node(root, hub, 'node-accueil', CENTRE);
+  await node.start();
+  api = await new Api(node.base).login();
+  // Setup through the API: an atelier and the temps fort, hosted by this centre.
+  for (const [key, body] of Object.entries({
+    atelier: { title: 'Atelier tablettes pour les seniors', kind: 'atelier', starts_at: isoInDays(3, 13), place: 'Salle informatique', capacity: 12 },
+    tempsFort: { title: 'Temps fort du numérique', kind: 'temps-fort', starts_at: isoInDays(20, 8), ends_at: isoInDays(20, 16), place: 'Salle des fêtes', capacity: 300, description: 'La grande journée des centres connectés.' },
+  })) {
+    const r = await api.call('POST', '/api/v1/events', body);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    ev[key] = r.body;
+  }
+  const note = await api.call('POST', '/api/v1/prototype-notes', {
+    title: 'Borne d\'accueil sur tablette', status: 'en-test', summary: 'Une tablette à l\'entrée pour s\'inscrire seul·e.',
+    tags: ['tablette', 'accueil'], body: '# Comment\n\nConstruite avec **trois** bénévoles.\n\n- test 1\n- test 2',
+  });
+  assert.equal(note.status, 201, JSON.stringify(note.body));
+  context = await chromium.launchPersistentContext(path.join(root, 'chromium-profile'), {
+    executablePath: CHROMIUM, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 }, locale: 'fr-FR',
+    timezoneId: 'Europe/Paris',
+  });
+  page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('pageerror', (e) => console.log('# page error: ' + e.message));
+});
+
+after(async () => {
+  if (context) await context.close().catch(() => {});
+  if (node) await node.stop();
+  if (hub) await hub.stop();
+  if (root) {
+    if (failed || process.env.TERRIL_KEEP) console.log('# kept ' + root + ' (daemon logs there)');
+    else fs.rmSync(root, { recursive: true, force: true });
+  }
+  console.log('# screenshots in ' + SCREENS);
+});
+
+// Known product bug, reported: when one field of a new record is malformed,
+// the API also calls every other required field missing (node/api.cpp
+// create(): the fields parsed so far are dropped when fields_from_json fails),
+// so the form shows "Le champ « prénom » est obligatoire." under a filled
+// field. Kept as a TODO test so it turns green when fixed.
+const BUG_SPURIOUS_REQUIRED = 'API bug: a malformed field makes every filled required field reported missing';
+
+async function waitSynced(timeoutMs = 60000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await api.call('GET', '/api/v1/status');
+    if (s.status === 200 && s.body.pending === 0 && s.body.connected) return s.body;
+    assert.ok(Date.now() < deadline, 'node caught up with the hub: ' + JSON.stringify(s.body));
+    await sleep(100);
+  }
+}
+
+// Marks the run as failed (to keep the folder) and rethrows.
+function step(name, opts, fn) {
+  if (typeof opts === 'function') { fn = opts; opts = {}; }
+  test(name, { ...T, ...opts }, async () => {
+    try { await fn(); } catch (e) { if (!opts.todo) failed = true; throw e; }
+  });
+}
+
+step('login: a wrong password is refused in French, the right one enters', async () => {
+  await page.goto(node.base + '/');
+  const pw = page.getByTestId('login-password');
+  await pw.waitFor();
+  assert.equal(await page.locator('html').getAttribute('lang'), 'fr');
+  assert.equal(await page.locator('label[for="login-password"]').count(), 1, 'the password field is labelled');
+  await assertPublicity();
+  await shot('01-login');
+
+  await pw.fill('pas-le-bon-mot-de-passe');
+  await page.getByTestId('login-submit').click();
+  const err = page.locator('#err-password');
+  await err.waitFor({ state: 'visible' });
+  assert.match(await err.textContent(), /Mot de passe incorrect/);
+  assert.equal(await pw.getAttribute('aria-invalid'), 'true');
+  assert.ok(await page.getByTestId('nav-events').isHidden(), 'still on the login page');
+  await shot('01b-login-error');
+
+  await pw.fill(STAFF_PASSWORD);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('nav-events').waitFor({ state: 'visible' });
+  await waitBanner(/Connecté au hub/);
+  const cookies = await context.cookies(node.base);
+  assert.ok(cookies.length >= 1 && cookies.every((c) => c.httpOnly), 'session cookie is HttpOnly');
+});
+
+step('events: upcoming events with places left, the temps fort first', async () => {
+  await go('#/evenements');
+  const cards = page.getByTestId('event-card');
+  await cards.first().waitFor();
+  assert.equal(await cards.count(), 2);
+  assert.match(await cards.nth(0).textContent(), /Temps fort du numérique/);
+  assert.match(await cards.nth(1).textContent(), /Atelier tablettes/);
+  assert.match(await cards.nth(1).getByTestId('event-capacity').textContent(), /12 places restantes sur 12/);
+  assert.match(await page.getByTestId('centre-name').textContent(), /Beaujardin/);
+  await assertPublicity();
+  await shot('02-events');
+});
+
+step('hub down: a registration is kept locally, « En attente d\'envoi », and the banner says offline with the pending count', async () => {
+  // Everything created so far has reached the hub before it goes away.
+  await waitSynced();
+  await hub.stop();
+  await waitBanner(/Hors ligne/);
+  assert.match(await bannerText(), /rien en attente d'envoi/);
+
+  await page.getByTestId('nav-register').click();
+  const form = page.getByTestId('reg-form');
+  await form.waitFor();
+  await page.getByTestId('reg-event_id').selectOption(ev.atelier.id);
+  await page.getByTestId('reg-first_name').fill('Camille');
+  await page.getByTestId('reg-last_name').fill('Wattrelos');
+  await page.getByTestId('reg-phone').fill('06 12 34 56 78');
+  await page.getByTestId('reg-role').selectOption('habitant');
+  await page.getByTestId('reg-consent').check();
+  await assertPublicity();
+  await shot('03-registration-form');
+  await page.getByTestId('reg-submit').click();
+  await page.locator('#flash:not([hidden])').waitFor();
+  assert.match(await page.locator('#flash').textContent(), /Inscription de Camille Wattrelos enregistrée/);
+  assert.equal(await page.getByTestId('reg-first_name').inputValue(), '', 'the form is ready for the next person');
+
+  // A second person, so the list is not trivially one item.
+  await page.getByTestId('reg-event_id').selectOption(ev.tempsFort.id);
+  await page.getByTestId('reg-first_name').fill('Dominique');
+  await page.getByTestId('reg-last_name').fill('Lefebvre');
+  await page.getByTestId('reg-phone').fill('03 27 00 00 00');
+  await page.getByTestId('reg-email').fill('dominique@example.org');
+  await page.getByTestId('reg-role').selectOption('benevole');
+  await page.getByTestId('reg-consent').check();
+  await page.getByTestId('reg-submit').click();
+  await page.locator('#flash', { hasText: 'Dominique Lefebvre' }).waitFor();
+
+  await page.getByTestId('nav-registrations').click();
+  const camille = page.getByTestId('registration').filter({ hasText: 'Camille Wattrelos' });
+  await camille.waitFor();
+  const receipt = camille.getByTestId('receipt');
+  assert.equal((await receipt.textContent()).trim(), 'En attente d\'envoi');
+  assert.equal(await receipt.getAttribute('data-synced'), 'false');
+  await waitBanner(/Hors ligne depuis .* — 2 modifications en attente d'envoi/);
+  assert.match(await bannerText(), /Vous pouvez continuer/);
+  await assertPublicity();
+  await shot('04-registrations-offline');
+});
+
+step('hub back on the same port: the receipt turns to « Reçu par le hub » without reloading', async () => {
+  // A marker on window survives only if the page is never reloaded.
+  await page.evaluate(() => { window.__terrilNoReload = 42; });
+  let navigations = 0;
+  const onNav = (f) => { if (f === page.mainFrame()) navigations++; };
+  page.on('framenavigated', onNav);
+  await hub.start();
+  const receipt = page.getByTestId('registration').filter({ hasText: 'Camille Wattrelos' }).getByTestId('receipt');
+  // The node retries with exponential backoff (at most a few seconds after a short outage).
+  await page.waitForFunction(() => {
+    const li = [...document.querySelectorAll('[data-testid="registration"]')].find((x) => x.textContent.includes('Camille Wattrelos'));
+    const b = li && li.querySelector('[data-testid="receipt"]');
+    return b && b.dataset.synced === 'true';
+  }, null, { timeout: 90000 });
+  assert.equal((await receipt.textContent()).trim(), 'Reçu par le hub');
+  await waitBanner(/Connecté au hub — tout est envoyé/);
+  page.off('framenavigated', onNav);
+  assert.equal(await page.evaluate(() => window.__terrilNoReload), 42, 'the page was not reloaded');
+  assert.equal(navigations, 0, 'no navigation of the main frame');
+  const all = page.getByTestId('receipt');
+  for (let i = 0; i < await all.count(); i++) assert.equal(await all.nth(i).getAttribute('data-synced'), 'true');
+  await shot('05-registrations-synced');
+});
+
+step('validation: a bad phone number is explained in French next to the field', async () => {
+  await page.getByTestId('nav-register').click();
+  await page.getByTestId('reg-form').waitFor();
+  await page.getByTestId('reg-event_id').selectOption(ev.atelier.id);
+  await page.getByTestId('reg-first_name').fill('Sacha');
+  await page.getByTestId('reg-last_name').fill('Martin');
+  await page.getByTestId('reg-phone').fill('pas un numéro');
+  await page.getByTestId('reg-role').selectOption('partenaire');
+  await page.getByTestId('reg-consent').check();
+  await page.getByTestId('reg-submit').click();
+  const err = page.locator('#err-phone');
+  await err.waitFor({ state: 'visible' });
+  const msg = (await err.textContent()).trim();
+  assert.ok(msg.length > 5, 'an explanation is shown');
+  assert.match(msg, /téléphone|numéro/i, 'the message speaks French about the phone: ' + msg);
+  assert.doesNotMatch(msg, /\b(invalid|must|error|required|number)\b/i, 'no English: ' + msg);
+  // Next to the field: in the same field block as the input, and announced with it.
+  const sameField = await page.evaluate(() => {
+    const input = document.getElementById('reg-phone');
+    const e = document.getElementById('err-phone');
+    return input.closest('.field') === e.closest('.field') &&
+      (input.getAttribute('aria-describedby') || '').split(' ').includes('err-phone') &&
+      input.getAttribute('aria-invalid') === 'true' && document.activeElement === input;
+  });
+  assert.ok(sameField, 'error is in the phone field block, linked by aria-describedby, and the field has focus');
+  const box = await page.getByTestId('reg-phone').boundingBox();
+  const errBox = await err.boundingBox();
+  assert.ok(errBox.y >= box.y + box.height - 1 && errBox.y - (box.y + box.height) < 60, 'the error sits right under the field');
+  // Nothing was saved.
+  const list = await api.call('GET', '/api/v1/registrations?q=Sacha');
+  assert.equal(list.body.items.length, 0);
+  await assertPublicity();
+  await shot('06-registration-validation-error');
+  // Phone-sized screen: the same form must still be usable.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await shot('06b-registration-form-phone');
+  await page.setViewportSize({ width: 1280, height: 900 });
+});
+
+step('erasure: a confirmation that says it is final, then the name is gone from the list', async () => {
+  await page.getByTestId('nav-registrations').click();
+  const dominique = page.getByTestId('registration').filter({ hasText: 'Dominique Lefebvre' });
+  await dominique.waitFor();
+  const id = await dominique.getAttribute('data-id');
+
+  // Cancel first: nothing happens.
+  await dominique.getByTestId('reg-erase').click();
+  const dlg = page.getByTestId('confirm-dialog');
+  await dlg.waitFor({ state: 'visible' });
+  const text = (await dlg.textContent()).replace(/\s+/g, ' ');
+  assert.match(text, /définitif/i);
+  assert.match(text, /hub/);
+  assert.match(text, /tous les postes/);
+  await shot('07-erase-confirmation');
+  await page.getByTestId('confirm-cancel').click();
+  await dlg.waitFor({ state: 'hidden' });
+  assert.equal(await dominique.count(), 1, 'cancel keeps the person');
+
+  await dominique.getByTestId('reg-erase').click();
+  await dlg.waitFor({ state: 'visible' });
+  await page.getByTestId('confirm-ok').click();
+  await dlg.waitFor({ state: 'hidden' });
+  await page.locator('#flash', { hasText: 'effacées' }).waitFor();
+  await page.waitForFunction(() => !document.getElementById('main').textContent.includes('Lefebvre'));
+  assert.equal(await page.getByTestId('registration').filter({ hasText: 'Camille Wattrelos' }).count(), 1);
+
+  // Still gone after a reload, and gone from the API too (the personal fields are purged).
+  await page.reload();
+  await page.getByTestId('registration').first().waitFor();
+  assert.ok(!(await page.locator('main').textContent()).includes('Lefebvre'));
+  assert.ok(!(await page.locator('main').textContent()).includes('Dominique'));
+  const r = await api.call('GET', '/api/v1/registrations/' + id);
+  assert.ok(r.status === 404 || r.status === 410 || !JSON.stringify(r.body).includes('Lefebvre'), JSON.stringify(r));
+  const search = await api.call('GET', '/api/v1/registrations?q=Lefebvre&include_deleted=true');
+  assert.equal(search.body.items.length, 0);
+  await assertPublicity();
+  await shot('08-registrations-after-erasure');
+});
+
+step('erasure reaches every copy: once sent, the name is in no database file of the node or the hub', async () => {
+  await waitSynced();
+  const hits = [];
+  for (const dir of [node.dir, hub.dir]) {
+    for (const f of fs.readdirSync(dir)) {
+      const p = path.join(dir, f);
+      if (!fs.statSync(p).isFile()) continue;
+      const bytes = fs.readFileSync(p);
+      for (const word of ['Lefebvre', 'dominique@example.org']) if (bytes.includes(word)) hits.push(p + ': ' + word);
+    }
+  }
+  assert.deepEqual(hits, []);
+});
+
+step('validation: only the malformed field is flagged, the filled ones are not called missing', { todo: BUG_SPURIOUS_REQUIRED }, async () => {
+  const r = await api.call('POST', '/api/v1/registrations', {
+    event_id: ev.atelier.id, first_name: 'Sacha', last_name: 'Martin', phone: 'pas un numéro', role: 'partenaire', consent: true,
+  });
+  assert.equal(r.status, 400);
+  assert.deepEqual((r.body.errors || [r.body]).map((e) => e.field), ['phone']);
+});
+
+step('prototype notes: the list and a note with its Markdown rendered safely', async () => {
+  await page.getByTestId('nav-notes').click();
+  const card = page.getByTestId('note-card').first();
+  await card.waitFor();
+  assert.match(await card.textContent(), /Borne d'accueil sur tablette/);
+  assert.match(await card.textContent(), /En test/);
+  await assertPublicity();
+  await shot('09-notes');
+  await card.locator('a').first().click();
+  const body = page.getByTestId('note-body');
+  await body.waitFor();
+  assert.equal(await body.locator('strong', { hasText: 'trois' }).count(), 1);
+  assert.equal(await body.locator('li').count(), 2);
+  await shot('10-note');
+
+  // A note written in the UI: markup in the body is shown as text, not run.
+  await go('#/prototypes/nouvelle');
+  await page.getByTestId('note-title').fill('Atelier <b>robots</b>');
+  await page.getByTestId('note-body').fill('Essai <img src=x onerror="window.__xss=1"> et **gras**');
+  await page.getByTestId('note-preview').locator('strong').waitFor();
+  await shot('11-note-form');
+  await page.getByTestId('note-submit').click();
+  await page.getByTestId('note-body').locator('strong').waitFor();
+  assert.equal(await page.locator('main img').count(), 0, 'no <img> injected from the body');
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.match(await page.locator('main h1').textContent(), /Atelier <b>robots<\/b>/);
+});
+
+step('the FEDER sentence and the operation name are on every page', async () => {
+  for (const hash of ['#/evenements', '#/inscription', '#/inscriptions', '#/prototypes', '#/evenement']) {
+    await go(hash);
+    await assertPublicity();
+  }
+  await page.getByTestId('logout').click();
+  await page.getByTestId('login-password').waitFor();
+  await assertPublicity();
+});

@@ -129,8 +129,13 @@ class Store {
   // One local write: tick the HLC (persisted), validate (for a new record,
   // every required field), merge, append to the change log with the next
   // origin_seq, all in one transaction. Returns the logged change.
-  // Errors: invalid (with field and French message), not_found (update of an
-  // unknown record), conflict (record erased), full, io.
+  // An UPSERT on an unknown id creates the record (created_at is set from the
+  // HLC unless given); on a known id only the fields that differ are logged.
+  // When nothing differs (or a DELETE of a deleted record) nothing is written
+  // and the returned change has origin_seq 0 and no field.
+  // Errors: invalid (with field and French message), not_found (DELETE or
+  // ERASE of an unknown record), conflict (record erased), forbidden (no
+  // origin yet), full, io.
   Result<Change> write(const LocalWrite& w, int64_t wall_ms);
 
   // Hub: apply a batch from node `node_id`. For each change in order:
@@ -163,10 +168,13 @@ class Store {
   // Hub: last origin_seq held from `origin`. Node: n/a (0).
   Result<uint64_t> origin_cursor(const std::string& origin);
   // Node: the hub told us it holds our changes up to `seq` (Welcome or Ack):
-  // record it and drop those entries from the change log (compaction).
+  // record it and drop those entries from the change log (compaction). A seq
+  // beyond own_seq (database restored from an old copy) raises own_seq so
+  // numbers are never reused. Hub: invalid.
   Status set_acked(uint64_t seq);
-  // Node: store rejections reported by the hub.
+  // Node: store rejections reported by the hub (a repeat is ignored).
   Status add_rejections(const std::vector<Rejection>& r);
+  // Newest first.
   Result<std::vector<Rejection>> rejections(size_t limit);
 
   // HLC: offset learned from the hub (persisted).

@@ -39,6 +39,12 @@ async function shot(name, opts = {}) {
   await page.screenshot({ path: path.join(SCREENS, name + '.png'), fullPage: true, ...opts });
 }
 
+// The same page on a phone-sized screen (reception staff also use tablets and phones).
+async function phoneShot(name) {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try { await shot(name); } finally { await page.setViewportSize({ width: 1280, height: 900 }); }
+}
+
 // Every page carries the operation's name and the FEDER publicity sentence.
 async function assertPublicity() {
   const feder = page.getByTestId('feder');
@@ -169,6 +175,7 @@ step('events: upcoming events with places left, the temps fort first', async () 
   assert.match(await page.getByTestId('centre-name').textContent(), /Beaujardin/);
   await assertPublicity();
   await shot('02-events');
+  await phoneShot('02b-events-phone');
 });
 
 step('hub down: a registration is kept locally, « En attente d\'envoi », and the banner says offline with the pending count', async () => {
@@ -239,6 +246,7 @@ step('hub back on the same port: the receipt turns to « Reçu par le hub » wit
   const all = page.getByTestId('receipt');
   for (let i = 0; i < await all.count(); i++) assert.equal(await all.nth(i).getAttribute('data-synced'), 'true');
   await shot('05-registrations-synced');
+  await phoneShot('05b-registrations-phone');
 });
 
 step('validation: a bad phone number is explained in French next to the field', async () => {
@@ -275,9 +283,7 @@ step('validation: a bad phone number is explained in French next to the field', 
   await assertPublicity();
   await shot('06-registration-validation-error');
   // Phone-sized screen: the same form must still be usable.
-  await page.setViewportSize({ width: 390, height: 844 });
-  await shot('06b-registration-form-phone');
-  await page.setViewportSize({ width: 1280, height: 900 });
+  await phoneShot('06b-registration-form-phone');
 });
 
 step('erasure: a confirmation that says it is final, then the name is gone from the list', async () => {

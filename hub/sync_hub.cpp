@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "common/core/routing.h"
 #include "common/store/store.h"
@@ -82,12 +83,11 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
   }
 
   void on_closed(std::string_view why) override {
-    if (!node_id_.empty() && state_ == State::streaming)
+    if (!node_id_.empty() && state_ == State::streaming) {
       spdlog::info("sync: node {} disconnected ({})", node_id_, why);
-    state_ = State::closed;
-    if (link_) {
-      hub_.metrics_.bytes_out += 0;
+      if (auto c = take_cursor_change()) hub_.registry_.set_hub_cursor(node_id_, *c);
     }
+    state_ = State::closed;
     link_ = nullptr;
     hub_.detach(this);
   }
@@ -124,6 +124,13 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
   void revoke() { fail(v1::ERROR_CODE_REVOKED_NODE, "node revoked"); }
 
   const std::string& node_id() const { return node_id_; }
+  const std::string& centre_id() const { return centre_id_; }
+  // The acknowledged hub cursor when it moved since the last call.
+  std::optional<uint64_t> take_cursor_change() {
+    if (acked_ == saved_acked_) return std::nullopt;
+    saved_acked_ = acked_;
+    return acked_;
+  }
   SyncHub::Connected info() const {
     return {node_id_, centre_id_, link_ ? link_->remote() : "", software_version_, since_ms_, acked_};
   }
@@ -187,7 +194,7 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
     centre_id_ = *centre;
     software_version_ = h.software_version();
     since_ms_ = hub_.opts_.now_ms();
-    sent_ = acked_ = h.hub_cursor();
+    sent_ = acked_ = saved_acked_ = h.hub_cursor();
     if (sent_ > stats->hub_cursor) {
       // The node claims more than the hub ever issued: the hub's store was
       // restored from an older backup. Restart the node from zero; merging is
@@ -251,16 +258,13 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
     std::string bytes = wire::encode_frame(f);
     hub_.metrics_.bytes_out += bytes.size();
     link_->send(std::move(bytes));
-    if (rep->applied > 0) hub_.notify_changes();
+    if (rep->applied > 0) hub_.notify_changes(rep->to_everyone, rep->to_centres, node_id_);
   }
 
   void on_ack(const v1::Ack& a) {
     if (a.seq() > sent_) return fail(v1::ERROR_CODE_PROTOCOL_VIOLATION, "ack beyond what was sent");
     while (!inflight_.empty() && inflight_.front() <= a.seq()) inflight_.pop_front();
-    if (a.seq() > acked_) {
-      acked_ = a.seq();
-      hub_.registry_.set_hub_cursor(node_id_, acked_);
-    }
+    if (a.seq() > acked_) acked_ = a.seq();  // persisted by SyncHub::tick
     pump();
   }
 
@@ -278,7 +282,7 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
   std::string nonce_;
   std::string node_id_, centre_id_, software_version_;
   int64_t opened_ms_ = 0, since_ms_ = 0;
-  uint64_t sent_ = 0, acked_ = 0;
+  uint64_t sent_ = 0, acked_ = 0, saved_acked_ = 0;
   std::deque<uint64_t> inflight_;
 };
 
@@ -326,8 +330,25 @@ void SyncHub::notify_changes() {
   for (auto& s : live) s->pump();
 }
 
+void SyncHub::notify_changes(bool everyone, const std::vector<std::string>& centres, const std::string& from_node) {
+  std::vector<std::shared_ptr<NodeSession>> live;
+  for (auto& [id, w] : by_node_) {
+    if (id == from_node) continue;
+    auto s = w.lock();
+    if (!s) continue;
+    if (everyone || std::find(centres.begin(), centres.end(), s->centre_id()) != centres.end()) live.push_back(s);
+  }
+  for (auto& s : live) s->pump();
+}
+
 void SyncHub::tick() {
   int64_t now = opts_.now_ms();
+  if (now - last_cursor_flush_ms_ >= 5000) {
+    last_cursor_flush_ms_ = now;
+    for (auto& [id, w] : by_node_)
+      if (auto s = w.lock())
+        if (auto c = s->take_cursor_change()) registry_.set_hub_cursor(id, *c);
+  }
   std::vector<std::shared_ptr<NodeSession>> check;
   for (auto& w : pending_)
     if (auto s = w.lock()) check.push_back(s);

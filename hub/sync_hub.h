@@ -19,6 +19,7 @@
 // Threading: everything runs on the hub's single event-loop thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -71,9 +72,14 @@ class SyncHub {
   // New changes were committed (from a node or the admin): wake every
   // connected session so it streams what is routed to it.
   void notify_changes();
+  // The same, waking only the sessions the changes are routed to (all when
+  // `everyone`), except the node they came from.
+  void notify_changes(bool everyone, const std::vector<std::string>& centres, const std::string& from_node);
 
   // Periodic housekeeping, every ~500 ms: Hello deadlines, revocations made
-  // by the CLI in another process (closed within a second), cursors.
+  // by the CLI in another process (closed within a second), and every ~5 s
+  // the nodes' acknowledged hub cursors (for monitoring; not per Ack, which
+  // would cost the hub an fsync per node per batch).
   void tick();
 
   // Close every session of this node (revocation from this process).
@@ -98,6 +104,7 @@ class SyncHub {
   HubMetrics metrics_;
   std::vector<std::weak_ptr<NodeSession>> pending_;            // before Hello
   std::map<std::string, std::weak_ptr<NodeSession>> by_node_;  // streaming
+  int64_t last_cursor_flush_ms_ = 0;
 };
 
 }  // namespace terril

@@ -616,6 +616,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
                       "pragmas");
       !s)
     return s;
+  if (!store->opts_.durable) {
+    if (Status s = exec("PRAGMA synchronous = OFF", "pragmas"); !s) return s;
+  }
   if (store->opts_.max_page_count > 0) {
     std::string ignored;
     if (Status s = scalar(("PRAGMA max_page_count = " + std::to_string(store->opts_.max_page_count)).c_str(), ignored);
@@ -900,7 +903,16 @@ Result<ApplyReport> Store::apply_from_node(const std::string& node_id, const std
       any_erase = true;
     }
     payload = wire::encode_change(c);
-    if (Status s = im.append_log(c, route(c.entity, ld.rec->centre_id, host), payload); !s) return s;
+    const Audience audience = route(c.entity, ld.rec->centre_id, host);
+    if (Status s = im.append_log(c, audience, payload); !s) return s;
+    if (audience.everyone) {
+      report.to_everyone = true;
+    } else {
+      for (const std::string* centre : {&audience.owner_centre, &audience.host_centre})
+        if (!centre->empty() && std::find(report.to_centres.begin(), report.to_centres.end(), *centre) ==
+                                    report.to_centres.end())
+          report.to_centres.push_back(*centre);
+    }
   }
   if (cursor != *cur) {
     Query q(im.cursor_set);

@@ -34,6 +34,9 @@ struct StoreOptions {
   bool hub = false;
   // Simulate a full disk in tests (PRAGMA max_page_count); 0 = unlimited.
   int64_t max_page_count = 0;
+  // false: synchronous=OFF. Only for preparing benchmark data in bulk; the
+  // daemons never set it.
+  bool durable = true;
   // Refuse changes stamped more than this ahead of the hub's clock (hub only).
   int64_t max_future_ms = 5 * 60 * 1000;
 };
@@ -69,6 +72,9 @@ struct ApplyReport {
   uint64_t duplicates = 0;   // already held, skipped
   std::vector<Rejection> rejections;
   uint64_t cursor = 0;       // after the batch: hub's origin cursor for this node / node's hub cursor
+  // Hub: who the applied changes are routed to, so only those sessions wake.
+  bool to_everyone = false;
+  std::vector<std::string> to_centres;  // owner and host centres, unique
 };
 
 struct ListQuery {

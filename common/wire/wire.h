@@ -22,8 +22,8 @@ constexpr uint32_t kProtocolVersion = 1;
 // A Changes frame stays well below this; it bounds memory on a 1 GiB Pi.
 constexpr size_t kMaxFrameBytes = 4u << 20;
 // Changes per batch, and unacknowledged batches in flight per direction.
-constexpr size_t kMaxBatchChanges = 512;
-constexpr uint32_t kWindow = 8;
+constexpr size_t kMaxBatchChanges = 2048;
+constexpr uint32_t kWindow = 4;
 
 // Change <-> terril.v1.Change. from_wire validates (validate_change).
 void to_wire(const Change& c, v1::Change& out);

@@ -524,8 +524,14 @@ HttpResponse NodeApi::create(const EntitySpec& es, const HttpRequest& req) {
     }
   }
   // Every missing required field, so a form can mark them all at once.
+  auto given = [&](const FieldSpec& fs) {
+    auto it = body->find(std::string(fs.name));
+    return it != body->end() && !it->is_null();
+  };
   for (const auto& fs : es.fields) {
-    if (!fs.required || has(fs.field)) continue;
+    // A field given with a bad value has its own error already; another
+    // field's error must not make it look missing.
+    if (!fs.required || has(fs.field) || given(fs)) continue;
     if (std::any_of(errors.begin(), errors.end(), [&](const Status& s) { return s.field() == fs.name; })) continue;
     if (fs.field == Field::consent_at && consent_handled) continue;
     errors.push_back(field_error("required", fs.name,

@@ -113,13 +113,6 @@ after(async () => {
   console.log('# screenshots in ' + SCREENS);
 });
 
-// Known product bug, reported: when one field of a new record is malformed,
-// the API also calls every other required field missing (node/api.cpp
-// create(): the fields parsed so far are dropped when fields_from_json fails),
-// so the form shows "Le champ « prénom » est obligatoire." under a filled
-// field. Kept as a TODO test so it turns green when fixed.
-const BUG_SPURIOUS_REQUIRED = 'API bug: a malformed field makes every filled required field reported missing';
-
 async function waitSynced(timeoutMs = 60000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -340,7 +333,8 @@ step('erasure reaches every copy: once sent, the name is in no database file of 
   assert.deepEqual(hits, []);
 });
 
-step('validation: only the malformed field is flagged, the filled ones are not called missing', { todo: BUG_SPURIOUS_REQUIRED }, async () => {
+// Regression: a malformed field made every filled required field look missing.
+step('validation: only the malformed field is flagged, the filled ones are not called missing', async () => {
   const r = await api.call('POST', '/api/v1/registrations', {
     event_id: ev.atelier.id, first_name: 'Sacha', last_name: 'Martin', phone: 'pas un numéro', role: 'partenaire', consent: true,
   });

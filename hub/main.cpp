@@ -150,8 +150,9 @@ int cmd_passwd(const HubConfig& cfg) {
   return 0;
 }
 
-json node_json(const NodeInfo& n) {
+json node_json(const NodeInfo& n, uint64_t node_cursor) {
   return {{"node_id", n.node_id},
+          {"node_cursor", node_cursor},
           {"centre_id", n.centre_id},
           {"state", node_state_name(n.state)},
           {"last_seen", n.last_seen_at_ms ? json(format_iso8601(n.last_seen_at_ms)) : json(nullptr)},
@@ -358,18 +359,25 @@ int main(int argc, char** argv) {
     if (used == list) {
       auto nodes = registry.list();
       if (!nodes) return die(nodes.status().message());
+      // The node cursor: how far the hub holds each node's own changes.
+      auto cursor_of = [&](const std::string& id) -> uint64_t {
+        auto c = (*st)->origin_cursor(id);
+        return c ? *c : 0;
+      };
       if (as_json) {
         json arr = json::array();
-        for (const auto& n : *nodes) arr.push_back(node_json(n));
+        for (const auto& n : *nodes) arr.push_back(node_json(n, cursor_of(n.node_id)));
         std::cout << arr.dump(2) << "\n";
         return 0;
       }
-      std::printf("%-28s %-30s %-8s %-20s %-10s %s\n", "NODE", "CENTRE", "STATE", "LAST SEEN", "VERSION", "HUB CURSOR");
+      std::printf("%-28s %-30s %-8s %-17s %-8s %11s %11s\n", "NODE", "CENTRE", "STATE", "LAST SEEN", "VERSION",
+                  "NODE CURSOR", "HUB CURSOR");
       for (const auto& n : *nodes)
-        std::printf("%-28s %-30s %-8s %-20s %-10s %llu\n", n.node_id.c_str(), n.centre_id.c_str(),
+        std::printf("%-28s %-30s %-8s %-17s %-8s %11llu %11llu\n", n.node_id.c_str(), n.centre_id.c_str(),
                     node_state_name(n.state),
-                    n.last_seen_at_ms ? format_fr_datetime(n.last_seen_at_ms).c_str() : "jamais",
-                    n.software_version.c_str(), static_cast<unsigned long long>(n.hub_cursor));
+                    n.last_seen_at_ms ? format_fr_datetime(n.last_seen_at_ms).c_str() : "never",
+                    n.software_version.c_str(), static_cast<unsigned long long>(cursor_of(n.node_id)),
+                    static_cast<unsigned long long>(n.hub_cursor));
       return 0;
     }
     if (used == exp) {

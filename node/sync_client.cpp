@@ -86,7 +86,7 @@ struct SyncClient::Impl : std::enable_shared_from_this<SyncClient::Impl> {
     // Full jitter: uniform in [0, min(cap, base * 2^attempt)].
     int64_t cap = std::min<int64_t>(opts.max_backoff_ms, int64_t{1000} << std::min(attempt, 16));
     ++attempt;
-    int64_t delay = std::uniform_int_distribution<int64_t>(cap / 10, cap)(rng);
+    int64_t delay = std::uniform_int_distribution<int64_t>(0, cap)(rng);
     waiting_backoff = true;
     backoff_timer.expires_after(std::chrono::milliseconds(delay));
     backoff_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {

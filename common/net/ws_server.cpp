@@ -26,6 +26,13 @@ namespace {
 
 constexpr size_t kMaxQueuedFrames = 64;  // a peer that stops reading is dropped
 constexpr int kTlsHandshakeTimeoutS = 10;
+// After answering a request whose body we did not read (413), the rest of
+// the body is read and dropped for this long / this much before closing.
+// Closing with unread input makes the kernel send a reset, and the client's
+// stack may then drop our answer before its application reads it.
+constexpr auto kLingerTime = std::chrono::seconds(3);
+constexpr auto kLingerIdle = std::chrono::seconds(1);
+constexpr size_t kLingerMaxBytes = 8u << 20;
 
 // Log what is unexpected; stay quiet on the normal ways a connection ends.
 void fail(beast::error_code ec, const char* what) {
@@ -234,7 +241,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       HttpResponse res;
       res.status = 413;
       res.body = R"({"code":"too_large","field":"","message":"La requête est trop volumineuse."})";
-      return write(std::move(res), false);
+      return write(std::move(res), false, /*linger=*/true);
     }
     if (ec) return fail(ec, "http read");
     auto req = parser_->release();
@@ -270,7 +277,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     write(std::move(res), req.keep_alive());
   }
 
-  void write(HttpResponse res, bool keep_alive) {
+  // `linger`: the request's body was not read; drain it before closing.
+  void write(HttpResponse res, bool keep_alive, bool linger = false) {
     auto msg = std::make_shared<http::response<http::string_body>>();
     msg->version(11);
     msg->result(static_cast<http::status>(res.status));
@@ -282,11 +290,27 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     msg->prepare_payload();
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
     http::async_write(stream_, *msg,
-                      [self = this->shared_from_this(), msg, keep_alive](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), msg, keep_alive, linger](beast::error_code ec, size_t) {
                         if (ec) return fail(ec, "http write");
+                        if (linger) return self->linger(std::chrono::steady_clock::now() + kLingerTime, 0);
                         if (!keep_alive) return self->do_shutdown();
                         self->do_read();
                       });
+  }
+
+  // Read and drop input until the client stops sending (idle), closes, or
+  // the bounds are reached; then shut down.
+  void linger(std::chrono::steady_clock::time_point until, size_t dropped) {
+    auto left = until - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero() || dropped > kLingerMaxBytes) return do_shutdown();
+    beast::get_lowest_layer(stream_).expires_after(
+        std::min<std::chrono::steady_clock::duration>(left, kLingerIdle));
+    buf_.consume(buf_.size());
+    stream_.async_read_some(buf_.prepare(64 * 1024),
+                            [self = this->shared_from_this(), until, dropped](beast::error_code ec, size_t n) {
+                              if (ec) return self->do_shutdown();
+                              self->linger(until, dropped + n);
+                            });
   }
 
   void do_shutdown() {

@@ -464,16 +464,51 @@ TEST_CASE("HTTP body over 1 MiB gets 413", "[hostile]") {
   legit_keeps_syncing("after oversized bodies");
 }
 
+// Regression: the hub answered 413 as soon as it read the headers and closed
+// with the rest of the body unread; the kernel then sent a reset, and the
+// client lost the 413 about one time in six ("Connection reset by peer").
+// Fixed in common/net/ws_server.cpp: the session drains the body (bounded)
+// before closing.
+TEST_CASE("413 answer is not lost to a reset when the client sends its whole body at once", "[hostile]") {
+  uint16_t port = env().hub.port();
+  std::string body((1u << 20) + 1, 'a');
+  std::string req = "POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  int got_413 = 0;
+  for (int i = 0; i < 25; ++i) {
+    auto r = https_request(port, req, 10);
+    INFO("attempt " << i << ": " << r.head.substr(0, r.head.find('\r')) << " " << r.error);
+    CHECK(r.status == 413);
+    got_413 += r.status == 413;
+  }
+  CHECK(got_413 == 25);
+  legit_keeps_syncing("after 25 oversized bodies");
+}
+
 TEST_CASE("path traversal on static files gets 404", "[hostile]") {
   uint16_t port = env().hub.port();
-  for (const char* target :
-       {"/../../../../etc/passwd", "/assets/../../hub.db", "/assets/../../../../etc/passwd",
-        "/assets/%2e%2e/%2e%2e/etc/passwd", "/assets/..%2f..%2f..%2fetc%2fpasswd", "/%2e%2e/%2e%2e/etc/passwd",
-        "/assets/....//....//etc/passwd", "/assets/..\\..\\hub.db", "/assets/%252e%252e/etc/passwd",
-        "/assets/%00../../etc/passwd", "/assets/tls/hub-key.pem", "/hub.db", "/tls/hub-key.pem"}) {
-    auto r = https_get(port, target, 5);
-    INFO(target << " -> " << r.head);
-    CHECK(r.status == 404);
+  struct Case {
+    const char* target;
+    int status;
+  };
+  // The dashboard's files are embedded in the binary; none of these may reach
+  // the file system, and a NUL in a path is a malformed target (400).
+  for (const Case& c : std::vector<Case>{{"/../../../../etc/passwd", 404},
+                                         {"/assets/../../hub.db", 404},
+                                         {"/assets/../../../../etc/passwd", 404},
+                                         {"/assets/%2e%2e/%2e%2e/etc/passwd", 404},
+                                         {"/assets/..%2f..%2f..%2fetc%2fpasswd", 404},
+                                         {"/%2e%2e/%2e%2e/etc/passwd", 404},
+                                         {"/assets/....//....//etc/passwd", 404},
+                                         {"/assets/..\\..\\hub.db", 404},
+                                         {"/assets/%252e%252e/etc/passwd", 404},
+                                         {"/assets/tls/hub-key.pem", 404},
+                                         {"/hub.db", 404},
+                                         {"/tls/hub-key.pem", 404},
+                                         {"/assets/%00../../etc/passwd", 400}}) {
+    auto r = https_get(port, c.target, 5);
+    INFO(c.target << " -> " << r.head);
+    CHECK(r.status == c.status);
     CHECK(r.body.find("root:") == std::string::npos);
     CHECK(r.body.find("SQLite format") == std::string::npos);
     CHECK(r.body.find("PRIVATE KEY") == std::string::npos);

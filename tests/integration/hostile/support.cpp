@@ -553,10 +553,21 @@ HttpReply parse_reply(const std::string& raw) {
   return r;
 }
 
+// Head and Content-Length body received.
+bool reply_complete(const std::string& raw) {
+  auto end = raw.find("\r\n\r\n");
+  if (end == std::string::npos) return false;
+  std::string head = raw.substr(0, end);
+  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto cl = head.find("\r\ncontent-length:");
+  if (cl == std::string::npos) return false;
+  return raw.size() - end - 4 >= std::strtoull(head.c_str() + cl + 17, nullptr, 10);
+}
+
 }  // namespace
 
 HttpReply https_request(uint16_t port, const std::string& raw, double timeout_s) {
-  std::string got, err;
+  std::string got, err, write_err;
   bool handshook = false;
   asio::io_context io;
   auto s = std::make_shared<ssl::stream<tcp::socket>>(io, *raw_tls_context());
@@ -578,15 +589,18 @@ HttpReply https_request(uint16_t port, const std::string& raw, double timeout_s)
             io,
             [&]() -> awaitable<void> {
               auto [wec, n] = co_await asio::async_write(*s, asio::buffer(raw), tuple_awaitable);
-              (void)wec;
-              (void)n;
+              if (wec) write_err = "write after " + std::to_string(n) + " bytes: " + wec.message();
             },
             asio::detached);
         std::array<char, 8192> buf;
         while (true) {
           auto [rec, n] = co_await s->async_read_some(asio::buffer(buf), tuple_awaitable);
           got.append(buf.data(), n);
-          if (rec) break;
+          if (reply_complete(got)) break;  // the server may linger: do not wait for its close
+          if (rec) {
+            if (rec != asio::error::eof && rec != ssl::error::stream_truncated) err = "read: " + rec.message();
+            break;
+          }
         }
       },
       asio::detached);
@@ -599,7 +613,7 @@ HttpReply https_request(uint16_t port, const std::string& raw, double timeout_s)
   HttpReply r = parse_reply(got);
   if (timed_out && err.empty()) err = "timed out";
   if (err.empty() && !handshook) err = "no TLS handshake";
-  r.error = err;
+  r.error = err + (write_err.empty() ? "" : (err.empty() ? "" : "; ") + write_err);
   return r;
 }
 

@@ -100,9 +100,6 @@ void HubLink::on_welcome(const v1::Welcome& w) {
   state_.clock_offset_ms = offset;
   if (std::llabs(offset) > 5 * 60 * 1000)
     spdlog::warn("sync: local clock is {} s off the hub's; using the hub's time", offset / 1000);
-  auto restamped = store_.restamp_future(now, kFutureToleranceMs);
-  if (!restamped) return fail(v1::ERROR_CODE_INTERNAL, restamped.status().message());
-  if (*restamped > 0) spdlog::warn("sync: re-stamped {} unsent changes made while the clock was ahead", *restamped);
   auto own = store_.stats();
   if (!own) return fail(v1::ERROR_CODE_INTERNAL, own.status().message());
   if (w.node_cursor() > own->own_seq) {
@@ -113,6 +110,10 @@ void HubLink::on_welcome(const v1::Welcome& w) {
                     std::to_string(own->own_seq) + "; the box must be re-enrolled (terril-hub node replace)");
   }
   if (Status s = store_.set_acked(w.node_cursor()); !s) return fail(v1::ERROR_CODE_INTERNAL, s.message());
+  // Only changes the hub does not hold may be re-stamped: acknowledge first.
+  auto restamped = store_.restamp_future(now, kFutureToleranceMs);
+  if (!restamped) return fail(v1::ERROR_CODE_INTERNAL, restamped.status().message());
+  if (*restamped > 0) spdlog::warn("sync: re-stamped {} unsent changes made while the clock was ahead", *restamped);
   sent_ = w.node_cursor();
   hub_seq_at_welcome_ = w.hub_seq();
   caught_up_down_ = hub_cursor_ >= w.hub_seq();

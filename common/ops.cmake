@@ -22,6 +22,10 @@ target_link_libraries(terril_sd_notify PRIVATE PkgConfig::SYSTEMD)
 add_library(terril_credentials STATIC credentials.cpp)
 target_link_libraries(terril_credentials PUBLIC terril_core PRIVATE terril_tls PkgConfig::TOMLPP)
 
+# Command-line helpers of the mains (clock, password prompt).
+add_library(terril_cli_util STATIC cli_util.cpp)
+
 # All of the above, for the daemons' main().
 add_library(terril_ops INTERFACE)
-target_link_libraries(terril_ops INTERFACE terril_config terril_tls terril_log terril_sd_notify terril_credentials)
+target_link_libraries(terril_ops INTERFACE terril_config terril_tls terril_log terril_sd_notify terril_credentials
+  terril_cli_util)

@@ -19,6 +19,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "common/cli_util.h"
 #include "common/config.h"
 #include "common/core/ids.h"
 #include "common/log.h"
@@ -41,10 +42,7 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t now_ms() { return wall_now_ms(); }
 
 int die(const std::string& msg) {
   std::cerr << "terril-hub: " << msg << "\n";
@@ -59,22 +57,6 @@ Result<std::unique_ptr<Store>> open_store(const HubConfig& c) {
   o.origin = "hub";
   o.hub = true;
   return Store::open(store_path(c), o);
-}
-
-// Reads a password: from the terminal without echo, or one line of stdin.
-std::string read_password(const char* prompt) {
-  std::string pw;
-  if (isatty(STDIN_FILENO)) {
-    std::cerr << prompt;
-    system("stty -echo 2>/dev/null");
-    std::getline(std::cin, pw);
-    system("stty echo 2>/dev/null");
-    std::cerr << "\n";
-  } else {
-    std::getline(std::cin, pw);
-  }
-  while (!pw.empty() && (pw.back() == '\r' || pw.back() == '\n')) pw.pop_back();
-  return pw;
 }
 
 std::string random_password() {

@@ -19,6 +19,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "common/cli_util.h"
 #include "common/config.h"
 #include "common/core/ids.h"
 #include "common/credentials.h"
@@ -41,10 +42,7 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+int64_t now_ms() { return wall_now_ms(); }
 
 int die(const std::string& msg) {
   std::cerr << "terril-node: " << msg << "\n";
@@ -62,21 +60,6 @@ Result<std::unique_ptr<Store>> open_store(const NodeConfig& c, const std::string
   StoreOptions o;
   o.origin = origin;
   return Store::open(store_path(c), o);
-}
-
-std::string read_password(const char* prompt) {
-  std::string pw;
-  if (isatty(STDIN_FILENO)) {
-    std::cerr << prompt;
-    (void)!system("stty -echo 2>/dev/null");
-    std::getline(std::cin, pw);
-    (void)!system("stty echo 2>/dev/null");
-    std::cerr << "\n";
-  } else {
-    std::getline(std::cin, pw);
-  }
-  while (!pw.empty() && (pw.back() == '\r' || pw.back() == '\n')) pw.pop_back();
-  return pw;
 }
 
 // Both languages: technicians on site read French, logs and docs are English.

@@ -123,6 +123,10 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
 
   void revoke() { fail(v1::ERROR_CODE_REVOKED_NODE, "node revoked"); }
 
+  void advance_if_idle() {
+    if (inflight_.empty()) pump();
+  }
+
   const std::string& node_id() const { return node_id_; }
   const std::string& centre_id() const { return centre_id_; }
   // The acknowledged hub cursor when it moved since the last call.
@@ -345,9 +349,17 @@ void SyncHub::tick() {
   int64_t now = opts_.now_ms();
   if (now - last_cursor_flush_ms_ >= 5000) {
     last_cursor_flush_ms_ = now;
+    std::vector<std::shared_ptr<NodeSession>> live;
     for (auto& [id, w] : by_node_)
-      if (auto s = w.lock())
-        if (auto c = s->take_cursor_change()) registry_.set_hub_cursor(id, *c);
+      if (auto s = w.lock()) live.push_back(s);
+    for (auto& s : live) {
+      // Sessions are woken only for changes routed to them, so an idle one's
+      // cursor stays behind changes meant for others. Move it over them (an
+      // empty batch), so its acknowledged cursor, the dashboard's "waiting"
+      // count and the tombstone horizon mean what they say.
+      s->advance_if_idle();
+      if (auto c = s->take_cursor_change()) registry_.set_hub_cursor(s->node_id(), *c);
+    }
   }
   std::vector<std::shared_ptr<NodeSession>> check;
   for (auto& w : pending_)

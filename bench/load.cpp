@@ -5,6 +5,9 @@
 //
 //   load_gen [--connections 2000] [--seconds 30] [--hub PATH] [--catch-up] [--keep]
 //
+// The hub's data folder is made under $TMPDIR (default /tmp): TMPDIR=/dev/shm
+// puts it on tmpfs, where fsync is free, to separate disk from CPU limits.
+//
 // Setup, the fastest honest way: `terril-hub init`, then, before `serve`,
 // this program opens the hub's store with the hub's own code and
 //   - adds one "neighbour" centre per simulated node (Store::seed_centres,
@@ -30,6 +33,7 @@
 #include <spawn.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -107,6 +111,20 @@ struct ProcStats {
   long hwm_kib = 0, rss_kib = 0;
   int threads = 0;
 };
+
+double own_cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+std::string loadavg() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
 
 ProcStats proc_stats(pid_t pid) {
   ProcStats p;
@@ -477,6 +495,7 @@ int main(int argc, char** argv) {
     });
   };
   ProcStats before = proc_stats(hub);
+  double gen_cpu0 = own_cpu_s();
   auto t_push = Clock::now();
   t.measuring = true;
   tick.expires_after(std::chrono::milliseconds(10));
@@ -488,6 +507,8 @@ int main(int argc, char** argv) {
   tick.cancel();
   double push_s = std::chrono::duration<double>(Clock::now() - t_push).count();
   ProcStats after = proc_stats(hub);
+  double gen_cpu = own_cpu_s() - gen_cpu0;
+  std::string load_after = loadavg();
   // Drain: everything pushed gets its ack (bounded).
   bool drained = run_until(io, [&] { return t.acked >= t.pushed; }, 30);
   uint64_t unacked = t.pushed - std::min(t.pushed, t.acked);
@@ -532,16 +553,19 @@ int main(int argc, char** argv) {
     std::printf("  %6llu  %s\n", static_cast<unsigned long long>(n), what.c_str());
   std::printf("hub CPU                %.1f s over %.0f s = %.0f%% of one core (idle before ramp %.1f s)\n", cpu, push_s,
               100.0 * cpu / push_s, idle.cpu_s);
+  std::printf("load_gen CPU           %.1f s (%.0f%% of one core); machine load average %s (%ld cores)\n", gen_cpu,
+              100.0 * gen_cpu / push_s, load_after.c_str(), sysconf(_SC_NPROCESSORS_ONLN));
   std::printf("hub RSS                peak (VmHWM) %.1f MiB, at end %.1f MiB, after ramp %.1f MiB\n",
               static_cast<double>(end.hwm_kib) / 1024.0, static_cast<double>(end.rss_kib) / 1024.0,
               static_cast<double>(after_ramp.rss_kib) / 1024.0);
   std::printf("targets                errors 0: %s   p99 <= 100 ms: %s   RSS <= 256 MiB: %s\n",
               errors == 0 ? "yes" : "NO", p99 <= 100 ? "yes" : "NO", end.hwm_kib <= 256 * 1024 ? "yes" : "NO");
   std::printf("LOAD {\"connections\":%zu,\"seconds\":%.0f,\"pushed\":%llu,\"acked\":%llu,\"p50_ms\":%.1f,"
-              "\"p99_ms\":%.1f,\"errors\":%llu,\"hub_cpu_pct\":%.0f,\"hub_peak_rss_mib\":%.1f}\n",
+              "\"p99_ms\":%.1f,\"errors\":%llu,\"hub_cpu_pct\":%.0f,\"gen_cpu_pct\":%.0f,\"hub_peak_rss_mib\":%.1f,"
+              "\"loadavg\":\"%s\"}\n",
               sims.size(), push_s, static_cast<unsigned long long>(t.pushed), static_cast<unsigned long long>(t.acked),
-              p50, p99, static_cast<unsigned long long>(errors), 100.0 * cpu / push_s,
-              static_cast<double>(end.hwm_kib) / 1024.0);
+              p50, p99, static_cast<unsigned long long>(errors), 100.0 * cpu / push_s, 100.0 * gen_cpu / push_s,
+              static_cast<double>(end.hwm_kib) / 1024.0, load_after.c_str());
   if (!o.keep) {
     std::error_code ec;
     std::filesystem::remove_all(root, ec);

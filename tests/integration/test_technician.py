@@ -68,6 +68,9 @@ class LaterEditor:
     def patch(self, path, rid, centre, fields):
         if self.admin is not None:
             s, body = self.admin.call("PATCH", f"/api/v1/{path}/{rid}", fields)
+            if s == 401:  # sessions live in the hub's memory: log in again after a restart
+                self.admin = hub_admin(self.cl.hub)
+                s, body = self.admin.call("PATCH", f"/api/v1/{path}/{rid}", fields)
         else:
             if centre not in self.nodes:
                 self.nodes[centre] = self.cl.add_node(f"right-clock-{len(self.nodes)}", centre)

@@ -11,7 +11,7 @@ set -euo pipefail
 secs="${1:-20}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${FUZZ_BUILD_DIR:-$root/build-fuzz}"
-targets=(fuzz_frame fuzz_change_merge)
+targets=(fuzz_frame fuzz_change_merge fuzz_csv fuzz_http_request fuzz_config)
 
 if ! command -v clang++ >/dev/null; then
   echo "fuzz.sh: clang++ not found: apt-get install -y clang libclang-rt-14-dev" >&2

@@ -35,10 +35,17 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
  public:
   enum class State { await_open, await_hello, streaming, enrol, closed };
 
-  NodeSession(SyncHub& hub, bool enrol) : hub_(hub), state_(enrol ? State::enrol : State::await_open) {}
+  // The Hello deadline counts from the upgrade request, so a tick between it
+  // and on_open never sees an unset start time.
+  NodeSession(SyncHub& hub, bool enrol)
+      : hub_(hub), state_(enrol ? State::enrol : State::await_open), opened_ms_(hub.opts_.now_ms()) {}
 
   void on_open(Link& link) override {
     link_ = &link;
+    if (state_ == State::closed) {  // failed (deadline) while its WebSocket was opening: stay closed
+      link_->close();
+      return;
+    }
     opened_ms_ = hub_.opts_.now_ms();
     ++hub_.metrics_.sessions_opened;
     if (state_ == State::enrol) return;  // the node speaks first

@@ -86,7 +86,6 @@ class Conn:
         self.tasks = []        # forwarding tasks
         self.fault_tasks = []  # planned faults, cancelled by heal
         self.closed = False
-        self.faulty = False
 
     def plan(self):
         """This connection's faults (chaos mode only): maybe a 2G throttle from
@@ -115,11 +114,9 @@ class Conn:
                         for d in (self.up, self.down):
                             d.rate, d.latency = None, 0.0
                 # else: nothing this time
-        self.faulty = True
         self.fault_tasks.append(asyncio.ensure_future(faults()))
 
     def throttle(self):
-        self.faulty = True
         self.proxy.stats["throttled"] += 1
         for d in (self.up, self.down):
             d.rate, d.latency = RATE_2G, LATENCY_2G

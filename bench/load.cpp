@@ -330,7 +330,7 @@ class SimNode : public Peer {
   bool streaming_ = false;
   uint64_t next_seq_ = 1;
   std::vector<std::pair<uint64_t, Clock::time_point>> inflight_;
-  std::minstd_rand rng_{std::random_device{}()};
+  std::mt19937_64 rng_{(uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()};
 };
 
 double percentile(std::vector<double>& v, double p) {
@@ -513,6 +513,25 @@ int main(int argc, char** argv) {
   bool drained = run_until(io, [&] { return t.acked >= t.pushed; }, 30);
   uint64_t unacked = t.pushed - std::min(t.pushed, t.acked);
 
+  // The hub's own counters: how many batches each transaction carried.
+  double commits = 0, batches = 0;
+  {
+    std::string cmd = "curl -sk --max-time 5 https://127.0.0.1:" + std::to_string(port) + "/metrics";
+    if (FILE* f = popen(cmd.c_str(), "r")) {
+      char line[512];
+      while (std::fgets(line, sizeof line, f)) {
+        std::string l(line);
+        auto value = [&](const char* name, double& out) {
+          if (l.rfind(name, 0) == 0 && l.size() > std::strlen(name) && l[std::strlen(name)] == ' ')
+            out = std::stod(l.substr(std::strlen(name) + 1));
+        };
+        value("terril_hub_group_commits_total", commits);
+        value("terril_hub_grouped_batches_total", batches);
+      }
+      pclose(f);
+    }
+  }
+
   t.stopping = true;
   for (auto& s : sims) s->close();
   run_until(io, [] { return false; }, 2);
@@ -555,6 +574,8 @@ int main(int argc, char** argv) {
               100.0 * cpu / push_s, idle.cpu_s);
   std::printf("load_gen CPU           %.1f s (%.0f%% of one core); machine load average %s (%ld cores)\n", gen_cpu,
               100.0 * gen_cpu / push_s, load_after.c_str(), sysconf(_SC_NPROCESSORS_ONLN));
+  std::printf("hub group commits       %.0f transactions for %.0f batches (%.1f batches per fsync)\n", commits,
+              batches, commits > 0 ? batches / commits : 0.0);
   std::printf("hub RSS                peak (VmHWM) %.1f MiB, at end %.1f MiB, after ramp %.1f MiB\n",
               static_cast<double>(end.hwm_kib) / 1024.0, static_cast<double>(end.rss_kib) / 1024.0,
               static_cast<double>(after_ramp.rss_kib) / 1024.0);

@@ -581,7 +581,12 @@ HttpResponse AdminApi::metrics() {
               static_cast<double>(m.bytes_out));
   prom_metric(o, "terril_hub_handshake_failures_total", "counter", "Sync handshakes refused or timed out.",
               static_cast<double>(m.handshake_failures));
-  prom_head(o, "terril_hub_apply_latency_ms", "histogram", "Time to apply and commit one batch from a node.");
+  prom_metric(o, "terril_hub_group_commits_total", "counter",
+              "Transactions that applied node batches (one fsync each).", static_cast<double>(m.group_commits));
+  prom_metric(o, "terril_hub_grouped_batches_total", "counter", "Node batches applied by those transactions.",
+              static_cast<double>(m.grouped_batches));
+  prom_head(o, "terril_hub_apply_latency_ms", "histogram",
+            "Time to apply and commit the group commit that carried a batch from a node.");
   static const char* bounds[] = {"1", "2", "5", "10", "25", "50", "100", "250", "1000", "+Inf"};
   uint64_t cum = 0;
   for (size_t i = 0; i < m.apply_ms_buckets.size(); ++i) {
@@ -1026,7 +1031,7 @@ json AdminApi::code_json(const HttpRequest& req, const std::string& node_id, con
           {"expires_at", format_iso8601(expires_at_ms)},
           {"hub_url", url},
           {"hub_fingerprint", opts_.hub_fingerprint.empty() ? json(nullptr) : json(opts_.hub_fingerprint)},
-          {"command", "sudo terril-node enrol --hub " + url + " --code " + code}};
+          {"command", "sudo -u terril-node terril-node enrol --hub " + url + " --code " + code}};
 }
 
 HttpResponse AdminApi::node_add(const HttpRequest& req) {

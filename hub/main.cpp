@@ -162,7 +162,7 @@ int print_code(const HubConfig& cfg, const NodeCode& code, bool as_json, const c
             << "One-time enrolment code: " << code.code << "  (valid until " << format_fr_datetime(code.expires_at_ms)
             << ")\n"
             << "On the centre's box, run:\n"
-            << "  sudo terril-node enrol --hub " << url << " --code " << code.code << "\n";
+            << "  sudo -u terril-node terril-node enrol --hub " << url << " --code " << code.code << "\n";
   if (!fingerprint.empty()) std::cout << "Hub certificate fingerprint: " << fingerprint << "\n";
   return 0;
 }
@@ -200,6 +200,14 @@ int cmd_serve(const HubConfig& cfg) {
   so.software_version = kVersion;
   so.now_ms = now_ms;
   so.random_bytes = [](size_t n) { return *random_bytes(n); };
+  // Group commit on a store thread of its own, over a second connection to
+  // the same file (WAL: the loop's connection keeps reading meanwhile).
+  auto apply_store = open_store(cfg);
+  if (!apply_store) return die(apply_store.status().message());
+  asio::thread_pool store_thread(1);
+  so.post = [&io](std::function<void()> fn) { asio::post(io, std::move(fn)); };
+  so.apply_on = [&store_thread](std::function<void()> fn) { asio::post(store_thread, std::move(fn)); };
+  so.apply_store = apply_store->get();
   SyncHub hub(store, registry, so);
 
   AdminApi admin(store, registry, hub, AdminApi::Options{password_path(cfg), !cfg.insecure, kVersion, now_ms});
@@ -240,6 +248,7 @@ int cmd_serve(const HubConfig& cfg) {
   // Tests and scripts read this line to learn the port.
   std::cout << "listening " << hp->host << ":" << server.port() << std::endl;
   io.run();
+  store_thread.join();  // a group being applied finishes; its answers are dropped (nodes resend)
   return 0;
 }
 

@@ -32,6 +32,8 @@ v1::ErrorCode rejection_code(const std::string& code) {
 }  // namespace
 
 class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession> {
+  friend class SyncHub;  // on_applied
+
  public:
   enum class State { await_open, await_hello, streaming, enrol, closed };
 
@@ -231,27 +233,35 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
     pump();
   }
 
+  // A batch is queued for the hub's next group commit; on_applied answers it.
   void on_changes(const v1::Changes& ch) {
-    std::vector<Change> changes;
-    changes.reserve(static_cast<size_t>(ch.changes_size()));
+    NodeBatch b;
+    b.node_id = node_id_;
+    b.changes.reserve(static_cast<size_t>(ch.changes_size()));
     for (const auto& w : ch.changes()) {
       auto c = wire::from_wire(w);
       if (!c) return fail(v1::ERROR_CODE_MALFORMED_FRAME, c.status().message());  // decode_frame checked already
-      changes.push_back(std::move(*c));
+      b.changes.push_back(std::move(*c));
     }
-    const std::string node = node_id_, centre = centre_id_;
-    Judge judge = [&](const Change& c, const Record* existing, const std::string& host) {
+    b.judge = [node = node_id_, centre = centre_id_](const Change& c, const Record* existing,
+                                                    const std::string& host) {
       PermissionContext ctx{node, centre, existing, host};
       return check_node_change(ctx, c);
     };
-    int64_t t0 = hub_.opts_.now_ms();
-    auto rep = hub_.store_.apply_from_node(node_id_, changes, judge, t0);
+    hub_.submit(shared_from_this(), std::move(b));
+  }
+
+  // The batch committed (or failed): acknowledge it. The batch is durable
+  // even when this session closed meanwhile; the node resends it, and the
+  // hub counts it as duplicates.
+  void on_applied(const Result<ApplyReport>& rep, int64_t elapsed_ms) {
+    if (state_ != State::streaming || !link_) return;
     if (!rep) {
       if (rep.status().code() == Code::conflict) return fail(v1::ERROR_CODE_PROTOCOL_VIOLATION, rep.status().message());
       spdlog::error("sync: applying a batch from {} failed: {}", node_id_, rep.status().message());
       return fail(v1::ERROR_CODE_INTERNAL, "hub store error; retry later");
     }
-    observe_latency(hub_.opts_.now_ms() - t0);
+    observe_latency(elapsed_ms);
     hub_.metrics_.changes_applied += rep->applied;
     hub_.metrics_.rejected += rep->rejections.size();
     for (const auto& r : rep->rejections)
@@ -269,7 +279,6 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
     std::string bytes = wire::encode_frame(f);
     hub_.metrics_.bytes_out += bytes.size();
     link_->send(std::move(bytes));
-    if (rep->applied > 0) hub_.notify_changes(rep->to_everyone, rep->to_centres, node_id_);
   }
 
   void on_ack(const v1::Ack& a) {
@@ -298,7 +307,7 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
 };
 
 SyncHub::SyncHub(Store& store, Registry& registry, SyncHubOptions opts)
-    : store_(store), registry_(registry), opts_(std::move(opts)) {}
+    : store_(store), registry_(registry), opts_(std::move(opts)), alive_(std::make_shared<bool>(true)) {}
 
 SyncHub::~SyncHub() = default;
 
@@ -317,20 +326,110 @@ void SyncHub::attach(const std::string& node_id, const std::shared_ptr<NodeSessi
   if (it != by_node_.end()) {
     if (auto old = it->second.lock(); old && old.get() != s.get()) {
       spdlog::info("sync: node {} reconnected; closing its previous link", node_id);
-      by_node_.erase(it);
+      forget(node_id, old.get());
       old->revoke();  // closes; the new link wins
     }
   }
   by_node_[node_id] = s;
+  by_centre_[s->centre_id()][node_id] = s;
+}
+
+void SyncHub::forget(const std::string& node_id, const NodeSession* s) {
+  auto it = by_node_.find(node_id);
+  if (it != by_node_.end()) {
+    auto sp = it->second.lock();
+    if (sp && sp.get() != s) return;  // a newer link of this node
+    by_node_.erase(it);
+  }
+  if (!s) return;
+  auto c = by_centre_.find(s->centre_id());
+  if (c == by_centre_.end()) return;
+  if (auto n = c->second.find(node_id); n != c->second.end()) {
+    auto sp = n->second.lock();
+    if (!sp || sp.get() == s) c->second.erase(n);
+  }
+  if (c->second.empty()) by_centre_.erase(c);
 }
 
 void SyncHub::detach(const NodeSession* s) {
-  for (auto it = by_node_.begin(); it != by_node_.end(); ++it) {
-    auto sp = it->second.lock();
-    if (!sp || sp.get() == s) {
-      by_node_.erase(it);
-      return;
-    }
+  if (!s->node_id().empty()) forget(s->node_id(), s);
+}
+
+void SyncHub::submit(const std::shared_ptr<NodeSession>& s, NodeBatch batch) {
+  queue_.push_back({s, std::move(batch)});
+  if (opts_.apply_on && opts_.post) {
+    if (!group_in_flight_) flush();
+    return;
+  }
+  if (!opts_.post) return flush();
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  opts_.post([this, alive = std::weak_ptr<bool>(alive_)] {
+    if (alive.expired()) return;
+    flush_posted_ = false;
+    flush();
+  });
+}
+
+void SyncHub::flush() {
+  if (queue_.empty()) return;
+  auto g = std::make_shared<Group>();
+  g->sessions.reserve(queue_.size());
+  g->batches.reserve(queue_.size());
+  for (auto& q : queue_) {
+    g->sessions.push_back(std::move(q.session));
+    g->batches.push_back(std::move(q.batch));
+  }
+  queue_.clear();
+  if (!(opts_.apply_on && opts_.post)) {
+    const int64_t t0 = opts_.now_ms();
+    g->results = store_.apply_from_nodes(g->batches, t0);
+    g->elapsed_ms = opts_.now_ms() - t0;
+    return finish(*g);
+  }
+  // Store thread: touches only the group, apply_store and now_ms.
+  group_in_flight_ = true;
+  opts_.apply_on([this, g, alive = std::weak_ptr<bool>(alive_), store = opts_.apply_store, now = opts_.now_ms,
+                  post = opts_.post] {
+    const int64_t t0 = now();
+    g->results = store->apply_from_nodes(g->batches, t0);
+    g->elapsed_ms = now() - t0;
+    post([this, g, alive] {
+      if (alive.expired()) return;
+      group_in_flight_ = false;
+      finish(*g);
+      flush();  // what arrived during this group
+    });
+  });
+}
+
+void SyncHub::finish(Group& g) {
+  ++metrics_.group_commits;
+  metrics_.grouped_batches += g.batches.size();
+  Wake wake;
+  for (size_t i = 0; i < g.sessions.size(); ++i) {
+    g.sessions[i]->on_applied(g.results[i], g.elapsed_ms);
+    if (g.results[i] && g.results[i]->applied > 0)
+      collect(wake, g.results[i]->to_everyone, g.results[i]->to_centres, g.batches[i].node_id);
+  }
+  for (auto& s : wake.sessions) s->pump();
+}
+
+void SyncHub::collect(Wake& wake, bool everyone, const std::vector<std::string>& centres,
+                      const std::string& from_node) {
+  auto add = [&](const std::string& node, const std::weak_ptr<NodeSession>& w) {
+    if (node == from_node) return;
+    auto s = w.lock();
+    if (s && wake.seen.insert(s.get()).second) wake.sessions.push_back(std::move(s));
+  };
+  if (everyone) {
+    for (const auto& [node, w] : by_node_) add(node, w);
+    return;
+  }
+  for (const auto& centre : centres) {
+    auto it = by_centre_.find(centre);
+    if (it == by_centre_.end()) continue;
+    for (const auto& [node, w] : it->second) add(node, w);
   }
 }
 
@@ -342,14 +441,9 @@ void SyncHub::notify_changes() {
 }
 
 void SyncHub::notify_changes(bool everyone, const std::vector<std::string>& centres, const std::string& from_node) {
-  std::vector<std::shared_ptr<NodeSession>> live;
-  for (auto& [id, w] : by_node_) {
-    if (id == from_node) continue;
-    auto s = w.lock();
-    if (!s) continue;
-    if (everyone || std::find(centres.begin(), centres.end(), s->centre_id()) != centres.end()) live.push_back(s);
-  }
-  for (auto& s : live) s->pump();
+  Wake wake;
+  collect(wake, everyone, centres, from_node);
+  for (auto& s : wake.sessions) s->pump();
 }
 
 void SyncHub::tick() {
@@ -384,7 +478,7 @@ void SyncHub::drop_node(const std::string& node_id) {
   auto it = by_node_.find(node_id);
   if (it == by_node_.end()) return;
   auto s = it->second.lock();
-  by_node_.erase(it);
+  forget(node_id, s.get());
   if (s) {
     spdlog::info("sync: node {} revoked; closing its link", node_id);
     s->revoke();

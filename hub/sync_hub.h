@@ -6,7 +6,7 @@
 //
 //      on_open            good Hello                 Error sent / link closed
 //   o ---------> AWAIT_HELLO ----------> STREAMING ---------------------------> CLOSED
-//                   |  (Challenge sent)     |  Changes -> apply -> Ack
+//                   |  (Challenge sent)     |  Changes -> queued -> group commit -> Ack
 //                   |                       |  Ack -> pump next hub batches (window)
 //                   +--- bad Hello, timeout, revoked, malformed ---> CLOSED
 //
@@ -25,16 +25,17 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "common/core/status.h"
 #include "common/net/http.h"
 #include "common/net/link.h"
+#include "common/store/store.h"
 
 namespace terril {
 
-class Store;
 class Registry;
 
 struct HubMetrics {
@@ -48,6 +49,9 @@ struct HubMetrics {
   // apply latency histogram (ms) buckets: <=1, 2, 5, 10, 25, 50, 100, 250, 1000, +Inf
   std::array<uint64_t, 10> apply_ms_buckets{};
   double apply_ms_sum = 0;
+  // Group commit: transactions run, and the node batches they carried.
+  uint64_t group_commits = 0;
+  uint64_t grouped_batches = 0;
 };
 
 struct SyncHubOptions {
@@ -56,6 +60,21 @@ struct SyncHubOptions {
   std::function<int64_t()> now_ms;                         // wall clock
   std::function<std::string(size_t)> random_bytes;          // nonces
   int hello_timeout_ms = 10000;
+  // Group commit. Batches from nodes are queued and applied together, one
+  // transaction and one fsync per group, in one of three ways:
+  //  - `apply_on` and `post` set (the daemon): the group runs on a store
+  //    thread, over `apply_store` (a second connection to the hub's file),
+  //    while the event loop keeps reading; `post` brings the results back to
+  //    the loop thread, which acks and wakes sessions, then starts the next
+  //    group with what arrived meanwhile. One group in flight at a time, so
+  //    a group is as large as what one fsync took to accumulate.
+  //  - only `post` set: the group runs on the loop, posted after the handlers
+  //    already ready;
+  //  - neither: each batch is applied at once (tests).
+  // Everything else, and every SyncHub member, stays on the loop thread.
+  std::function<void(std::function<void()>)> post;      // onto the event-loop thread
+  std::function<void(std::function<void()>)> apply_on;  // onto the store thread
+  Store* apply_store = nullptr;
 };
 
 class NodeSession;
@@ -97,6 +116,34 @@ class SyncHub {
   friend class NodeSession;
   void attach(const std::string& node_id, const std::shared_ptr<NodeSession>& s);
   void detach(const NodeSession* s);
+  // Removes node_id's entries if they point to s (or to a closed session).
+  void forget(const std::string& node_id, const NodeSession* s);
+
+  // Group commit: a received batch waits for flush(), which applies every
+  // queued batch in one transaction, answers each session, then wakes the
+  // sessions the applied changes are routed to.
+  void submit(const std::shared_ptr<NodeSession>& s, NodeBatch batch);
+  void flush();
+  struct Queued {
+    std::shared_ptr<NodeSession> session;
+    NodeBatch batch;
+  };
+  struct Group {
+    std::vector<std::shared_ptr<NodeSession>> sessions;
+    std::vector<NodeBatch> batches;
+    std::vector<Result<ApplyReport>> results;
+    int64_t elapsed_ms = 0;
+  };
+  // Loop thread: answers each session of an applied group, wakes the
+  // sessions its changes are routed to.
+  void finish(Group& g);
+  struct Wake {
+    std::vector<std::shared_ptr<NodeSession>> sessions;
+    std::set<const NodeSession*> seen;
+  };
+  // Adds to `wake` the sessions changes routed to `centres` (all when
+  // `everyone`) concern, except the node they came from.
+  void collect(Wake& wake, bool everyone, const std::vector<std::string>& centres, const std::string& from_node);
 
   Store& store_;
   Registry& registry_;
@@ -104,6 +151,12 @@ class SyncHub {
   HubMetrics metrics_;
   std::vector<std::weak_ptr<NodeSession>> pending_;            // before Hello
   std::map<std::string, std::weak_ptr<NodeSession>> by_node_;  // streaming
+  // centre -> node -> session, for waking only the sessions a change concerns
+  std::map<std::string, std::map<std::string, std::weak_ptr<NodeSession>>> by_centre_;
+  std::vector<Queued> queue_;
+  bool flush_posted_ = false;   // `post` only: a flush is queued on the loop
+  bool group_in_flight_ = false;  // `apply_on`: a group is on the store thread
+  std::shared_ptr<bool> alive_;  // a deferred flush after destruction does nothing
   int64_t last_cursor_flush_ms_ = 0;
 };
 

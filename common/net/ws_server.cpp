@@ -95,6 +95,11 @@ class WsSession : public Link, public std::enable_shared_from_this<WsSession<Str
     pmd.server_enable = true;
     pmd.client_enable = true;
     pmd.msg_size_threshold = 64;  // tiny frames (acks) are not worth deflating
+    // A hub holds thousands of links: 4 KiB windows each way instead of 32 KiB
+    // keep a link's compression state small (a change is ~150 bytes, a batch
+    // compresses within itself); memLevel 4 is Beast's default.
+    pmd.server_max_window_bits = 12;
+    pmd.client_max_window_bits = 12;
     ws_.set_option(pmd);
     ws_.read_message_max(guard_.srv->opts.ws_message_limit);
     ws_.binary(true);

@@ -202,6 +202,7 @@ struct Store::Impl {
 
   std::array<EntityStmts, 5> ent;
   sqlite3_stmt *begin_write = nullptr, *begin_read = nullptr, *commit_stmt = nullptr, *rollback_stmt = nullptr;
+  sqlite3_stmt *savepoint_stmt = nullptr, *release_stmt = nullptr, *rollback_to_stmt = nullptr;
   sqlite3_stmt *meta_get = nullptr, *meta_set = nullptr, *counters_get = nullptr;
   sqlite3_stmt* event_host = nullptr;
   sqlite3_stmt *log_insert = nullptr, *log_by_record = nullptr, *log_set_payload = nullptr, *log_restamp = nullptr;
@@ -229,6 +230,9 @@ struct Store::Impl {
     p(begin_read, "BEGIN");
     p(commit_stmt, "COMMIT");
     p(rollback_stmt, "ROLLBACK");
+    p(savepoint_stmt, "SAVEPOINT batch");
+    p(release_stmt, "RELEASE batch");
+    p(rollback_to_stmt, "ROLLBACK TO batch");
     p(meta_get, "SELECT value FROM meta WHERE key = ?1");
     p(counters_get,
       "SELECT key, value FROM meta WHERE key IN ('own_seq', 'acked_seq', 'hub_cursor', 'hlc_last', 'hlc_offset')");
@@ -304,6 +308,11 @@ struct Store::Impl {
     int rc = q.step();
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sql_error(db, rc, what);
     return Status::ok();
+  }
+
+  Status exec(sqlite3_stmt* st, std::string_view what) {
+    Query q(st);
+    return run(q, what);
   }
 
   // --- Transactions -------------------------------------------------------
@@ -810,22 +819,72 @@ Status Store::seed_centres(const std::vector<LocalWrite>& centres, int64_t wall_
 
 Result<ApplyReport> Store::apply_from_node(const std::string& node_id, const std::vector<Change>& changes,
                                            const Judge& judge, int64_t hub_now_ms) {
-  if (!opts_.hub) return invalid("apply_from_node runs on the hub", "Opération réservée au serveur central.");
-  if (!valid_node_id(node_id)) return invalid("bad node id", "Identifiant de poste invalide.");
+  std::vector<NodeBatch> one(1);
+  one[0].node_id = node_id;
+  one[0].changes = changes;
+  one[0].judge = judge;
+  return std::move(apply_from_nodes(one, hub_now_ms).front());
+}
+
+std::vector<Result<ApplyReport>> Store::apply_from_nodes(const std::vector<NodeBatch>& batches, int64_t hub_now_ms) {
+  std::vector<Result<ApplyReport>> out;
+  out.reserve(batches.size());
+  auto fail_all = [&](const Status& s) {
+    out.clear();
+    for (size_t i = 0; i < batches.size(); ++i) out.emplace_back(s);
+    return std::move(out);
+  };
+  if (!opts_.hub)
+    return fail_all(invalid("apply_from_node runs on the hub", "Opération réservée au serveur central."));
   Impl& im = *impl_;
   Impl::Tx tx(im);
-  if (Status s = tx.begin(); !s) return s;
+  if (Status s = tx.begin(); !s) return fail_all(s);
+  bool any_erase = false, any_write = false;
+  for (const NodeBatch& b : batches) {
+    if (!valid_node_id(b.node_id)) {
+      out.emplace_back(invalid("bad node id", "Identifiant de poste invalide."));
+      continue;
+    }
+    // Each batch under its own savepoint: one that fails is undone alone.
+    if (Status s = im.exec(im.savepoint_stmt, "savepoint"); !s) return fail_all(s);
+    const Hlc hlc_before = hlc_;
+    ApplyReport report;
+    bool erased = false, wrote = false;
+    Status s = apply_node_batch(b, hub_now_ms, report, erased, wrote);
+    if (!s) {
+      hlc_ = hlc_before;
+      if (sqlite3_get_autocommit(db_)) return fail_all(s);  // SQLite undid the whole transaction (full disk...)
+      if (Status r = im.exec(im.rollback_to_stmt, "rollback to savepoint"); !r) return fail_all(r);
+      if (Status r = im.exec(im.release_stmt, "release savepoint"); !r) return fail_all(r);
+      out.emplace_back(s);
+      continue;
+    }
+    if (Status r = im.exec(im.release_stmt, "release savepoint"); !r) return fail_all(r);
+    any_erase |= erased;
+    any_write |= wrote;
+    out.emplace_back(std::move(report));
+  }
+  if (any_write)
+    if (Status s = im.persist_hlc(); !s) return fail_all(s);
+  if (Status s = tx.commit(); !s) return fail_all(s);
+  if (any_erase) im.checkpoint_truncate();
+  return out;
+}
+
+Status Store::apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyReport& report, bool& any_erase,
+                               bool& wrote) {
+  const std::string& node_id = b.node_id;
+  const Judge& judge = b.judge;
+  Impl& im = *impl_;
   auto cur = im.cursor_of(node_id);
   if (!cur) return cur.status();
   uint64_t cursor = *cur;
-  ApplyReport report;
   Impl::HostCache hosts;
   Impl::Loaded ld;
   std::string host, payload;
-  bool any_erase = false;
   const uint64_t max_ms = static_cast<uint64_t>(std::max<int64_t>(0, hub_now_ms + opts_.max_future_ms));
 
-  for (const Change& c : changes) {
+  for (const Change& c : b.changes) {
     if (c.origin_seq <= cursor) {
       ++report.duplicates;
       continue;
@@ -918,12 +977,10 @@ Result<ApplyReport> Store::apply_from_node(const std::string& node_id, const std
     Query q(im.cursor_set);
     q.bind(1, std::string_view(node_id)).bind(2, cursor);
     if (Status s = im.run(q, "write origin cursor"); !s) return s;
-    if (Status s = im.persist_hlc(); !s) return s;
+    wrote = true;
   }
-  if (Status s = tx.commit(); !s) return s;
-  if (any_erase) im.checkpoint_truncate();
   report.cursor = cursor;
-  return report;
+  return Status::ok();
 }
 
 Result<ApplyReport> Store::apply_from_hub(const std::vector<Change>& changes, uint64_t last_seq, int64_t wall_ms) {

@@ -77,6 +77,13 @@ struct ApplyReport {
   std::vector<std::string> to_centres;  // owner and host centres, unique
 };
 
+// Hub: one batch received from a node, for Store::apply_from_nodes.
+struct NodeBatch {
+  std::string node_id;
+  std::vector<Change> changes;
+  Judge judge;
+};
+
 struct ListQuery {
   // Exact-match filters on columns: "centre_id", "event_id", "role", "kind",
   // "status", "attended" ("true"/"false"), "agglomeration" (registrations:
@@ -152,6 +159,13 @@ class Store {
   // to the hub log with its audience. One transaction.
   Result<ApplyReport> apply_from_node(const std::string& node_id, const std::vector<Change>& changes,
                                       const Judge& judge, int64_t hub_now_ms);
+  // Hub, group commit: apply several batches (from one or several nodes, in
+  // order) in one transaction, so one fsync covers them all. Each batch runs
+  // under its own savepoint: one that fails (sequence gap, bad node id) is
+  // undone alone and gets its error, the others commit. If the transaction
+  // itself fails (full disk, I/O), every batch gets that error and nothing
+  // is written. One result per batch, in order.
+  std::vector<Result<ApplyReport>> apply_from_nodes(const std::vector<NodeBatch>& batches, int64_t hub_now_ms);
 
   // Node: apply a batch from the hub whose hub sequence ends at `last_seq`.
   // last_seq <= hub cursor -> no-op. Otherwise merge every change (an ERASE
@@ -225,6 +239,8 @@ class Store {
 
  private:
   Store(sqlite3* db, StoreOptions opts);
+  // One batch of apply_from_nodes inside the open transaction.
+  Status apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyReport& report, bool& any_erase, bool& wrote);
   struct Impl;
   sqlite3* db_;
   StoreOptions opts_;

@@ -21,6 +21,18 @@ int latest_version() { return schema_migrations().back().version; }
 
 int64_t log_rows(Store& s) { return sql_int(s, "SELECT count(*) FROM change_log"); }
 
+// A new hub store that may grow by only `spare_pages` pages: a full disk.
+std::unique_ptr<Store> open_nearly_full_hub(const std::string& path, int64_t spare_pages) {
+  int64_t pages = 0;
+  {
+    auto s = open_store(path, hub_opts());
+    pages = sql_int(*s, "PRAGMA page_count");
+  }
+  StoreOptions small = hub_opts();
+  small.max_page_count = pages + spare_pages;
+  return open_store(path, small);
+}
+
 std::string names(const Page& p) {
   std::string out;
   for (const auto& r : p.items) {
@@ -310,6 +322,84 @@ TEST_CASE("a sequence gap fails the whole batch and writes nothing", "[store][hu
   CHECK(log_rows(*hub) == 0);
   CHECK(sql_int(*hub, "SELECT count(*) FROM registrations") == 0);
   CHECK(ok(hub->origin_cursor("node-a")) == 0);
+}
+
+TEST_CASE("group commit: batches of several nodes in one transaction, a failing one undone alone",
+          "[store][hub][group]") {
+  TempDir dir;
+  auto hub = open_store(dir.file("hub.db"), hub_opts());
+  auto reg = [](const std::string& node, uint64_t seq, uint64_t id) {
+    return registration_change(node, seq, hlc_make(kNow, static_cast<uint32_t>(id)), uuid(id), "centre-a", kEvA);
+  };
+  std::vector<NodeBatch> group(5);
+  group[0] = {"node-a", {reg("node-a", 1, 1), reg("node-a", 2, 2)}, allow_all};
+  group[1] = {"node-b", {reg("node-b", 1, 11), reg("node-b", 3, 13)}, allow_all};  // gap: undone alone
+  group[2] = {"node-a", {reg("node-a", 2, 2), reg("node-a", 3, 3)}, allow_all};    // sees batch 0: 1 duplicate
+  group[3] = {"not a node id!", {reg("node-c", 1, 21)}, allow_all};
+  group[4] = {"node-c", {reg("node-c", 1, 31)}, allow_all};
+  int commits = 0;
+  sqlite3_commit_hook(
+      hub->handle(), [](void* n) { return ++*static_cast<int*>(n), 0; }, &commits);
+  auto out = hub->apply_from_nodes(group, kNow);
+  sqlite3_commit_hook(hub->handle(), nullptr, nullptr);
+  CHECK(commits == 1);  // one transaction, one fsync, for the whole group
+  REQUIRE(out.size() == 5);
+  REQUIRE(out[0].is_ok());
+  CHECK(out[0]->applied == 2);
+  CHECK(out[0]->cursor == 2);
+  REQUIRE_FALSE(out[1].is_ok());
+  CHECK(out[1].status().code() == Code::conflict);
+  REQUIRE(out[2].is_ok());
+  CHECK(out[2]->duplicates == 1);
+  CHECK(out[2]->applied == 1);
+  CHECK(out[2]->cursor == 3);
+  CHECK(out[2]->to_centres == std::vector<std::string>{"centre-a"});
+  REQUIRE_FALSE(out[3].is_ok());
+  CHECK(out[3].status().code() == Code::invalid);
+  REQUIRE(out[4].is_ok());
+  CHECK(out[4]->applied == 1);
+  CHECK(log_rows(*hub) == 4);
+  CHECK(sql_int(*hub, "SELECT count(*) FROM registrations") == 4);
+  CHECK(ok(hub->origin_cursor("node-a")) == 3);
+  CHECK(ok(hub->origin_cursor("node-b")) == 0);  // nothing of the failed batch
+  CHECK(ok(hub->origin_cursor("node-c")) == 1);
+  // node-b resends from 1: the undone batch left no trace.
+  auto again = ok(hub->apply_from_node("node-b", {reg("node-b", 1, 11), reg("node-b", 2, 12)}, allow_all, kNow));
+  CHECK(again.applied == 2);
+  CHECK(again.duplicates == 0);
+  ok(hub->integrity_check());
+}
+
+TEST_CASE("group commit: a full disk fails every batch of the group and writes nothing", "[store][hub][group][full]") {
+  TempDir dir;
+  const std::string path = dir.file("hub.db");
+  auto hub = open_nearly_full_hub(path, 6);
+  std::vector<NodeBatch> group(3);
+  for (size_t b = 0; b < group.size(); ++b) {
+    group[b].node_id = "node-" + std::string(1, static_cast<char>('a' + b));
+    group[b].judge = allow_all;
+    for (uint64_t i = 1; i <= 300; ++i)
+      group[b].changes.push_back(registration_change(group[b].node_id, i, hlc_make(kNow, static_cast<uint32_t>(i)),
+                                                     uuid(b * 1000 + i), "centre-a", kEvA));
+  }
+  auto out = hub->apply_from_nodes(group, kNow);
+  REQUIRE(out.size() == 3);
+  for (const auto& r : out) {
+    REQUIRE_FALSE(r.is_ok());
+    CHECK(r.status().code() == Code::full);
+  }
+  CHECK(log_rows(*hub) == 0);
+  for (const char* n : {"node-a", "node-b", "node-c"}) CHECK(ok(hub->origin_cursor(n)) == 0);
+  ok(hub->integrity_check());
+  // Space comes back: the same group goes through whole.
+  hub.reset();
+  auto roomy = open_store(path, hub_opts());
+  auto again = roomy->apply_from_nodes(group, kNow);
+  for (const auto& r : again) {
+    REQUIRE(r.is_ok());
+    CHECK(r->applied == 300);
+  }
+  CHECK(log_rows(*roomy) == 900);
 }
 
 TEST_CASE("a refused change is stored as a rejection, the cursor passes it, later changes apply", "[store][hub]") {
@@ -699,14 +789,7 @@ TEST_CASE("a full disk fails a write cleanly and the store recovers", "[store][f
 TEST_CASE("a full disk during apply_from_node leaves the batch unapplied", "[store][full]") {
   TempDir dir;
   const std::string path = dir.file("hub.db");
-  int64_t pages = 0;
-  {
-    auto s = open_store(path, hub_opts());
-    pages = sql_int(*s, "PRAGMA page_count");
-  }
-  StoreOptions small = hub_opts();
-  small.max_page_count = pages + 4;
-  auto hub = open_store(path, small);
+  auto hub = open_nearly_full_hub(path, 4);
   std::vector<Change> batch;
   for (uint64_t i = 1; i <= 500; ++i)
     batch.push_back(registration_change("node-a", i, hlc_make(kNow, i), uuid(i), "centre-a", kEvA));

@@ -3,13 +3,17 @@
 // over real SQLite stores in a temp folder. No sockets, no threads, fixed
 // clocks. "Fail every step": the link is cut after frame k for k = 0, 1, 2...
 // and the next connection must resume with nothing lost and nothing doubled.
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include "common/core/ids.h"
 #include "common/store/store.h"
@@ -104,8 +108,15 @@ struct Cluster {
   std::unique_ptr<SyncHub> hub;
   int64_t now = kNow;
   uint64_t nonce_counter = 0;
+  // Group commit modes (SyncHubOptions): none, posted on the loop, on a
+  // store thread. `deferred` is the loop's queue; `workers` the store threads.
+  enum class Group { none, posted, threaded };
+  std::mutex m;
+  std::vector<std::function<void()>> deferred;
+  std::vector<std::thread> workers;
+  std::unique_ptr<Store> apply_store;
 
-  Cluster() {
+  explicit Cluster(Group mode = Group::none) {
     StoreOptions ho;
     ho.origin = "hub";
     ho.hub = true;
@@ -122,11 +133,41 @@ struct Cluster {
       std::memcpy(b.data(), &c, sizeof c);
       return b;
     };
+    if (mode != Group::none)
+      so.post = [this](std::function<void()> fn) {
+        std::lock_guard lk(m);
+        deferred.push_back(std::move(fn));
+      };
+    if (mode == Group::threaded) {
+      auto a = Store::open(dir.path + "/hub.db", ho);
+      REQUIRE(a);
+      apply_store = std::move(a).value();
+      so.apply_store = apply_store.get();
+      so.apply_on = [this](std::function<void()> fn) { workers.emplace_back(std::move(fn)); };
+    }
     hub = std::make_unique<SyncHub>(*hub_store, *registry, so);
     for (const char* c : {"denain-tonini", "marly-florales", "valenciennes-beaujardin"}) {
       LocalWrite w{Entity::centre, c, c, Op::upsert, {{Field::name, std::string(c)}, {Field::agglomeration, std::string("porte-du-hainaut")}}};
       REQUIRE(hub_store->write(w, now));
     }
+  }
+
+  ~Cluster() { join_workers(); }
+  void join_workers() {
+    for (auto& w : workers) w.join();
+    workers.clear();
+  }
+  // Lets the store threads finish, then runs what they and the hub posted to
+  // the loop. Returns how many posted functions ran.
+  size_t drain() {
+    join_workers();
+    std::vector<std::function<void()>> todo;
+    {
+      std::lock_guard lk(m);
+      todo.swap(deferred);
+    }
+    for (auto& f : todo) f();
+    return todo.size();
   }
 
   struct NodeBox {
@@ -341,4 +382,67 @@ TEST_CASE("sync: a bad proof is refused with BAD_PROOF and nothing is stored", "
   CHECK_FALSE(a.state.connected);
   CHECK(a.state.last_error.find("BAD_PROOF") != std::string::npos);
   CHECK(count(*c.hub_store, Entity::prototype_note) == 0);
+}
+
+TEST_CASE("sync: group commit: batches of three nodes share transactions, each is acked, fan-out follows",
+          "[sync][group]") {
+  const auto mode = GENERATE(Cluster::Group::posted, Cluster::Group::threaded);
+  const bool threaded = mode == Cluster::Group::threaded;
+  INFO((threaded ? "on a store thread" : "posted on the loop"));
+  Cluster c(mode);
+  const char* centres[] = {"denain-tonini", "marly-florales", "valenciennes-beaujardin"};
+  std::vector<Cluster::NodeBox> boxes;
+  for (int i = 0; i < 3; ++i) boxes.push_back(c.enrol("node-" + std::to_string(i), centres[i]));
+  std::mt19937_64 rng(7);
+  const std::string ev = random_uuid(rng);  // an event: routed to everyone
+  must(boxes[0].store->write({Entity::event, ev, centres[0], Op::upsert,
+                              {{Field::title, std::string("Temps fort")}, {Field::kind, std::string("temps-fort")},
+                               {Field::starts_at, kNow + 86400000}}},
+                             c.now));
+  for (auto& b : boxes)
+    for (int i = 0; i < 5; ++i)
+      must(b.store->write(
+          {Entity::registration, random_uuid(rng), b.creds.centre_id, Op::upsert,
+           {{Field::first_name, std::string("Ana")}, {Field::last_name, std::string("Test")},
+            {Field::phone, std::string("0612345678")}, {Field::role, std::string("habitant")}, {Field::event_id, ev},
+            {Field::consent_at, kNow}}},
+          c.now));
+  std::vector<std::unique_ptr<Wire>> wires;
+  for (auto& b : boxes) wires.push_back(c.connect(b));
+  for (auto& w : wires) w->run();  // handshakes; each node sends its batch; the hub queues them
+  int commits = 0;
+  if (!threaded) {
+    REQUIRE(c.deferred.size() == 1);  // one flush posted for the three batches
+    CHECK(count(*c.hub_store, Entity::registration) == 0);  // nothing applied before it runs
+    sqlite3_commit_hook(
+        c.hub_store->handle(), [](void* n) { return ++*static_cast<int*>(n), 0; }, &commits);
+  } else {
+    REQUIRE(c.workers.size() == 1);  // the first batch left at once; the two others wait for it
+  }
+  c.drain();
+  if (!threaded) {
+    sqlite3_commit_hook(c.hub_store->handle(), nullptr, nullptr);
+    CHECK(commits == 1);
+    CHECK(c.hub->metrics().group_commits == 1);
+  } else {
+    c.drain();  // the second group: the two batches that arrived during the first
+    CHECK(c.hub->metrics().group_commits == 2);
+  }
+  CHECK(c.hub->metrics().grouped_batches == 3);
+  CHECK(count(*c.hub_store, Entity::registration) == 15);
+  // Acks, then the event fans out to the two other nodes.
+  for (int round = 0; round < 10; ++round) {
+    size_t delivered = 0;
+    for (auto& w : wires) delivered += w->run();
+    if (delivered == 0 && c.drain() == 0) break;
+  }
+  for (auto& b : boxes) {
+    auto st = b.store->stats();
+    REQUIRE(st);
+    CHECK(st->pending == 0);  // acked
+    CHECK(count(*b.store, Entity::event) == 1);
+    // Its own; the event's host centre also gets the others' (routing).
+    CHECK(count(*b.store, Entity::registration) == (b.creds.centre_id == centres[0] ? 15u : 5u));
+  }
+  CHECK(c.hub->metrics().grouped_batches == 3);  // the nodes sent nothing more
 }

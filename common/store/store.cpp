@@ -8,7 +8,9 @@
 // memory and disk never disagree. Every statement is prepared once.
 #include "common/store/store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -43,6 +45,33 @@ constexpr std::array kReservedMeta = {kMetaOrigin, kMetaOwnSeq, kMetaAcked, kMet
 
 Status invalid(std::string en, std::string fr, std::string field = {}) {
   return Status(Code::invalid, std::move(en), std::move(field), std::move(fr));
+}
+
+// The database or its folder cannot be written by this process (a file
+// left owned by root after running a command with sudo, a read-only mount).
+Status not_writable(const std::string& path, const std::string& what) {
+  struct stat st{};
+  std::string owner = ::stat(path.c_str(), &st) == 0 ? " (owned by uid " + std::to_string(st.st_uid) + ")" : "";
+  return Status(Code::io,
+                "open " + path + ": " + what + owner + " is not writable by this user (uid " +
+                    std::to_string(::geteuid()) +
+                    "); it must belong to the daemon's user: chown -R terril-node: /var/lib/terril-node "
+                    "(terril-hub: /var/lib/terril-hub on the hub)",
+                {},
+                "La base de données n'est pas modifiable par ce service (propriétaire ou droits des fichiers "
+                "incorrects). Prévenez le technicien : « terril-node doctor » l'explique.");
+}
+
+// Before SQLite opens `path`: the file, if it exists, must be readable and
+// writable, and its folder writable (the -wal and -shm files live there).
+Status check_writable(const std::string& path) {
+  if (::faccessat(AT_FDCWD, path.c_str(), F_OK, AT_EACCESS) == 0 &&
+      ::faccessat(AT_FDCWD, path.c_str(), R_OK | W_OK, AT_EACCESS) != 0)
+    return not_writable(path, "the database file");
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (::faccessat(AT_FDCWD, dir.c_str(), W_OK | X_OK, AT_EACCESS) != 0) return not_writable(dir, "the folder");
+  return Status::ok();
 }
 
 Status corrupt_payload() { return Status(Code::io, "corrupt change-log payload"); }
@@ -581,6 +610,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
     ~RestoreMask() { umask(m); }
   } restore{old_mask};
 
+  if (Status s = check_writable(path); !s) return s;
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                            nullptr);
@@ -588,6 +618,13 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
     Status s = sql_error(db, rc, "open " + path);
     sqlite3_close_v2(db);
     return s;
+  }
+  // SQLite silently falls back to read-only when the file is not writable
+  // (owned by another user, e.g. after running a command as root): every
+  // write would then fail. Refuse at once, saying what to fix.
+  if (sqlite3_db_readonly(db, "main") == 1) {
+    sqlite3_close_v2(db);
+    return not_writable(path, "the database file");
   }
   std::unique_ptr<Store> store(new Store(db, std::move(opts)));
   sqlite3_extended_result_codes(db, 1);

@@ -2,6 +2,7 @@
 // values; time is a variable the tests move.
 #include "node/api.h"
 
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -803,6 +804,115 @@ TEST_CASE("unknown routes and methods", "[api]") {
   raw.method = "GET";
   raw.target = "/api/v1/events%zz";
   CHECK(f.send(raw).status == 400);
+}
+
+// --- Hostile inputs (issue 6) -------------------------------------------------
+
+int64_t sql_count(Store& s, const std::string& sql) {
+  sqlite3_stmt* q = nullptr;
+  REQUIRE(sqlite3_prepare_v2(s.handle(), sql.c_str(), -1, &q, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(q) == SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  return n;
+}
+
+TEST_CASE("hostile: SQL-looking strings in every text field are stored verbatim and change nothing else",
+          "[api][hostile]") {
+  Fixture f;
+  f.login();
+  const std::vector<std::string> evil = {"Robert'); DROP TABLE registrations;--", "' OR '1'='1",
+                                         "\"; DELETE FROM meta; --", "1; ATTACH DATABASE '/tmp/x' AS x; --",
+                                         "%' UNION SELECT * FROM sqlite_master --"};
+  const int64_t tables = sql_count(*f.store, "SELECT count(*) FROM sqlite_master");
+  for (size_t i = 0; i < evil.size(); ++i) {
+    const std::string& s = evil[i];
+    json ev = f.create("events", json{{"title", s},
+                                      {"kind", "atelier"},
+                                      {"starts_at", format_iso8601(kNow + kDay)},
+                                      {"place", s},
+                                      {"description", s}});
+    CHECK(ev["title"] == s);
+    json body = f.registration_body(ev["id"], s, s);
+    body["notes"] = s;
+    body["email"] = "a" + std::to_string(i) + "@example.org";
+    json reg = f.create("registrations", body);
+    Reply got = f.call("GET", "/api/v1/registrations/" + reg["id"].get<std::string>());
+    CHECK(got.body["first_name"] == s);
+    CHECK(got.body["last_name"] == s);
+    CHECK(got.body["notes"] == s);
+    json note = f.create("prototype-notes", json{{"title", s}, {"summary", s}, {"body", s}, {"status", "idee"}});
+    CHECK(f.call("GET", "/api/v1/prototype-notes/" + note["id"].get<std::string>()).body["body"] == s);
+    // As a search term: matches only what contains it literally.
+    Reply found = f.call("GET", "/api/v1/registrations?q=" + percent_encode(s));
+    REQUIRE(found.status == 200);
+    CHECK(found.body["items"].size() == 1);
+  }
+  CHECK(f.call("GET", "/api/v1/registrations?limit=100").body["items"].size() == evil.size());
+  CHECK(sql_count(*f.store, "SELECT count(*) FROM sqlite_master") == tables);
+  CHECK(f.store->integrity_check());
+}
+
+TEST_CASE("hostile: invalid UTF-8 or broken JSON in a body is a clear 400 and stores nothing", "[api][hostile]") {
+  Fixture f;
+  f.login();
+  json ev = f.create("events", f.event_body());
+  const uint64_t seq = f.store->stats()->own_seq;
+  const std::string id = ev["id"].get<std::string>();
+  for (const std::string& raw :
+       {std::string("{\"event_id\":\"") + id + "\",\"first_name\":\"Zo\xff\xfe\",\"last_name\":\"L\",\"phone\":\"0321000000\","
+            "\"role\":\"habitant\",\"consent\":true}",
+        std::string("{\"event_id\":\"") + id + "\",\"first_name\":\"\xc3\",\"last_name\":\"L\"}",
+        std::string("{\"first_name\":\"Zoé\""), std::string("\xef\xbb\xbf{}\x00", 6), std::string(100, '[')}) {
+    HttpRequest req;
+    req.method = "POST";
+    req.target = "/api/v1/registrations";
+    req.headers["host"] = "127.0.0.1:8080";
+    req.headers["content-type"] = "application/json";
+    req.headers["cookie"] = f.cookie;
+    req.remote_addr = "127.0.0.1";
+    req.body = raw;
+    Reply r = f.send(req);
+    INFO(r.raw.body);
+    CHECK(r.status == 400);
+    REQUIRE(r.body.is_object());
+    CHECK(r.body["message"].get<std::string>().size() > 10);  // a sentence for staff, in French
+  }
+  CHECK(f.store->stats()->own_seq == seq);  // nothing written
+  CHECK(f.call("GET", "/api/v1/registrations").body["items"].empty());
+}
+
+TEST_CASE("hostile: a full disk answers 507 in French, corrupts nothing, and writing resumes with space",
+          "[api][hostile][full]") {
+  Fixture f;
+  f.login();
+  json ev = f.create("events", f.event_body());
+  const int64_t pages = sql_count(*f.store, "PRAGMA page_count");
+  REQUIRE(sqlite3_exec(f.store->handle(), ("PRAGMA max_page_count = " + std::to_string(pages + 2)).c_str(), nullptr,
+                       nullptr, nullptr) == SQLITE_OK);
+  std::vector<std::string> accepted;
+  Reply refused;
+  for (int i = 0; i < 500 && refused.status == 0; ++i) {
+    json body = f.registration_body(ev["id"], "Zoé", "Lefebvre " + std::to_string(i));
+    body["notes"] = std::string(1500, 'n');  // a page fills fast
+    Reply r = f.call("POST", "/api/v1/registrations", body);
+    if (r.status == 201) accepted.push_back(r.body["id"].get<std::string>());
+    else refused = r;
+  }
+  INFO(refused.raw.body);
+  REQUIRE(refused.status == 507);
+  CHECK(refused.body["code"] == "disk_full");
+  CHECK(refused.body["message"].get<std::string>().find("disque du poste est plein") != std::string::npos);
+  CHECK(f.store->integrity_check());
+  // Every acknowledged registration is there, and only those.
+  Reply list = f.call("GET", "/api/v1/registrations?limit=1000");
+  CHECK(list.body["items"].size() == accepted.size());
+  CHECK(f.store->stats()->own_seq == 1 + accepted.size());
+  // Space comes back: the same request goes through.
+  REQUIRE(sqlite3_exec(f.store->handle(), "PRAGMA max_page_count = 1073741823", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
+  CHECK(f.call("POST", "/api/v1/registrations", f.registration_body(ev["id"])).status == 201);
+  CHECK(f.store->integrity_check());
 }
 
 }  // namespace

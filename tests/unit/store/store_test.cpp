@@ -1,4 +1,6 @@
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -799,4 +801,64 @@ TEST_CASE("a full disk during apply_from_node leaves the batch unapplied", "[sto
   CHECK(ok(hub->origin_cursor("node-a")) == 0);
   CHECK(log_rows(*hub) == 0);
   ok(hub->integrity_check());
+}
+
+TEST_CASE("a database file this user cannot write is refused at open, with what to fix", "[store][hostile]") {
+  // root writes whatever the mode, so as root the attempt runs in a child
+  // turned into user nobody.
+  auto open_as_other_user = [](const std::string& path) -> std::string {
+    auto attempt = [&]() -> std::string {
+      auto r = Store::open(path, node_opts("node-a"));
+      return r ? std::string("opened") : r.status().message() + " | " + r.status().message_fr();
+    };
+    if (::geteuid() != 0) return attempt();
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::close(fds[0]);
+      std::string out = (::setgid(65534) == 0 && ::setuid(65534) == 0) ? attempt() : std::string("setuid failed");
+      ssize_t w = ::write(fds[1], out.data(), out.size());
+      ::_exit(w < 0 ? 1 : 0);
+    }
+    ::close(fds[1]);
+    std::string what;
+    char buf[1024];
+    ssize_t n;
+    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) what.append(buf, static_cast<size_t>(n));
+    ::close(fds[0]);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    return what;
+  };
+  for (mode_t mode : {0600, 0444}) {  // another user's private file; a read-only file
+    TempDir dir;
+    const std::string path = dir.file("node.db");
+    {
+      auto s = open_store(path, node_opts("node-a"));
+      ok(s->write(centre_write("centre-a"), kNow));
+    }
+    REQUIRE(::chmod(dir.path().c_str(), 01777) == 0);  // the folder is not the problem here
+    REQUIRE(::chmod(path.c_str(), ::geteuid() == 0 ? mode : 0400) == 0);
+    const std::string what = open_as_other_user(path);
+    INFO("mode " << std::oct << mode << ": " << what);
+    CHECK(what.find("is not writable by this user") != std::string::npos);
+    CHECK(what.find("chown -R terril-node:") != std::string::npos);
+    CHECK(what.find("n'est pas modifiable") != std::string::npos);
+    // Nothing was changed: the owner opens it and finds its data.
+    REQUIRE(::chmod(path.c_str(), 0600) == 0);
+    auto s = open_store(path, node_opts("node-a"));
+    CHECK(sql_int(*s, "SELECT count(*) FROM centres") == 1);
+    ok(s->integrity_check());
+  }
+  // A folder this user cannot write (the -wal file could not be made).
+  if (::geteuid() == 0) {
+    TempDir dir;
+    REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+    const std::string what = open_as_other_user(dir.file("node.db"));
+    INFO(what);
+    CHECK(what.find("the folder") != std::string::npos);
+    CHECK(what.find("is not writable by this user") != std::string::npos);
+  }
 }

@@ -42,6 +42,8 @@ class Stmt {
   }
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step() { return prepared() ? sqlite3_step(s_) : rc_; }
+  // Ready to run again with new bindings.
+  void reset() { sqlite3_reset(s_); }
 
   std::string col_text(int i) const {
     auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, i));
@@ -387,6 +389,19 @@ Status Registry::set_hub_cursor(const std::string& node_id, uint64_t seq) {
   if (u.step() != SQLITE_DONE) return db_error(db_, "set hub cursor of node " + node_id);
   if (sqlite3_changes(db_) == 0) return unknown_node(node_id);
   return Status::ok();
+}
+
+Status Registry::set_hub_cursors(const std::vector<std::pair<std::string, uint64_t>>& cursors) {
+  if (cursors.empty()) return Status::ok();
+  Tx tx(db_);
+  if (!tx.began()) return db_error(db_, "begin");
+  Stmt u(db_, "UPDATE nodes SET hub_cursor = ? WHERE node_id = ?");
+  for (const auto& [node_id, seq] : cursors) {
+    u.integer(1, static_cast<int64_t>(seq)).text(2, node_id);
+    if (u.step() != SQLITE_DONE) return db_error(db_, "set hub cursor of node " + node_id);
+    u.reset();
+  }
+  return tx.commit();
 }
 
 Status Registry::log_admin(std::string_view who, std::string_view action, std::string_view detail,

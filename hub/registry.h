@@ -135,6 +135,9 @@ class Registry {
   Status touch(const std::string& node_id, int64_t now_ms, std::string_view software_version);
   // Records the last hub seq the node acked. Errors: not_found.
   Status set_hub_cursor(const std::string& node_id, uint64_t seq);
+  // The same for many nodes in one transaction (one fsync): the hub's
+  // periodic flush. Unknown nodes are skipped.
+  Status set_hub_cursors(const std::vector<std::pair<std::string, uint64_t>>& cursors);
 
   // Appends an audit row. `detail` must hold no personal data.
   Status log_admin(std::string_view who, std::string_view action, std::string_view detail, int64_t now_ms);

@@ -453,14 +453,17 @@ void SyncHub::tick() {
     std::vector<std::shared_ptr<NodeSession>> live;
     for (auto& [id, w] : by_node_)
       if (auto s = w.lock()) live.push_back(s);
+    std::vector<std::pair<std::string, uint64_t>> cursors;
     for (auto& s : live) {
       // Sessions are woken only for changes routed to them, so an idle one's
       // cursor stays behind changes meant for others. Move it over them (an
       // empty batch), so its acknowledged cursor, the dashboard's "waiting"
       // count and the tombstone horizon mean what they say.
       s->advance_if_idle();
-      if (auto c = s->take_cursor_change()) registry_.set_hub_cursor(s->node_id(), *c);
+      if (auto c = s->take_cursor_change()) cursors.emplace_back(s->node_id(), *c);
     }
+    if (Status st = registry_.set_hub_cursors(cursors); !st)
+      spdlog::warn("sync: cannot record the nodes' hub cursors: {}", st.message());
   }
   std::vector<std::shared_ptr<NodeSession>> check;
   for (auto& w : pending_)

@@ -276,6 +276,10 @@ TEST_CASE("registry: list, touch, hub cursor, admin log", "[registry]") {
   CHECK(n->hub_cursor == 42);
   CHECK(reg.touch("nobody", kNow, "x").code() == Code::not_found);
   CHECK(reg.set_hub_cursor("nobody", 1).code() == Code::not_found);
+  // Many at once, one transaction; an unknown node is skipped.
+  REQUIRE(reg.set_hub_cursors({{"a-node", 77}, {"nobody", 5}, {"b-node", 9}}).is_ok());
+  CHECK((*reg.get("a-node"))->hub_cursor == 77);
+  CHECK((*reg.get("b-node"))->hub_cursor == 9);
   CHECK_FALSE(reg.get("nobody")->has_value());
 
   REQUIRE(reg.log_admin("alice", "export", "entity=registration rows=12", kNow + 9).is_ok());

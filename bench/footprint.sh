@@ -10,7 +10,8 @@
 # dominates: the largest sections and symbols of the binary, and the
 # mappings that make up the resident set.
 # Idle = started with no enrolment (`serve --listen 127.0.0.1:0` on an empty
-# data folder), measured 2 s after it printed "listening". The hub is
+# data folder), measured 2 s after it printed "listening"; the median of RUNS
+# (default 5) starts. The hub is
 # measured the same way after `init` (plain ws on loopback). arm64 memory is
 # not measured: under qemu it would be the emulator's.
 set -euo pipefail
@@ -80,38 +81,56 @@ start_daemon() {
   exit 1
 }
 
-# memory NAME PID: prints VmRSS / VmHWM and their split, from /proc.
-memory() {
-  local name=$1 pid=$2
+# sample PID: "VmRSS VmHWM RssAnon RssFile Pss private" in bytes, 2 s after start.
+sample() {
+  local pid=$1
   sleep 2
-  local rss hwm anon file
-  rss=$(awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$pid/status")
-  hwm=$(awk '/^VmHWM:/ { print $2 * 1024 }' "/proc/$pid/status")
-  anon=$(awk '/^RssAnon:/ { print $2 * 1024 }' "/proc/$pid/status")
-  file=$(awk '/^RssFile:/ { print $2 * 1024 }' "/proc/$pid/status")
   # PSS shares each shared-library page among the processes mapping it;
   # private = pages only this process holds (what a second daemon would add).
-  local pss priv
-  pss=$(awk '/^Pss:/ { print $2 * 1024 }' "/proc/$pid/smaps_rollup")
-  priv=$(awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s * 1024 }' "/proc/$pid/smaps_rollup")
-  printf '%-12s idle VmRSS %s, VmHWM %s (anonymous %s, file-backed %s)  %s\n' "$name" "$(mib "$rss")" \
-    "$(mib "$hwm")" "$(mib "$anon")" "$(mib "$file")" "$(verdict "$rss" $((10 * MIB)))"
-  printf '%-12s      PSS %s, private %s\n' "" "$(mib "$pss")" "$(mib "$priv")"
-  if [[ $detail == --detail ]]; then
-    echo "  resident by mapping (KiB; shared libraries are shared with other processes):"
-    awk '/^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "" ? "[anon]" : $6) } /^Rss:/ { rss[name] += $2 }
-         END { for (n in rss) if (rss[n] > 0) printf "%8d  %s\n", rss[n], n }' "/proc/$pid/smaps" |
-      sort -rn | head -12
-  fi
+  {
+    awk '/^(VmRSS|VmHWM|RssAnon|RssFile):/ { v[$1] = $2 * 1024 }
+         END { printf "%d %d %d %d ", v["VmRSS:"], v["VmHWM:"], v["RssAnon:"], v["RssFile:"] }' "/proc/$pid/status"
+    awk '/^Pss:/ { pss = $2 * 1024 } /^Private_(Clean|Dirty):/ { priv += $2 * 1024 }
+         END { printf "%d %d\n", pss, priv }' "/proc/$pid/smaps_rollup"
+  }
 }
 
+# memory NAME RUNS CMD...: starts the daemon RUNS times, prints the median
+# sample (by VmRSS) and the spread. File-backed pages depend on the page
+# cache (the first start of a freshly written binary maps more), so one
+# sample can be off by 0.5-1 MiB; the median of 5 is stable to ~0.1 MiB.
+memory() {
+  local name=$1 runs=$2
+  shift 2
+  local samples=() i
+  for ((i = 0; i < runs; i++)); do
+    start_daemon "$name" "$@"
+    samples+=("$(sample "$started_pid")")
+    if [[ $detail == --detail && $i == $((runs - 1)) ]]; then
+      echo "  resident by mapping (KiB, last run; shared libraries are shared with other processes):"
+      awk '/^[0-9a-f]+-[0-9a-f]+ / { name = ($6 == "" ? "[anon]" : $6) } /^Rss:/ { rss[name] += $2 }
+           END { for (n in rss) if (rss[n] > 0) printf "%8d  %s\n", rss[n], n }' "/proc/$started_pid/smaps" |
+        sort -rn | head -12
+    fi
+    kill "$started_pid" && wait "$started_pid" 2>/dev/null || true
+  done
+  local sorted rss hwm anon file pss priv
+  sorted=$(printf '%s\n' "${samples[@]}" | sort -n)
+  read -r rss hwm anon file pss priv <<<"$(sed -n "$(((runs + 1) / 2))p" <<<"$sorted")"
+  printf '%-12s idle VmRSS %s, VmHWM %s (anonymous %s, file-backed %s)  %s\n' "$name" "$(mib "$rss")" \
+    "$(mib "$hwm")" "$(mib "$anon")" "$(mib "$file")" "$(verdict "$rss" $((10 * MIB)))"
+  printf '%-12s      PSS %s, private %s; median of %d starts, VmRSS from %s to %s\n' "" "$(mib "$pss")" \
+    "$(mib "$priv")" "$runs" "$(mib "$(head -1 <<<"$sorted" | cut -d' ' -f1)")" \
+    "$(mib "$(tail -1 <<<"$sorted" | cut -d' ' -f1)")"
+}
+
+runs=${RUNS:-5}
 echo "== idle memory (amd64, stripped binaries)"
-start_daemon node "$tmp/amd64-terril-node" serve --data-dir "$tmp/node" --config /dev/null --listen 127.0.0.1:0
-memory terril-node "$started_pid"
+rm -rf "$tmp/node"
+memory terril-node "$runs" "$tmp/amd64-terril-node" serve --data-dir "$tmp/node" --config /dev/null --listen 127.0.0.1:0
 "$tmp/amd64-terril-hub" init --data-dir "$tmp/hub" --config /dev/null >/dev/null
-start_daemon hub "$tmp/amd64-terril-hub" serve --data-dir "$tmp/hub" --config /dev/null --insecure \
+memory terril-hub "$runs" "$tmp/amd64-terril-hub" serve --data-dir "$tmp/hub" --config /dev/null --insecure \
   --listen 127.0.0.1:0
-memory terril-hub "$started_pid"
 
 if [[ $detail == --detail ]]; then
   for b in node/terril-node hub/terril-hub; do

@@ -10,13 +10,13 @@ target_link_libraries(terril_config PUBLIC terril_core CLI11::CLI11 PRIVATE PkgC
 add_library(terril_tls STATIC tls.cpp)
 target_link_libraries(terril_tls PUBLIC terril_core PRIVATE OpenSSL::Crypto)
 
-# spdlog setup (stderr, or the journal under systemd).
+# spdlog setup (stderr, or the journal under systemd through its stderr stream).
 add_library(terril_log STATIC log.cpp)
-target_link_libraries(terril_log PUBLIC spdlog::spdlog PRIVATE PkgConfig::SYSTEMD)
+target_link_libraries(terril_log PUBLIC terril_spdlog)
 
-# sd_notify(3) wrappers for Type=notify units.
+# sd_notify(3) for Type=notify units, native (a datagram to $NOTIFY_SOCKET):
+# no libsystemd, whose mappings cost about 0.7 MiB of idle RSS.
 add_library(terril_sd_notify STATIC sd_notify.cpp)
-target_link_libraries(terril_sd_notify PRIVATE PkgConfig::SYSTEMD)
 
 # The node's credentials.toml.
 add_library(terril_credentials STATIC credentials.cpp)

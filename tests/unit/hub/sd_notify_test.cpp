@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstddef>
 #include <cstdlib>
 #include <string>
 
@@ -16,12 +17,18 @@ namespace {
 
 // A datagram socket standing in for systemd's notification socket.
 struct FakeSystemd {
+  // `path` starting with '@' names an abstract socket, as systemd may pass.
   explicit FakeSystemd(const std::string& path) {
     fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     path.copy(addr.sun_path, sizeof addr.sun_path - 1);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    if (path[0] == '@') {
+      addr.sun_path[0] = '\0';
+      len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
+    }
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len) == 0);
     timeval tv{2, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
@@ -53,10 +60,23 @@ TEST_CASE("sd_notify: messages reach NOTIFY_SOCKET", "[sd_notify]") {
   CHECK(sd.receive() == "STOPPING=1");
 }
 
+TEST_CASE("sd_notify: an abstract NOTIFY_SOCKET ('@name') is reached", "[sd_notify]") {
+  FakeSystemd sd("@terril-sd-notify-test-" + std::to_string(::getpid()));
+  notify_ready();
+  CHECK(sd.receive() == "READY=1");
+  notify_watchdog();
+  CHECK(sd.receive() == "WATCHDOG=1");
+}
+
 TEST_CASE("sd_notify: no socket, no failure", "[sd_notify]") {
   ::unsetenv("NOTIFY_SOCKET");
   notify_ready();
   notify_watchdog();
+  ::setenv("NOTIFY_SOCKET", "relative/path", 1);  // not a path nor '@': ignored
+  notify_ready();
+  ::setenv("NOTIFY_SOCKET", "/nonexistent/terril/notify", 1);
+  notify_ready();
+  ::unsetenv("NOTIFY_SOCKET");
 }
 
 TEST_CASE("sd_notify: the watchdog interval comes from WATCHDOG_USEC for this pid", "[sd_notify]") {
@@ -68,6 +88,12 @@ TEST_CASE("sd_notify: the watchdog interval comes from WATCHDOG_USEC for this pi
   CHECK(watchdog_interval_us() == 30000000);
   ::setenv("WATCHDOG_PID", "1", 1);  // meant for another process
   CHECK(watchdog_interval_us() == 0);
+  ::unsetenv("WATCHDOG_PID");  // no pid: meant for us
+  CHECK(watchdog_interval_us() == 30000000);
+  for (const char* bad : {"0", "", "-5", "30s", "99999999999999999999999"}) {
+    ::setenv("WATCHDOG_USEC", bad, 1);
+    CHECK(watchdog_interval_us() == 0);
+  }
   ::unsetenv("WATCHDOG_USEC");
   ::unsetenv("WATCHDOG_PID");
 }

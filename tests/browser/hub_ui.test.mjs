@@ -227,7 +227,8 @@ step('add a box from the page: the one-time code and the exact `terril-node enro
   assert.ok(code.length >= 8, 'a code: ' + code);
   assert.equal(squash(await page.getByTestId('node-code-node').textContent()), 'saint-saulve-box-1');
   const command = squash(await page.getByTestId('node-command').textContent());
-  assert.equal(command, `sudo terril-node enrol --hub wss://127.0.0.1:${hub.port} --code ${code}`);
+  // Run as the service user: `sudo terril-node enrol` would leave root's files the service cannot read.
+  assert.equal(command, `sudo -u terril-node terril-node enrol --hub wss://127.0.0.1:${hub.port} --code ${code}`);
   assert.match(squash(await page.getByTestId('node-code-expires').textContent()), /^Valable jusqu'au \d\d\/\d\d\/\d{4} \d\d:\d\d\.$/);
   assert.match(squash(await result.textContent()), /usage unique/);
   // The row says a box is waiting to be installed.
@@ -239,8 +240,8 @@ step('add a box from the page: the one-time code and the exact `terril-node enro
   assert.match(squash(await state.innerText()), /^Boîtier ajouté, en attente d'installation/);
   await shot('03-node-added');
 
-  // The technician's command, as shown (without sudo, in a test folder), enrols a box.
-  const args = command.split(' ').slice(2);  // enrol --hub URL --code CODE
+  // The technician's command, as shown (without `sudo -u terril-node`, in a test folder), enrols a box.
+  const args = command.split(' ').slice(4);  // enrol --hub URL --code CODE
   assert.deepEqual(args.slice(0, 1), ['enrol']);
   const out = run(NODE_BIN, [...args, '--json', '--data-dir', path.join(root, 'saint-saulve-box'), '--config', '/dev/null']);
   assert.equal(JSON.parse(out.stdout).node_id, 'saint-saulve-box-1');

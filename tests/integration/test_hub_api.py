@@ -612,7 +612,8 @@ class HubApiTest(unittest.TestCase):
         s, code = self.hub.call("POST", "/api/v1/nodes", {"node_id": "saint-saulve-1", "centre_id": "saint-saulve"})
         self.assertEqual(s, 201, code)
         self.assertIn(code["code"], code["command"])
-        self.assertRegex(code["command"], r"^sudo terril-node enrol --hub wss://127\.0\.0\.1:\d+ --code \S+$")
+        self.assertRegex(code["command"],
+                         r"^sudo -u terril-node terril-node enrol --hub wss://127\.0\.0\.1:\d+ --code \S+$")
         s, err = self.hub.call("POST", "/api/v1/nodes", {"node_id": "saint-saulve-1", "centre_id": "saint-saulve"})
         self.assertEqual((s, err["code"]), (409, "exists"))
         s, err = self.hub.call("POST", "/api/v1/nodes", {"node_id": "x", "centre_id": "nulle-part"})

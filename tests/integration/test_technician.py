@@ -5,16 +5,24 @@
   (docs/install-raspberry-pi.md) with the installed binaries as the service
   users (hub init, node add, enrol, passwd, serve, doctor), then removes and
   purges both packages and checks nothing is left. Needs root; the packages
-  come from $TERRIL_DEB_DIR or are built by scripts/package.sh amd64.
+  come from $TERRIL_DEB_DIR, else cpack packages the build under test
+  ($TERRIL_BUILD, whose binaries are already built).
 - ReplacementTest: a centre's box dies; `terril-hub node replace` gives a new
   box that restores exactly what the hub routes to the centre; the old box's
   copy is refused; its unsynced changes are reported lost.
 - ClockTest: nodes whose wall clock is 1970 or 2040 (libfaketime) enrol,
   write and sync; the hub's order and timestamps stay right.
+- EnrolTest: the command `terril-hub node add` prints (`sudo -u terril-node
+  terril-node enrol ...`); enrol run as root hands its files to the data
+  folder's owner, or refuses in the service user's missing folder; each error
+  a technician meets (wrong, used or expired code, hub unreachable, plain
+  ws://, certificate mismatch, clock far off, no space left, already
+  enrolled) is explained in French and English.
 
 Run: TERRIL_BUILD=build python3 -m unittest -v tests/integration/test_technician.py
 """
 
+import contextlib
 import glob
 import grp
 import json
@@ -22,6 +30,7 @@ import os
 import pwd
 import re
 import shutil
+import socket
 import ssl
 import stat
 import subprocess
@@ -31,7 +40,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (ADMIN_PASSWORD, NODE_BIN, STAFF_PASSWORD, Api, Cluster, Node, Process,  # noqa: E402
+from harness import (ADMIN_PASSWORD, BUILD, HUB_BIN, NODE_BIN, STAFF_PASSWORD, Api, Cluster, Node, Process,  # noqa: E402
                      event_body, registration_body, rows, run, wait_for)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -348,6 +357,195 @@ class ClockTest(unittest.TestCase):
             self.assertRealTime(hub, "prototype_notes", note["id"])
 
 
+
+# --- (d) enrolment: the command the hub prints, root, and the errors a technician meets --------
+
+NOBODY = 65534  # Debian's nobody:nogroup
+
+
+def enrol(hub_url, code, data_dir, *extra, env=None, prefix=()):
+    return run([*prefix, NODE_BIN, "enrol", "--hub", hub_url, "--code", code, "--data-dir", data_dir,
+                "--config", "/dev/null", *extra], check=False, env=env)
+
+
+@contextlib.contextmanager
+def socket_on_loopback():
+    """A loopback port that is bound but not listening: connections to it are refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]
+
+
+def owners(folder):
+    """{path: (uid, gid)} of the folder and everything in it."""
+    out = {folder: os.stat(folder)[stat.ST_UID:stat.ST_GID + 1]}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            out[path] = (st.st_uid, st.st_gid)
+    return out
+
+
+class EnrolTest(unittest.TestCase):
+    """`terril-node enrol` as a technician meets it: the command printed by the hub, run with or without
+    `sudo -u terril-node`, and each error explained in French and English (tests/README.md lists them)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cl = Cluster()
+        cls.hub = cls.cl.hub.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cl.__exit__(None, None, None)
+
+    def folder(self, name):
+        return os.path.join(self.cl.root, name)
+
+    def code(self, node_id, centre=A):
+        return self.hub.add_node(node_id, centre)["code"]
+
+    def assertExplained(self, p, folder, fr, en):
+        """A failed enrolment that says what happened in both languages and wrote no credentials."""
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertIn("Échec de l'enrôlement : " + fr, p.stderr)
+        self.assertRegex(p.stderr, r"\nEnrolment failed: .*" + re.escape(en))
+        self.assertFalse(os.path.exists(os.path.join(folder, "credentials.toml")), folder)
+
+    def test_the_hub_prints_the_command_for_the_service_user(self):
+        out = self.hub.cli("node", "add", "printed-box", "--centre", A).stdout
+        code = re.search(r"^One-time enrolment code: (\S+)", out, re.M).group(1)
+        self.assertRegex(out, r"(?m)^  sudo -u terril-node terril-node enrol --hub wss://\S+ --code " +
+                         re.escape(code) + "$")
+        self.assertNotRegex(out, r"(?m)^  sudo terril-node")
+
+    def test_enrol_as_root_gives_the_files_to_the_data_folders_owner(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        box = tempfile.mkdtemp(prefix="terril-box-")  # in /tmp: nobody can reach it
+        self.addCleanup(shutil.rmtree, box, ignore_errors=True)
+        os.chown(box, NOBODY, NOBODY)
+        p = enrol(self.hub.url, self.code("root-box"), box)  # what `sudo terril-node enrol` runs
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("sudo systemctl enable --now terril-node", p.stdout)
+        files = owners(box)
+        self.assertIn(os.path.join(box, "credentials.toml"), files)
+        self.assertIn(os.path.join(box, "node.db"), files)
+        self.assertEqual({k: v for k, v in files.items() if v != (NOBODY, NOBODY)}, {},
+                         "all owned by the folder's owner")
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(box, "credentials.toml")).st_mode), 0o600)
+        self.assertEqual(stat.S_IMODE(os.stat(box).st_mode), 0o700)
+        # The folder's owner (the service user, here nobody) can use them.
+        as_nobody = ["setpriv", "--reuid", str(NOBODY), "--regid", str(NOBODY), "--clear-groups", "--"]
+        run([*as_nobody, NODE_BIN, "passwd", "--data-dir", box, "--config", "/dev/null"], stdin=STAFF_PASSWORD + "\n")
+        st = json.loads(run([*as_nobody, NODE_BIN, "status", "--json", "--data-dir", box,
+                             "--config", "/dev/null"]).stdout)
+        self.assertEqual(st["node_id"], "root-box")
+
+    def test_enrol_as_root_into_the_service_users_missing_folder_is_refused_and_keeps_the_code(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root (useradd)")
+        try:
+            pwd.getpwnam("terril-node")
+            self.skipTest("a terril-node user exists (package installed): its folder is left alone")
+        except KeyError:
+            pass
+        home = self.folder("var-lib-terril-node")
+        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", home,
+                        "--shell", "/usr/sbin/nologin", "terril-node"], check=True)
+        self.addCleanup(subprocess.run, ["groupdel", "terril-node"], capture_output=True)
+        self.addCleanup(subprocess.run, ["userdel", "terril-node"], capture_output=True)
+        code = self.code("svc-box")
+        p = enrol(self.hub.url, code, home)
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertIn("ne le lancez pas en root", p.stderr)
+        self.assertIn("do not run it as root", p.stderr)
+        self.assertEqual(p.stderr.count("  sudo -u terril-node terril-node enrol --hub URL --code CODE\n"), 2)
+        self.assertFalse(os.path.exists(home), "nothing written")
+        # A root-owned folder of root's choosing: enrolled, with a warning.
+        other = self.folder("root-chose-this")
+        p = enrol(self.hub.url, self.code("svc-box-2"), other)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("Warning: files written by root in " + other, p.stderr)
+        self.assertIn("Attention : fichiers écrits par root", p.stderr)
+        # The refused code still works, once the package's folder is back.
+        os.makedirs(home, mode=0o700)
+        svc = pwd.getpwnam("terril-node")
+        os.chown(home, svc.pw_uid, svc.pw_gid)
+        p = enrol(self.hub.url, code, home)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(set(owners(home).values()), {(svc.pw_uid, svc.pw_gid)})
+
+    def test_wrong_used_and_expired_codes(self):
+        box = self.folder("box-codes")
+        p = enrol(self.hub.url, "ZZZZ-ZZZZ-ZZZZ", box)
+        self.assertExplained(p, box, "Code d'enrôlement refusé (inconnu ou déjà utilisé)", "unknown or already used")
+        code = self.code("used-box")
+        self.assertEqual(enrol(self.hub.url, code, self.folder("box-first")).returncode, 0)
+        p = enrol(self.hub.url, code, box)
+        self.assertExplained(p, box, "Code d'enrôlement refusé (inconnu ou déjà utilisé)", "unknown or already used")
+        if not FAKETIME_LIB:
+            self.skipTest("libfaketime not installed: the expired code is not checked")
+        month_ago = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(time.time() - 30 * 86400))
+        old = json.loads(run([HUB_BIN, "node", "add", "late-box", "--centre", A, "--json", "--data-dir", self.hub.dir,
+                              "--config", "/dev/null"], env=fake_clock(month_ago)).stdout)
+        p = enrol(self.hub.url, old["code"], box)
+        self.assertExplained(p, box, "Ce code d'enrôlement a expiré", "expired")
+
+    def test_hub_unreachable_and_plain_ws(self):
+        box = self.folder("box-unreachable")
+        with socket_on_loopback() as port:  # a port nobody answers on
+            p = enrol(f"wss://127.0.0.1:{port}", "ABCD-EFGH-JKMN", box)
+        self.assertExplained(p, box, "Le hub wss://127.0.0.1:", "")
+        self.assertIn("est injoignable", p.stderr)
+        p = enrol(f"ws://127.0.0.1:{self.hub.port}", "ABCD-EFGH-JKMN", box)
+        self.assertExplained(p, box, "Adresse du hub invalide", "refusing plain ws://")
+
+    def test_certificate_mismatch(self):
+        box = self.folder("box-pin")
+        code = self.code("pin-box")
+        wrong = ":".join(["AB"] * 32)
+        p = enrol(self.hub.url, code, box, "--fingerprint", wrong)
+        self.assertExplained(p, box, "Le certificat du hub ne correspond pas", "fingerprint")
+        # The right pin enrols (the code was not spent on the wrong hub).
+        p = enrol(self.hub.url, code, box, "--fingerprint", self.cl.hub.fingerprint)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = enrol(self.hub.url, self.code("pin-box-2"), box)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("ce boîtier est déjà enrôlé comme pin-box / this box is already enrolled as pin-box",
+                      p.stderr)
+
+    @unittest.skipIf(os.environ.get("TERRIL_EMULATED"), "faketime cannot reach a binary run under qemu")
+    def test_clock_far_off_is_explained(self):
+        if not FAKETIME_LIB:
+            self.skipTest("libfaketime not installed (apt-get install faketime)")
+        for when, fr, en in (("2040-06-01 12:00:00", "en avance", "ahead of the hub's"),
+                             ("1970-01-02 00:00:00", "en retard", "behind the hub's")):
+            box = self.folder("box-clock-" + when[:4])
+            p = enrol(self.hub.url, self.code("clock-box-" + when[:4]), box, env=fake_clock(when))
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertRegex(p.stdout,
+                             r"Attention : l'horloge de ce boîtier est " + fr + r" de \d{4,} jours sur celle du hub")
+            self.assertRegex(p.stdout, r"Note: this box's clock is \d{4,} days " + re.escape(en))
+            self.assertIn("timedatectl set-ntp true", p.stdout)
+
+    def test_no_space_left(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root (mounts a 4 MiB tmpfs)")
+        sd = self.folder("small-sd-card")
+        os.makedirs(sd)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", sd], capture_output=True).returncode:
+            self.skipTest("cannot mount a tmpfs here")
+        self.addCleanup(subprocess.run, ["umount", "-l", sd], capture_output=True)
+        box = os.path.join(sd, "terril-node")
+        code = self.code("full-box")
+        p = enrol(self.hub.url, code, box)
+        self.assertExplained(p, box, "Plus d'espace disque", "less than 16 MiB free")
+        # Checked before the hub is asked: the code still works elsewhere.
+        self.assertEqual(enrol(self.hub.url, code, self.folder("box-roomy")).returncode, 0)
+
+
 # --- (a) packages ------------------------------------------------------------------------------------
 
 def dpkg(*args, env=None, check=True):
@@ -403,11 +601,16 @@ class PackageTest(unittest.TestCase):
             raise unittest.SkipTest(reason)
         deb_dir = os.environ.get("TERRIL_DEB_DIR")
         if not deb_dir:
-            deb_dir = os.path.join(ROOT, "dist")
-            print("\nbuilding the amd64 packages (scripts/package.sh amd64; TERRIL_DEB_DIR skips this)...",
-                  file=sys.stderr)
-            run([os.path.join(ROOT, "scripts", "package.sh"), "amd64"], timeout=3600,
-                env=dict(os.environ, DIST=deb_dir))
+            # Package the build under test (its binaries, already built: seconds, not a second
+            # build). scripts/package.sh makes the release packages (a TERRIL_SLIM build, -O2 and
+            # section GC); test those with TERRIL_DEB_DIR=dist. Both go through the same CPack rules.
+            cls.deb_tmp = tempfile.mkdtemp(prefix="terril-debs-")
+            deb_dir = cls.deb_tmp
+            t0 = time.time()
+            run(["cpack", "-G", "DEB", "--config", os.path.join(BUILD, "CPackConfig.cmake"),
+                 "-D", "CPACK_OUTPUT_FILE_PREFIX=" + deb_dir, "-B", deb_dir], timeout=900)
+            print(f"\npackaged {BUILD} with cpack in {time.time() - t0:.0f} s (TERRIL_DEB_DIR=DIR tests other "
+                  "packages, e.g. dist/ from scripts/package.sh amd64)", file=sys.stderr)
         cls.debs = {}
         for pkg in PACKAGES:
             found = sorted(glob.glob(os.path.join(deb_dir, f"{pkg}_*_amd64.deb")))
@@ -418,6 +621,11 @@ class PackageTest(unittest.TestCase):
             if installed(pkg):
                 print(f"\npurging a {pkg} left installed by an earlier run", file=sys.stderr)
                 dpkg("--purge", pkg)
+
+    @classmethod
+    def tearDownClass(cls):
+        if getattr(cls, "deb_tmp", None):
+            shutil.rmtree(cls.deb_tmp, ignore_errors=True)
 
     def setUp(self):
         self.cwd = os.getcwd()

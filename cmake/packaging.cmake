@@ -46,9 +46,7 @@ endfunction()
 # cross linker (binutils 2.40) only warns "ignored": warnings fail the check,
 # so arm64 builds go without.
 include(CheckLinkerFlag)
-set(CMAKE_REQUIRED_LINK_OPTIONS -Wl,--fatal-warnings)
-check_linker_flag(CXX "-Wl,-z,pack-relative-relocs" TERRIL_HAVE_RELR)
-unset(CMAKE_REQUIRED_LINK_OPTIONS)
+check_linker_flag(CXX "-Wl,--fatal-warnings,-z,pack-relative-relocs" TERRIL_HAVE_RELR)
 
 if(TERRIL_SLIM)
   terril_collect_targets(${PROJECT_SOURCE_DIR} terril_all_targets)

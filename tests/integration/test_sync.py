@@ -112,8 +112,9 @@ class SyncTest(unittest.TestCase):
             for i in range(3000):
                 a.create("registrations", registration_body(ev["id"], first=f"K{i}", last="Kill"))
             cl.hub.start(port=cl.hub.port)
+            # The node's reconnect backoff (full jitter, capped at 60 s) grew while the hub was down.
             wait_for(lambda: 0 < len(rows(cl.hub.db(), "SELECT id FROM registrations")), what="some applied",
-                     interval=0.005)
+                     interval=0.005, timeout=75)
             cl.hub.process.kill9()
             got = len(rows(cl.hub.db(), "SELECT id FROM registrations"))
             cl.hub.start(port=cl.hub.port)

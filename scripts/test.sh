@@ -2,14 +2,15 @@
 # The README's test command: installs what is missing, builds with warnings as
 # errors, and runs every test through ctest (unit, integration, browser), then
 # the unit and integration tests again under AddressSanitizer + UBSan, the sync
-# tests under ThreadSanitizer, and each fuzz target for a short bounded time.
+# tests under ThreadSanitizer, each fuzz target for a short bounded time, and
+# the unit tests cross-built for aarch64 under qemu-aarch64.
 #
 #   scripts/test.sh                    everything
 #   TERRIL_STAGES="main"               only some stages: main asan tsan fuzz arm64
 #   TERRIL_BUILD_DIR=dir               main build folder (default build-ci)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stages=${TERRIL_STAGES:-main asan tsan fuzz}
+stages=${TERRIL_STAGES:-main asan tsan fuzz arm64}
 jobs=$(nproc)
 has() { [[ " $stages " == *" $1 "* ]]; }
 stamp() { echo "== $(date -u +%H:%M:%S) $*"; }
@@ -45,7 +46,7 @@ if has fuzz; then
 fi
 
 if has arm64; then
-  stamp "arm64 cross build, unit tests under qemu"
+  stamp "arm64 cross build (build-arm64), unit tests under qemu"
   scripts/build-arm64.sh --test
 fi
-stamp "all stages passed: $stages"
+stamp "all stages passed: $stages ($SECONDS s)"

@@ -391,6 +391,15 @@ Status Registry::set_hub_cursor(const std::string& node_id, uint64_t seq) {
   return Status::ok();
 }
 
+Result<std::vector<std::string>> Registry::inactive_ids() {
+  Stmt s(db_, "SELECT node_id FROM nodes WHERE state <> 'active'");
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.col_text(0));
+  if (rc != SQLITE_DONE) return db_error(db_, "list inactive nodes");
+  return out;
+}
+
 Status Registry::set_hub_cursors(const std::vector<std::pair<std::string, uint64_t>>& cursors) {
   if (cursors.empty()) return Status::ok();
   Tx tx(db_);

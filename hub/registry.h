@@ -127,6 +127,9 @@ class Registry {
   Result<std::vector<NodeInfo>> list();
   // nullopt when unknown.
   Result<std::optional<NodeInfo>> get(const std::string& node_id);
+  // Ids of the nodes that are not active (revoked, or pending): the hub's
+  // periodic check for revocations made by the CLI.
+  Result<std::vector<std::string>> inactive_ids();
   // The centre of an active node. Errors: not_found (unknown), forbidden (not active).
   Result<std::string> centre_of(const std::string& node_id);
 

@@ -96,9 +96,10 @@ class SyncHub {
   void notify_changes(bool everyone, const std::vector<std::string>& centres, const std::string& from_node);
 
   // Periodic housekeeping, every ~500 ms: Hello deadlines, revocations made
-  // by the CLI in another process (closed within a second), and every ~5 s
-  // the nodes' acknowledged hub cursors (for monitoring; not per Ack, which
-  // would cost the hub an fsync per node per batch).
+  // by the CLI in another process (closed within a second), idle sessions
+  // moved over changes routed elsewhere (a tenth of them per tick), and every
+  // ~5 s the nodes' acknowledged hub cursors in one transaction (for
+  // monitoring; not per Ack, which would cost an fsync per node per batch).
   void tick();
 
   // Close every session of this node (revocation from this process).
@@ -158,6 +159,9 @@ class SyncHub {
   bool group_in_flight_ = false;  // `apply_on`: a group is on the store thread
   std::shared_ptr<bool> alive_;  // a deferred flush after destruction does nothing
   int64_t last_cursor_flush_ms_ = 0;
+  // Idle sessions are advanced round-robin, a tenth per tick (~500 ms).
+  static constexpr size_t kAdvanceTicks = 10;
+  std::string advance_after_;  // the node id advanced last
 };
 
 }  // namespace terril

@@ -191,7 +191,9 @@ TEST_CASE("registry: verify checks the HMAC proof and the node's state", "[regis
   CHECK(reg.verify("n1", nonce, "").code() == Code::invalid);
   CHECK(reg.verify("nobody", nonce, proof(e->secret, nonce)).code() == Code::not_found);
 
+  CHECK(reg.inactive_ids()->empty());
   REQUIRE(reg.revoke("n1", kNow).is_ok());
+  CHECK(*reg.inactive_ids() == std::vector<std::string>{"n1"});  // what the hub's tick closes
   CHECK(reg.verify("n1", nonce, proof(e->secret, nonce)).code() == Code::forbidden);
   CHECK(reg.centre_of("n1").status().code() == Code::forbidden);
   CHECK(reg.revoke("n1", kNow).is_ok());  // idempotent

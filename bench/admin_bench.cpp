@@ -41,7 +41,7 @@ namespace {
 
 constexpr int64_t kNow = 1795168800000;  // 2026-11-20T10:00:00Z
 constexpr int64_t kDay = 24LL * 3600 * 1000;
-constexpr size_t kBatch = 500;            // changes per apply, as a sync batch
+constexpr size_t kBatch = 500;  // changes per apply, as a sync batch
 constexpr int kEventsPerCentre = 10;
 constexpr int kRuns = 5;
 
@@ -319,10 +319,10 @@ int main(int argc, char** argv) {
   t0 = Clock::now();
   HttpResponse res = request("GET", "/api/v1/export?entity=registrations&format=csv", "", cookie);
   double http_ms = ms_since(t0);
-  std::printf("\nHTTP GET /api/v1/export (one string body): %d, %.1f MiB in %.0f ms (%.0f rows/s); "
-              "VmRSS now %ld kB, peak %ld kB\n",
-              res.status, res.body.size() / 1048576.0, http_ms, rows / (http_ms / 1000.0), vm_rss_kb(),
-              max_rss_kb());
+  std::printf(
+      "\nHTTP GET /api/v1/export (one string body): %d, %.1f MiB in %.0f ms (%.0f rows/s); "
+      "VmRSS now %ld kB, peak %ld kB\n",
+      res.status, res.body.size() / 1048576.0, http_ms, rows / (http_ms / 1000.0), vm_rss_kb(), max_rss_kb());
 
   if (own_dir) {
     std::error_code ec;

@@ -37,8 +37,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto now = [] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
   };
   std::mt19937_64 rng(42);
@@ -71,8 +70,8 @@ int main(int argc, char** argv) {
     std::array<uint8_t, 16> rnd{};
     for (auto& b : rnd) b = static_cast<uint8_t>(rng());
     char phone[32];
-    std::snprintf(phone, sizeof phone, "06 %02d %02d %02d %02d", int(rng() % 100), int(rng() % 100),
-                  int(rng() % 100), int(rng() % 100));
+    std::snprintf(phone, sizeof phone, "06 %02d %02d %02d %02d", int(rng() % 100), int(rng() % 100), int(rng() % 100),
+                  int(rng() % 100));
     int64_t t = now();
     LocalWrite w{Entity::registration,
                  uuid_v4(rnd),

@@ -361,15 +361,21 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) die(a + " needs a value");
       return argv[++i];
     };
-    if (a == "--connections") o.connections = std::stoi(next());
-    else if (a == "--seconds") o.seconds = std::stoi(next());
-    else if (a == "--hub") o.hub_bin = next();
-    else if (a == "--catch-up") o.catch_up = true;
-    else if (a == "--keep") o.keep = true;
+    if (a == "--connections")
+      o.connections = std::stoi(next());
+    else if (a == "--seconds")
+      o.seconds = std::stoi(next());
+    else if (a == "--hub")
+      o.hub_bin = next();
+    else if (a == "--catch-up")
+      o.catch_up = true;
+    else if (a == "--keep")
+      o.keep = true;
     else if (a == "--help" || a == "-h") {
       std::puts("load_gen [--connections N=2000] [--seconds S=30] [--hub PATH] [--catch-up] [--keep]");
       return 0;
-    } else die("unknown argument " + a);
+    } else
+      die("unknown argument " + a);
   }
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -396,8 +402,8 @@ int main(int argc, char** argv) {
     std::ofstream(pw) << "load-gen-admin-password\n";
     int out[2];
     if (pipe(out)) die("pipe");
-    pid_t p = spawn({o.hub_bin, "init", "--data-dir", dir, "--config", "/dev/null", "--password-stdin"}, out[1], log,
-                    pw);
+    pid_t p =
+        spawn({o.hub_bin, "init", "--data-dir", dir, "--config", "/dev/null", "--password-stdin"}, out[1], log, pw);
     close(out[1]);
     std::string text;
     char buf[512];
@@ -502,7 +508,8 @@ int main(int argc, char** argv) {
   tick.async_wait([&](boost::system::error_code ec) {
     if (!ec) on_tick();
   });
-  run_until(io, [] { return false; }, o.seconds);
+  run_until(
+      io, [] { return false; }, o.seconds);
   pushing = false;
   tick.cancel();
   double push_s = std::chrono::duration<double>(Clock::now() - t_push).count();
@@ -510,7 +517,8 @@ int main(int argc, char** argv) {
   double gen_cpu = own_cpu_s() - gen_cpu0;
   std::string load_after = loadavg();
   // Drain: everything pushed gets its ack (bounded).
-  bool drained = run_until(io, [&] { return t.acked >= t.pushed; }, 30);
+  bool drained = run_until(
+      io, [&] { return t.acked >= t.pushed; }, 30);
   uint64_t unacked = t.pushed - std::min(t.pushed, t.acked);
 
   // The hub's own counters: how many batches each transaction carried.
@@ -534,7 +542,8 @@ int main(int argc, char** argv) {
 
   t.stopping = true;
   for (auto& s : sims) s->close();
-  run_until(io, [] { return false; }, 2);
+  run_until(
+      io, [] { return false; }, 2);
   ProcStats end = proc_stats(hub);
   kill(hub, SIGTERM);
   int st = 0;
@@ -568,25 +577,25 @@ int main(int argc, char** argv) {
   std::printf("ack latency ms         p50 %.1f  p90 %.1f  p99 %.1f  max %.1f  (%zu samples)\n", p50, p90, p99, pmax,
               lat.size());
   std::printf("errors                 %llu\n", static_cast<unsigned long long>(errors));
-  for (const auto& [what, n] : t.errors)
-    std::printf("  %6llu  %s\n", static_cast<unsigned long long>(n), what.c_str());
+  for (const auto& [what, n] : t.errors) std::printf("  %6llu  %s\n", static_cast<unsigned long long>(n), what.c_str());
   std::printf("hub CPU                %.1f s over %.0f s = %.0f%% of one core (idle before ramp %.1f s)\n", cpu, push_s,
               100.0 * cpu / push_s, idle.cpu_s);
   std::printf("load_gen CPU           %.1f s (%.0f%% of one core); machine load average %s (%ld cores)\n", gen_cpu,
               100.0 * gen_cpu / push_s, load_after.c_str(), sysconf(_SC_NPROCESSORS_ONLN));
-  std::printf("hub group commits       %.0f transactions for %.0f batches (%.1f batches per fsync)\n", commits,
-              batches, commits > 0 ? batches / commits : 0.0);
+  std::printf("hub group commits       %.0f transactions for %.0f batches (%.1f batches per fsync)\n", commits, batches,
+              commits > 0 ? batches / commits : 0.0);
   std::printf("hub RSS                peak (VmHWM) %.1f MiB, at end %.1f MiB, after ramp %.1f MiB\n",
               static_cast<double>(end.hwm_kib) / 1024.0, static_cast<double>(end.rss_kib) / 1024.0,
               static_cast<double>(after_ramp.rss_kib) / 1024.0);
   std::printf("targets                errors 0: %s   p99 <= 100 ms: %s   RSS <= 256 MiB: %s\n",
               errors == 0 ? "yes" : "NO", p99 <= 100 ? "yes" : "NO", end.hwm_kib <= 256 * 1024 ? "yes" : "NO");
-  std::printf("LOAD {\"connections\":%zu,\"seconds\":%.0f,\"pushed\":%llu,\"acked\":%llu,\"p50_ms\":%.1f,"
-              "\"p99_ms\":%.1f,\"errors\":%llu,\"hub_cpu_pct\":%.0f,\"gen_cpu_pct\":%.0f,\"hub_peak_rss_mib\":%.1f,"
-              "\"loadavg\":\"%s\"}\n",
-              sims.size(), push_s, static_cast<unsigned long long>(t.pushed), static_cast<unsigned long long>(t.acked),
-              p50, p99, static_cast<unsigned long long>(errors), 100.0 * cpu / push_s, 100.0 * gen_cpu / push_s,
-              static_cast<double>(end.hwm_kib) / 1024.0, load_after.c_str());
+  std::printf(
+      "LOAD {\"connections\":%zu,\"seconds\":%.0f,\"pushed\":%llu,\"acked\":%llu,\"p50_ms\":%.1f,"
+      "\"p99_ms\":%.1f,\"errors\":%llu,\"hub_cpu_pct\":%.0f,\"gen_cpu_pct\":%.0f,\"hub_peak_rss_mib\":%.1f,"
+      "\"loadavg\":\"%s\"}\n",
+      sims.size(), push_s, static_cast<unsigned long long>(t.pushed), static_cast<unsigned long long>(t.acked), p50,
+      p99, static_cast<unsigned long long>(errors), 100.0 * cpu / push_s, 100.0 * gen_cpu / push_s,
+      static_cast<double>(end.hwm_kib) / 1024.0, load_after.c_str());
   if (!o.keep) {
     std::error_code ec;
     std::filesystem::remove_all(root, ec);

@@ -65,7 +65,9 @@ std::string uuid(std::mt19937_64& rng) {
   return s;
 }
 
-std::string centre(int i) { return "centre-" + std::to_string(i); }
+std::string centre(int i) {
+  return "centre-" + std::to_string(i);
+}
 
 // CPU time of this thread (user + system), to tell computing from waiting on the disk.
 double cpu_s() {
@@ -98,13 +100,12 @@ struct Generator {
   std::vector<std::string> events;  // event i hosted by centre i % kCentres
   std::vector<uint64_t> seq = std::vector<uint64_t>(kCentres, 0);
   uint64_t hlc = hlc_make(kNow - 86400000, 0);
-  const std::vector<std::string> last = {"Martin",  "Bernard", "Dubois",  "Thomas",  "Robert",  "Richard",
-                                         "Petit",   "Durand",  "Leroy",   "Moreau",  "Simon",   "Laurent",
-                                         "Lefebvre", "Michel", "Garcia",  "David",   "Bertrand", "Roux",
-                                         "Vincent", "Fournier", "Morel",  "Girard",  "Andre",   "Lefevre",
-                                         "Mercier", "Dupont",  "Lambert", "Bonnet",  "Francois", "Martinez"};
-  const std::vector<std::string> first = {"Marie", "Jean", "Lina", "Ali", "Paul", "Chloé", "Nadia", "Lucas",
-                                          "Inès",  "Karim", "Sophie", "Hugo"};
+  const std::vector<std::string> last = {
+      "Martin", "Bernard", "Dubois",   "Thomas",  "Robert",  "Richard", "Petit",    "Durand", "Leroy",    "Moreau",
+      "Simon",  "Laurent", "Lefebvre", "Michel",  "Garcia",  "David",   "Bertrand", "Roux",   "Vincent",  "Fournier",
+      "Morel",  "Girard",  "Andre",    "Lefevre", "Mercier", "Dupont",  "Lambert",  "Bonnet", "Francois", "Martinez"};
+  const std::vector<std::string> first = {"Marie", "Jean",  "Lina", "Ali",   "Paul",   "Chloé",
+                                          "Nadia", "Lucas", "Inès", "Karim", "Sophie", "Hugo"};
 
   Generator() {
     for (int i = 0; i < kEvents; ++i) events.push_back(uuid(rng));
@@ -124,7 +125,8 @@ struct Generator {
       c.record_id = uuid(rng);
       c.centre_id = centre(n);
       // Most people register for their own centre's events, some elsewhere.
-      int ev = (rng() % 4) ? static_cast<int>((n + kCentres * (rng() % 2)) % kEvents) : static_cast<int>(rng() % kEvents);
+      int ev =
+          (rng() % 4) ? static_cast<int>((n + kCentres * (rng() % 2)) % kEvents) : static_cast<int>(rng() % kEvents);
       std::string phone = "06";
       for (int k = 0; k < 8; ++k) phone += static_cast<char>('0' + rng() % 10);
       c.fields = {{Field::created_at, Value{static_cast<int64_t>(hlc_ms(c.hlc))}},  // sorted by field number
@@ -148,13 +150,14 @@ struct Ceiling {
 
   explicit Ceiling(const std::string& path) {
     if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) die("open ceiling", sqlite3_errmsg(db));
-    exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; "
-         "PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192;"
-         "CREATE TABLE registrations (id TEXT PRIMARY KEY, centre_id TEXT NOT NULL, created_at INTEGER, "
-         "event_id TEXT, first_name TEXT, last_name TEXT, phone TEXT, email TEXT, role TEXT, consent_at INTEGER, "
-         "attended INTEGER, notes TEXT) STRICT;"
-         "CREATE TABLE change_log (seq INTEGER PRIMARY KEY, origin TEXT NOT NULL, origin_seq INTEGER NOT NULL, "
-         "payload BLOB NOT NULL) STRICT;");
+    exec(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; "
+        "PRAGMA foreign_keys = ON; PRAGMA cache_size = -8192;"
+        "CREATE TABLE registrations (id TEXT PRIMARY KEY, centre_id TEXT NOT NULL, created_at INTEGER, "
+        "event_id TEXT, first_name TEXT, last_name TEXT, phone TEXT, email TEXT, role TEXT, consent_at INTEGER, "
+        "attended INTEGER, notes TEXT) STRICT;"
+        "CREATE TABLE change_log (seq INTEGER PRIMARY KEY, origin TEXT NOT NULL, origin_seq INTEGER NOT NULL, "
+        "payload BLOB NOT NULL) STRICT;");
     prep(ins_reg,
          "INSERT INTO registrations(id, centre_id, created_at, event_id, first_name, last_name, phone, email, role, "
          "consent_at, attended, notes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
@@ -188,17 +191,38 @@ struct Ceiling {
       for (const auto& fv : c.fields) {
         int col = 0;
         switch (fv.field) {
-          case Field::created_at: col = 3; break;
-          case Field::event_id: col = 4; break;
-          case Field::first_name: col = 5; break;
-          case Field::last_name: col = 6; break;
-          case Field::phone: col = 7; break;
-          case Field::email: col = 8; break;
-          case Field::role: col = 9; break;
-          case Field::consent_at: col = 10; break;
-          case Field::attended: col = 11; break;
-          case Field::notes: col = 12; break;
-          default: continue;
+          case Field::created_at:
+            col = 3;
+            break;
+          case Field::event_id:
+            col = 4;
+            break;
+          case Field::first_name:
+            col = 5;
+            break;
+          case Field::last_name:
+            col = 6;
+            break;
+          case Field::phone:
+            col = 7;
+            break;
+          case Field::email:
+            col = 8;
+            break;
+          case Field::role:
+            col = 9;
+            break;
+          case Field::consent_at:
+            col = 10;
+            break;
+          case Field::attended:
+            col = 11;
+            break;
+          case Field::notes:
+            col = 12;
+            break;
+          default:
+            continue;
         }
         if (auto* s = std::get_if<std::string>(&fv.value))
           sqlite3_bind_text(ins_reg, col, s->data(), static_cast<int>(s->size()), SQLITE_STATIC);
@@ -278,8 +302,8 @@ void run(uint64_t n, const std::string& dir) {
   const double batches = static_cast<double>((n + kBatch - 1) / kBatch);
   std::printf("store:   %10.0f changes/s  (%.2f s, of which CPU %.2f s; %.0f pages written per batch)\n", store_rate,
               store_s, store_cpu, static_cast<double>(pages_written(hub.handle())) / batches);
-  std::printf("ceiling: %10.0f changes/s  (%.2f s, of which CPU %.2f s; %.0f pages written per batch)\n",
-              ceiling_rate, ceiling_s, ceiling_cpu, static_cast<double>(pages_written(ceiling.db)) / batches);
+  std::printf("ceiling: %10.0f changes/s  (%.2f s, of which CPU %.2f s; %.0f pages written per batch)\n", ceiling_rate,
+              ceiling_s, ceiling_cpu, static_cast<double>(pages_written(ceiling.db)) / batches);
   std::printf("ratio store/ceiling: %.2f  (goal >= 0.50)\n", store_rate / ceiling_rate);
   std::printf("peak RSS: %ld KiB after 10%%, %ld KiB after 100%%\n", rss_10, rss_100);
   std::printf("db bytes per change: store %.0f, ceiling %.0f\n", static_cast<double>(store_bytes) / n,

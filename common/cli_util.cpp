@@ -17,7 +17,7 @@ std::string read_password(const char* prompt) {
   std::string pw;
   if (isatty(STDIN_FILENO)) {
     std::cerr << prompt << std::flush;
-    termios old {};
+    termios old{};
     bool restore = tcgetattr(STDIN_FILENO, &old) == 0;
     if (restore) {
       termios quiet = old;

@@ -15,8 +15,7 @@
 namespace terril {
 namespace {
 
-constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn",
-                                                        "error", "critical", "off"};
+constexpr std::array<std::string_view, 7> kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
 
 // A value check: nullopt when fine, else what was expected ("HOST:PORT").
 using Check = std::optional<std::string> (*)(std::string_view);
@@ -62,34 +61,32 @@ const std::vector<KeySpec<NodeConfig>>& node_keys() {
   static const std::vector<KeySpec<NodeConfig>> keys = {
       {"data_dir", "--data-dir", "Data folder (database, credentials)", &NodeConfig::data_dir, nullptr,
        check_non_empty},
-      {"listen", "--listen", "HOST:PORT of the local API and web UI", &NodeConfig::listen, nullptr,
-       check_listen},
-      {"hub_url", "--hub-url", "Hub URL (wss://HOST:PORT); default: the one saved at enrolment",
-       &NodeConfig::hub_url, nullptr, check_ws_url},
-      {"log_level", "--log-level", "trace|debug|info|warn|error|critical|off", &NodeConfig::log_level,
-       nullptr, check_log_level},
-      {"insecure", "--insecure", "Allow plain ws:// to the hub (loopback tests only)", nullptr,
-       &NodeConfig::insecure, nullptr},
+      {"listen", "--listen", "HOST:PORT of the local API and web UI", &NodeConfig::listen, nullptr, check_listen},
+      {"hub_url", "--hub-url", "Hub URL (wss://HOST:PORT); default: the one saved at enrolment", &NodeConfig::hub_url,
+       nullptr, check_ws_url},
+      {"log_level", "--log-level", "trace|debug|info|warn|error|critical|off", &NodeConfig::log_level, nullptr,
+       check_log_level},
+      {"insecure", "--insecure", "Allow plain ws:// to the hub (loopback tests only)", nullptr, &NodeConfig::insecure,
+       nullptr},
   };
   return keys;
 }
 
 const std::vector<KeySpec<HubConfig>>& hub_keys() {
   static const std::vector<KeySpec<HubConfig>> keys = {
-      {"data_dir", "--data-dir", "Data folder (database, TLS files)", &HubConfig::data_dir, nullptr,
-       check_non_empty},
+      {"data_dir", "--data-dir", "Data folder (database, TLS files)", &HubConfig::data_dir, nullptr, check_non_empty},
       {"listen", "--listen", "HOST:PORT for the dashboard, API and /v1/sync", &HubConfig::listen, nullptr,
        check_listen},
-      {"tls_cert", "--tls-cert", "TLS certificate (PEM); default: DATA_DIR/tls/hub-cert.pem",
-       &HubConfig::tls_cert, nullptr, nullptr},
-      {"tls_key", "--tls-key", "TLS private key (PEM); default: DATA_DIR/tls/hub-key.pem",
-       &HubConfig::tls_key, nullptr, nullptr},
-      {"insecure", "--insecure", "Serve plain HTTP/ws:// (loopback tests only)", nullptr,
-       &HubConfig::insecure, nullptr},
-      {"log_level", "--log-level", "trace|debug|info|warn|error|critical|off", &HubConfig::log_level,
-       nullptr, check_log_level},
-      {"public_url", "--public-url", "URL technicians give nodes (wss://HOST:PORT)", &HubConfig::public_url,
-       nullptr, check_ws_url},
+      {"tls_cert", "--tls-cert", "TLS certificate (PEM); default: DATA_DIR/tls/hub-cert.pem", &HubConfig::tls_cert,
+       nullptr, nullptr},
+      {"tls_key", "--tls-key", "TLS private key (PEM); default: DATA_DIR/tls/hub-key.pem", &HubConfig::tls_key, nullptr,
+       nullptr},
+      {"insecure", "--insecure", "Serve plain HTTP/ws:// (loopback tests only)", nullptr, &HubConfig::insecure,
+       nullptr},
+      {"log_level", "--log-level", "trace|debug|info|warn|error|critical|off", &HubConfig::log_level, nullptr,
+       check_log_level},
+      {"public_url", "--public-url", "URL technicians give nodes (wss://HOST:PORT)", &HubConfig::public_url, nullptr,
+       check_ws_url},
   };
   return keys;
 }
@@ -105,8 +102,7 @@ Result<C> load_config(const std::string& path, bool must_exist, const std::vecto
   auto st = std::filesystem::status(path, ec);
   if (st.type() == std::filesystem::file_type::not_found) {
     if (!must_exist) return cfg;
-    return Status(Code::not_found, path + ": no such file", "",
-                  path + " : fichier de configuration introuvable");
+    return Status(Code::not_found, path + ": no such file", "", path + " : fichier de configuration introuvable");
   }
   if (ec) return Status(Code::io, path + ": cannot read: " + ec.message());
   if (st.type() == std::filesystem::file_type::directory) {
@@ -158,9 +154,8 @@ Status validate_config(const C& c, const std::vector<KeySpec<C>>& keys) {
   for (const auto& s : keys) {
     if (!s.str || !s.check) continue;
     if (auto expected = s.check(c.*(s.str))) {
-      return Status(Code::invalid, std::string("key '") + s.key + "': expected " + *expected + ", got '" +
-                                       c.*(s.str) + "'",
-                    s.key);
+      return Status(Code::invalid,
+                    std::string("key '") + s.key + "': expected " + *expected + ", got '" + c.*(s.str) + "'", s.key);
     }
   }
   return Status::ok();
@@ -189,8 +184,7 @@ Status apply_flags(const CLI::App& app, const C& flags, C& cfg, const std::vecto
     const std::string& v = flags.*(s.str);
     if (s.check) {
       if (auto expected = s.check(v)) {
-        return Status(Code::invalid, std::string(s.flag) + ": expected " + *expected + ", got '" + v + "'",
-                      s.key);
+        return Status(Code::invalid, std::string(s.flag) + ": expected " + *expected + ", got '" + v + "'", s.key);
       }
     }
     cfg.*(s.str) = v;
@@ -201,8 +195,8 @@ Status apply_flags(const CLI::App& app, const C& flags, C& cfg, const std::vecto
 bool valid_dns_name(std::string_view h) {
   if (h.empty() || h.size() > 253) return false;
   for (char c : h) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-              c == '.' || c == '_';
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
     if (!ok) return false;
   }
   return h.front() != '.' && h.front() != '-';
@@ -212,8 +206,7 @@ bool valid_ipv6(std::string_view h) {
   if (h.size() < 2 || h.size() > 45) return false;
   int colons = 0;
   for (char c : h) {
-    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
-              c == '.';
+    bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
     if (!ok) return false;
     if (c == ':') ++colons;
   }
@@ -259,11 +252,19 @@ Result<HubConfig> load_hub_config(const std::string& path, bool must_exist) {
   return load_config(path, must_exist, hub_keys());
 }
 
-Status validate_node_config(const NodeConfig& c) { return validate_config(c, node_keys()); }
-Status validate_hub_config(const HubConfig& c) { return validate_config(c, hub_keys()); }
+Status validate_node_config(const NodeConfig& c) {
+  return validate_config(c, node_keys());
+}
+Status validate_hub_config(const HubConfig& c) {
+  return validate_config(c, hub_keys());
+}
 
-void add_node_flags(CLI::App& app, NodeConfig& flags) { add_flags(app, flags, node_keys()); }
-void add_hub_flags(CLI::App& app, HubConfig& flags) { add_flags(app, flags, hub_keys()); }
+void add_node_flags(CLI::App& app, NodeConfig& flags) {
+  add_flags(app, flags, node_keys());
+}
+void add_hub_flags(CLI::App& app, HubConfig& flags) {
+  add_flags(app, flags, hub_keys());
+}
 
 Status apply_node_flags(const CLI::App& app, const NodeConfig& flags, NodeConfig& cfg) {
   if (auto st = apply_flags(app, flags, cfg, node_keys()); !st) return st;

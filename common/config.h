@@ -39,12 +39,12 @@ struct NodeConfig {
 
 struct HubConfig {
   std::string data_dir = "/var/lib/terril-hub";
-  std::string listen = "0.0.0.0:8443";   // HOST:PORT: dashboard, JSON API and /v1/sync
-  std::string tls_cert;                  // PEM path; empty = hub_tls_cert_path() default
-  std::string tls_key;                   // PEM path; empty = hub_tls_key_path() default
-  bool insecure = false;                 // plain HTTP/ws:// (loopback tests only)
+  std::string listen = "0.0.0.0:8443";  // HOST:PORT: dashboard, JSON API and /v1/sync
+  std::string tls_cert;                 // PEM path; empty = hub_tls_cert_path() default
+  std::string tls_key;                  // PEM path; empty = hub_tls_key_path() default
+  bool insecure = false;                // plain HTTP/ws:// (loopback tests only)
   std::string log_level = "info";
-  std::string public_url;                // wss://HOST:PORT given to technicians by `node add`
+  std::string public_url;  // wss://HOST:PORT given to technicians by `node add`
 };
 
 // Loads `path` over the defaults. A missing file is not an error when

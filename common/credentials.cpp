@@ -119,8 +119,8 @@ Result<std::optional<Credentials>> load_credentials(const std::string& dir) {
   try {
     t = toml::parse(buf.str(), path);
   } catch (const toml::parse_error& e) {
-    return Status(Code::invalid, path + ":" + std::to_string(e.source().begin.line) + ": " +
-                                     std::string(e.description()));
+    return Status(Code::invalid,
+                  path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
   }
 
   Credentials c;
@@ -143,15 +143,20 @@ Result<std::optional<Credentials>> load_credentials(const std::string& dir) {
     }
     auto s = v.as_string();
     if (!s) return bad(key);
-    if (key == "node_id") c.node_id = s->get();
+    if (key == "node_id")
+      c.node_id = s->get();
     else if (key == "node_secret") {
       auto raw = from_hex(s->get());
       if (!raw) return bad(key);
       c.node_secret = std::move(raw).value();
-    } else if (key == "centre_id") c.centre_id = s->get();
-    else if (key == "hub_url") c.hub_url = s->get();
-    else if (key == "hub_id") c.hub_id = s->get();
-    else if (key == "hub_fingerprint") c.hub_fingerprint = s->get();
+    } else if (key == "centre_id")
+      c.centre_id = s->get();
+    else if (key == "hub_url")
+      c.hub_url = s->get();
+    else if (key == "hub_id")
+      c.hub_id = s->get();
+    else if (key == "hub_fingerprint")
+      c.hub_fingerprint = s->get();
     else {
       return Status(Code::invalid, path + ":" + std::to_string(k.source().begin.line) + ": unknown key '" + key + "'",
                     key);

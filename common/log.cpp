@@ -26,12 +26,23 @@ class journal_stream_sink final : public spdlog::sinks::base_sink<std::mutex> {
     int prio = 6;  // info
     switch (msg.level) {
       case spdlog::level::trace:
-      case spdlog::level::debug: prio = 7; break;
-      case spdlog::level::info: prio = 6; break;
-      case spdlog::level::warn: prio = 4; break;
-      case spdlog::level::err: prio = 3; break;
-      case spdlog::level::critical: prio = 2; break;
-      default: break;
+      case spdlog::level::debug:
+        prio = 7;
+        break;
+      case spdlog::level::info:
+        prio = 6;
+        break;
+      case spdlog::level::warn:
+        prio = 4;
+        break;
+      case spdlog::level::err:
+        prio = 3;
+        break;
+      case spdlog::level::critical:
+        prio = 2;
+        break;
+      default:
+        break;
     }
     std::string line = "<" + std::to_string(prio) + ">";
     line.reserve(line.size() + msg.payload.size() + 1);

@@ -63,7 +63,9 @@ bool parse_u64(const char* s, uint64_t& out) {
 
 }  // namespace
 
-void notify_ready() { send_notify("READY=1"); }
+void notify_ready() {
+  send_notify("READY=1");
+}
 
 void notify_status(std::string_view text) {
   std::string msg = "STATUS=";
@@ -71,7 +73,9 @@ void notify_status(std::string_view text) {
   send_notify(msg);
 }
 
-void notify_stopping() { send_notify("STOPPING=1"); }
+void notify_stopping() {
+  send_notify("STOPPING=1");
+}
 
 // As sd_watchdog_enabled(0, &usec): WATCHDOG_USEC must be a positive number;
 // when WATCHDOG_PID is set it must name this process (the variables may have
@@ -87,6 +91,8 @@ uint64_t watchdog_interval_us() {
   return usec;
 }
 
-void notify_watchdog() { send_notify("WATCHDOG=1"); }
+void notify_watchdog() {
+  send_notify("WATCHDOG=1");
+}
 
 }  // namespace terril

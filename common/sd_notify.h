@@ -12,12 +12,12 @@
 
 namespace terril {
 
-void notify_ready();                          // READY=1
-void notify_status(std::string_view text);    // STATUS=text (one line; no personal data)
-void notify_stopping();                       // STOPPING=1
+void notify_ready();                        // READY=1
+void notify_status(std::string_view text);  // STATUS=text (one line; no personal data)
+void notify_stopping();                     // STOPPING=1
 // The watchdog period systemd expects (WatchdogSec=), in microseconds, or 0
 // when no watchdog is set for this process.
 uint64_t watchdog_interval_us();
-void notify_watchdog();                       // WATCHDOG=1
+void notify_watchdog();  // WATCHDOG=1
 
 }  // namespace terril

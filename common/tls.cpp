@@ -124,8 +124,8 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
   return Status::ok();
 }
 
-Status generate_self_signed(const std::string& cert_path, const std::string& key_path,
-                            const std::string& common_name, int days) {
+Status generate_self_signed(const std::string& cert_path, const std::string& key_path, const std::string& common_name,
+                            int days) {
   if (days <= 0) return Status(Code::invalid, "certificate validity: days must be > 0");
   if (common_name.empty() || common_name.size() > 64) {
     return Status(Code::invalid, "certificate common name: must be 1..64 characters");
@@ -171,8 +171,7 @@ Status generate_self_signed(const std::string& cert_path, const std::string& key
   if (!add_ext(cert.get(), NID_basic_constraints, "critical,CA:FALSE") ||
       !add_ext(cert.get(), NID_key_usage, "critical,digitalSignature") ||
       !add_ext(cert.get(), NID_ext_key_usage, "serverAuth") ||
-      !add_ext(cert.get(), NID_subject_key_identifier, "hash") ||
-      !add_ext(cert.get(), NID_subject_alt_name, san)) {
+      !add_ext(cert.get(), NID_subject_key_identifier, "hash") || !add_ext(cert.get(), NID_subject_alt_name, san)) {
     return ossl_error("certificate extensions");
   }
   if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0) return ossl_error("certificate signature");

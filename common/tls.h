@@ -26,8 +26,8 @@ namespace terril {
 // key mode 0600 (PKCS#8, unencrypted), the certificate 0644. Missing parent
 // folders are created (0700). Existing files are replaced. REQUIRES: days > 0, common_name non-empty.
 // Errors: invalid (arguments), io (writing), internal (OpenSSL).
-Status generate_self_signed(const std::string& cert_path, const std::string& key_path,
-                            const std::string& common_name, int days);
+Status generate_self_signed(const std::string& cert_path, const std::string& key_path, const std::string& common_name,
+                            int days);
 
 // SHA-256 of the DER encoding of the first certificate in the PEM file `path`,
 // as 32 uppercase hex pairs joined by ':' (95 characters), the form

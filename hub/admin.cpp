@@ -69,10 +69,14 @@ HttpResponse not_found() {
 // The one place store, registry and core Status values become HTTP answers.
 HttpResponse status_response(const Status& s) {
   switch (s.code()) {
-    case Code::invalid: return json_response(400, error_json(s));
-    case Code::not_found: return error_response(404, "not_found", s.field(), s.message_fr());
-    case Code::forbidden: return error_response(403, "forbidden", s.field(), s.message_fr());
-    case Code::conflict: return error_response(409, "conflict", s.field(), s.message_fr());
+    case Code::invalid:
+      return json_response(400, error_json(s));
+    case Code::not_found:
+      return error_response(404, "not_found", s.field(), s.message_fr());
+    case Code::forbidden:
+      return error_response(403, "forbidden", s.field(), s.message_fr());
+    case Code::conflict:
+      return error_response(409, "conflict", s.field(), s.message_fr());
     case Code::full:
       return error_response(507, "disk_full", "",
                             "Le disque du hub est plein : rien n'a été enregistré. Prévenez le technicien.");
@@ -122,11 +126,13 @@ Status field_error(std::string_view code, std::string_view field, std::string fr
 bool allowed_filter(Entity e, std::string_view key) {
   switch (e) {
     case Entity::registration:
-      return key == "centre_id" || key == "event_id" || key == "role" || key == "attended" ||
-             key == "agglomeration";
-    case Entity::event: return key == "centre_id" || key == "kind";
-    case Entity::prototype_note: return key == "centre_id" || key == "status";
-    case Entity::centre: return key == "agglomeration";
+      return key == "centre_id" || key == "event_id" || key == "role" || key == "attended" || key == "agglomeration";
+    case Entity::event:
+      return key == "centre_id" || key == "kind";
+    case Entity::prototype_note:
+      return key == "centre_id" || key == "status";
+    case Entity::centre:
+      return key == "agglomeration";
   }
   return false;
 }
@@ -156,7 +162,9 @@ bool same_value(const FieldSpec& fs, const Value* existing, const Value& v) {
   return value_to_json(fs, existing ? *existing : Value{}) == value_to_json(fs, v);
 }
 
-json time_or_null(int64_t ms) { return ms > 0 ? json(format_iso8601(ms)) : json(nullptr); }
+json time_or_null(int64_t ms) {
+  return ms > 0 ? json(format_iso8601(ms)) : json(nullptr);
+}
 
 // --- Prometheus --------------------------------------------------------------
 
@@ -259,17 +267,24 @@ Result<ListQuery> to_query(Entity e, const ExportFilters& f) {
 }
 
 std::string cell(const FieldSpec& fs, const Value* v) {
-  if (!v || std::holds_alternative<std::monostate>(*v)) return fs.kind == ValueKind::boolean ? "non" : "";  // as JSON: false
+  if (!v || std::holds_alternative<std::monostate>(*v))
+    return fs.kind == ValueKind::boolean ? "non" : "";  // as JSON: false
   switch (fs.kind) {
-    case ValueKind::boolean: return std::get<bool>(*v) ? "oui" : "non";
-    case ValueKind::time: return format_fr_datetime(std::get<int64_t>(*v));
-    case ValueKind::integer: return std::to_string(std::get<int64_t>(*v));
-    case ValueKind::text: return std::get<std::string>(*v);
+    case ValueKind::boolean:
+      return std::get<bool>(*v) ? "oui" : "non";
+    case ValueKind::time:
+      return format_fr_datetime(std::get<int64_t>(*v));
+    case ValueKind::integer:
+      return std::to_string(std::get<int64_t>(*v));
+    case ValueKind::text:
+      return std::get<std::string>(*v);
   }
   return "";
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 }  // namespace
 
@@ -353,8 +368,7 @@ AdminApi::AdminApi(Store& store, Registry& registry, SyncHub& hub, Options opts)
     : store_(store), registry_(registry), hub_(hub), opts_(std::move(opts)), limiter_(opts_.login_limits) {
   if (!opts_.now_ms)
     opts_.now_ms = [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
+      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
     };
   if (!opts_.random16)
@@ -368,7 +382,9 @@ AdminApi::AdminApi(Store& store, Registry& registry, SyncHub& hub, Options opts)
   if (opts_.version.empty()) opts_.version = TERRIL_VERSION;
 }
 
-int64_t AdminApi::now() const { return opts_.now_ms(); }
+int64_t AdminApi::now() const {
+  return opts_.now_ms();
+}
 
 std::string AdminApi::who(const HttpRequest& req) const {
   return req.remote_addr.empty() ? "admin" : "admin@" + req.remote_addr;
@@ -515,8 +531,7 @@ HttpResponse AdminApi::login(const HttpRequest& req) {
   }
   limiter_.record_success(req.remote_addr);
   if (auto old = cookie(req, kSessionCookie)) sessions_.revoke(*old);
-  if (Status s = registry_.log_admin(who(req), "login", "", t); !s)
-    spdlog::warn("admin: audit log: {}", s.message());
+  if (Status s = registry_.log_admin(who(req), "login", "", t); !s) spdlog::warn("admin: audit log: {}", s.message());
   HttpResponse res = json_response(200, json{{"ok", true}});
   res.headers.emplace_back("Set-Cookie", session_cookie(sessions_.create(t), opts_.tls));
   return res;
@@ -540,9 +555,12 @@ HttpResponse AdminApi::status() {
   if (!nodes) return status_response(nodes.status());
   uint64_t active = 0, pending = 0, revoked = 0;
   for (const auto& n : *nodes) {
-    if (n.state == NodeState::active) ++active;
-    else if (n.state == NodeState::pending) ++pending;
-    else ++revoked;
+    if (n.state == NodeState::active)
+      ++active;
+    else if (n.state == NodeState::pending)
+      ++pending;
+    else
+      ++revoked;
   }
   const auto& m = hub_.metrics();
   json j = {
@@ -642,7 +660,9 @@ Result<std::vector<AdminApi::CentreInfo>> AdminApi::centres() {
   return out;
 }
 
-json AdminApi::render(const Record& r) { return render_all({r}).front(); }
+json AdminApi::render(const Record& r) {
+  return render_all({r}).front();
+}
 
 json AdminApi::render_all(const std::vector<Record>& records) {
   json items = json::array();
@@ -663,8 +683,7 @@ json AdminApi::render_all(const std::vector<Record>& records) {
       extra["registered"] = registered;
       extra["attended"] = attended;
       auto cap = r.integer(Field::capacity);
-      extra["places_left"] =
-          cap ? json(std::max<int64_t>(0, *cap - static_cast<int64_t>(registered))) : json(nullptr);
+      extra["places_left"] = cap ? json(std::max<int64_t>(0, *cap - static_cast<int64_t>(registered))) : json(nullptr);
     }
     items.push_back(record_to_json(r, extra));
   }
@@ -766,7 +785,8 @@ HttpResponse AdminApi::create(const EntitySpec& es, const HttpRequest& req) {
     }
     if (given_centre != body.end() && !given_centre->is_null() &&
         !(given_centre->is_string() && given_centre->get_ref<const std::string&>() == id))
-      errors.push_back(field_error("read_only", "centre_id", "Un centre est son propre centre : laissez ce champ vide."));
+      errors.push_back(
+          field_error("read_only", "centre_id", "Un centre est son propre centre : laissez ce champ vide."));
   } else {
     if (given_id != body.end() && !given_id->is_null()) {
       if (!given_id->is_string() || !valid_uuid(given_id->get_ref<const std::string&>()))
@@ -835,8 +855,7 @@ HttpResponse AdminApi::create(const EntitySpec& es, const HttpRequest& req) {
   } else {
     auto existing = store_.get(e, id);
     if (!existing) return status_response(existing.status());
-    if (existing->has_value())
-      return error_response(409, "exists", "id", "Une fiche porte déjà cet identifiant.");
+    if (existing->has_value()) return error_response(409, "exists", "id", "Une fiche porte déjà cet identifiant.");
   }
   LocalWrite w;
   w.entity = e;
@@ -1004,10 +1023,9 @@ HttpResponse AdminApi::nodes_list() {
         {"enrolled_at", time_or_null(n.enrolled_at_ms)},
         {"created_at", time_or_null(n.created_at_ms)},
         {"code_expires_at", time_or_null(n.code_expires_at_ms)},
-        {"software_version",
-         connected && !conn->second.software_version.empty()
-             ? json(conn->second.software_version)
-             : (n.software_version.empty() ? json(nullptr) : json(n.software_version))},
+        {"software_version", connected && !conn->second.software_version.empty()
+                                 ? json(conn->second.software_version)
+                                 : (n.software_version.empty() ? json(nullptr) : json(n.software_version))},
         {"hub_cursor", cursor},
         {"lag", hub_seq > cursor ? hub_seq - cursor : 0},
         {"changes_received", *received},
@@ -1165,8 +1183,11 @@ HttpResponse AdminApi::report_roles(const HttpRequest& req) {
       }
     }
     total += sum;
-    centres_json.push_back(
-        {{"centre_id", c.id}, {"name", c.name}, {"agglomeration", c.agglomeration}, {"counts", counts}, {"total", sum}});
+    centres_json.push_back({{"centre_id", c.id},
+                            {"name", c.name},
+                            {"agglomeration", c.agglomeration},
+                            {"counts", counts},
+                            {"total", sum}});
   }
   json agglo_json = json::array();
   for (const auto& a : kAgglomerationLabels) {
@@ -1281,8 +1302,11 @@ HttpResponse AdminApi::report_prototypes() {
       counts[std::string(st)] = n;
       sum += n;
     }
-    centres_json.push_back(
-        {{"centre_id", c.id}, {"name", c.name}, {"agglomeration", c.agglomeration}, {"counts", counts}, {"total", sum}});
+    centres_json.push_back({{"centre_id", c.id},
+                            {"name", c.name},
+                            {"agglomeration", c.agglomeration},
+                            {"counts", counts},
+                            {"total", sum}});
   }
   json statuses = json::array();
   for (auto st : kNoteStatuses) statuses.push_back(st);
@@ -1298,17 +1322,28 @@ HttpResponse AdminApi::export_http(const HttpRequest& req) {
   std::string entity = "registrations", format = "csv";
   ExportFilters f;
   for (const auto& [k, v] : req.query) {
-    if (k == "entity") entity = v;
-    else if (k == "format") format = v;
-    else if (k == "centre_id") f.centre_id = v;
-    else if (k == "agglomeration") f.agglomeration = v;
-    else if (k == "event_id") f.event_id = v;
-    else if (k == "role") f.role = v;
-    else if (k == "attended") f.attended = v;
-    else if (k == "from") f.from = v;
-    else if (k == "to") f.to = v;
-    else if (k == "q") f.q = v;
-    else return bad_request("unknown_filter", k, "Filtre inconnu : « " + k + " ».");
+    if (k == "entity")
+      entity = v;
+    else if (k == "format")
+      format = v;
+    else if (k == "centre_id")
+      f.centre_id = v;
+    else if (k == "agglomeration")
+      f.agglomeration = v;
+    else if (k == "event_id")
+      f.event_id = v;
+    else if (k == "role")
+      f.role = v;
+    else if (k == "attended")
+      f.attended = v;
+    else if (k == "from")
+      f.from = v;
+    else if (k == "to")
+      f.to = v;
+    else if (k == "q")
+      f.q = v;
+    else
+      return bad_request("unknown_filter", k, "Filtre inconnu : « " + k + " ».");
   }
   const EntitySpec* es = spec_by_name(entity);
   if (!es) return bad_request("bad_format", "entity", "Type de fiche inconnu : « " + entity + " ».");
@@ -1322,8 +1357,8 @@ HttpResponse AdminApi::export_http(const HttpRequest& req) {
   std::string date = format_iso8601(now()).substr(0, 10);
   HttpResponse res = text_response(200, std::move(out).str(),
                                    format == "csv" ? "text/csv; charset=utf-8" : "application/json; charset=utf-8");
-  res.headers.emplace_back("Content-Disposition", "attachment; filename=\"terril-" + std::string(es->path) + "-" +
-                                                      date + "." + format + "\"");
+  res.headers.emplace_back("Content-Disposition",
+                           "attachment; filename=\"terril-" + std::string(es->path) + "-" + date + "." + format + "\"");
   return res;
 }
 

@@ -105,20 +105,20 @@ std::optional<int64_t> parse_filter_date(const std::string& s, bool end_of_day);
 // written to the admin log first (who, when, filters; never the content, and
 // the search text only as "(set)"). Errors: invalid (bad filter, with a French
 // message), io (store or output).
-Status export_records(Store& store, Registry& registry, Entity e, const std::string& format,
-                      const ExportFilters& f, const std::string& who, int64_t now_ms, std::ostream& out);
+Status export_records(Store& store, Registry& registry, Entity e, const std::string& format, const ExportFilters& f,
+                      const std::string& who, int64_t now_ms, std::ostream& out);
 
 class AdminApi {
  public:
   struct Options {
-    std::string password_file;     // argon2id hash, read at each login (`terril-hub passwd` acts at once)
-    bool tls = true;               // cookies get Secure; enrolment URLs are wss://
+    std::string password_file;  // argon2id hash, read at each login (`terril-hub passwd` acts at once)
+    bool tls = true;            // cookies get Secure; enrolment URLs are wss://
     std::string version;
     std::function<int64_t()> now_ms;  // wall clock; default: system clock
     // The hub URL for the technician's `terril-node enrol --hub URL`; empty:
     // ws(s):// + the request's Host header.
     std::string public_url;
-    std::string hub_fingerprint;   // shown beside an enrolment code; may be empty
+    std::string hub_fingerprint;                        // shown beside an enrolment code; may be empty
     std::function<std::array<uint8_t, 16>()> random16;  // new record ids; default: OpenSSL
     LoginLimiterOptions login_limits;
   };

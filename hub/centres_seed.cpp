@@ -24,8 +24,8 @@ Result<std::vector<LocalWrite>> parse_centres(std::string_view csv) {
     w.entity = Entity::centre;
     w.record_id = r[0];
     w.centre_id = r[0];
-    w.fields = {{Field::name, r[1]},     {Field::address, r[2]}, {Field::postcode, r[3]},
-                {Field::town, r[4]},     {Field::phone, r[5]},   {Field::agglomeration, r[6]}};
+    w.fields = {{Field::name, r[1]}, {Field::address, r[2]}, {Field::postcode, r[3]},
+                {Field::town, r[4]}, {Field::phone, r[5]},   {Field::agglomeration, r[6]}};
     out.push_back(std::move(w));
   }
   return out;

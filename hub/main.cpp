@@ -42,15 +42,21 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
-int64_t now_ms() { return wall_now_ms(); }
+int64_t now_ms() {
+  return wall_now_ms();
+}
 
 int die(const std::string& msg) {
   std::cerr << "terril-hub: " << msg << "\n";
   return 1;
 }
 
-std::string store_path(const HubConfig& c) { return (fs::path(c.data_dir) / "hub.db").string(); }
-std::string password_path(const HubConfig& c) { return (fs::path(c.data_dir) / "admin.password").string(); }
+std::string store_path(const HubConfig& c) {
+  return (fs::path(c.data_dir) / "hub.db").string();
+}
+std::string password_path(const HubConfig& c) {
+  return (fs::path(c.data_dir) / "admin.password").string();
+}
 
 Result<std::unique_ptr<Store>> open_store(const HubConfig& c) {
   StoreOptions o;
@@ -267,7 +273,9 @@ int main(int argc, char** argv) {
   bool as_json = false;
 
   auto add_common = [&](CLI::App* sub) {
-    sub->add_option("--config", config_path, "TOML config file")->each([&](const std::string&) { config_given = true; });
+    sub->add_option("--config", config_path, "TOML config file")->each([&](const std::string&) {
+      config_given = true;
+    });
     add_hub_flags(*sub, flags);
   };
 
@@ -338,8 +346,7 @@ int main(int argc, char** argv) {
     if (used == replace) {
       auto code = registry.replace(node_id, now, "cli");
       if (!code) return die(code.status().message());
-      if (!as_json)
-        std::cout << "The old box of " << node_id << " is revoked; changes it never synced are lost.\n";
+      if (!as_json) std::cout << "The old box of " << node_id << " is revoked; changes it never synced are lost.\n";
       return print_code(*cfg, *code, as_json, "Replacement node");
     }
     if (used == revoke) {

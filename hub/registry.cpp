@@ -63,7 +63,9 @@ class Stmt {
 // BEGIN IMMEDIATE ... COMMIT; rolls back on scope exit unless committed.
 class Tx {
  public:
-  explicit Tx(sqlite3* db) : db_(db) { ok_ = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK; }
+  explicit Tx(sqlite3* db) : db_(db) {
+    ok_ = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
+  }
   ~Tx() {
     if (ok_ && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   }
@@ -82,8 +84,7 @@ class Tx {
   bool done_ = false;
 };
 
-Status insert_log(sqlite3* db, std::string_view who, std::string_view action, std::string_view detail,
-                  int64_t now_ms) {
+Status insert_log(sqlite3* db, std::string_view who, std::string_view action, std::string_view detail, int64_t now_ms) {
   Stmt s(db, "INSERT INTO admin_log(at, who, action, detail) VALUES (?, ?, ?, ?)");
   s.integer(1, now_ms).text(2, who).text(3, action).text(4, detail);
   if (s.step() != SQLITE_DONE) return db_error(db, "admin log");
@@ -156,9 +157,12 @@ Result<std::string> replacement_id(sqlite3* db, const std::string& old) {
 
 const char* node_state_name(NodeState s) {
   switch (s) {
-    case NodeState::pending: return "pending";
-    case NodeState::active: return "active";
-    case NodeState::revoked: return "revoked";
+    case NodeState::pending:
+      return "pending";
+    case NodeState::active:
+      return "active";
+    case NodeState::revoked:
+      return "revoked";
   }
   return "revoked";
 }
@@ -210,9 +214,10 @@ Result<NodeCode> Registry::add(const std::string& node_id, const std::string& ce
   auto existing = select_node(db_, node_id);
   if (!existing) return existing.status();
   if (existing->has_value()) {
-    return Status(Code::conflict, "node already exists: " + node_id + " (" +
-                                      node_state_name((*existing)->state) + "); node ids are never reused",
-                  "node_id", "Ce boîtier existe déjà : " + node_id);
+    return Status(
+        Code::conflict,
+        "node already exists: " + node_id + " (" + node_state_name((*existing)->state) + "); node ids are never reused",
+        "node_id", "Ce boîtier existe déjà : " + node_id);
   }
   std::string hash;
   auto nc = new_code(node_id, centre_id, now_ms, hash);
@@ -248,7 +253,8 @@ Result<Enrolment> Registry::enrol(std::string_view code, int64_t now_ms) {
   if (now_ms >= s.col_int(2)) {
     return Status(Code::forbidden, "enrolment code expired for node " + e.node_id, "code",
                   "Code d'inscription expiré : demandez un nouveau code à l'administrateur "
-                  "(terril-hub node replace " + e.node_id + ").");
+                  "(terril-hub node replace " +
+                      e.node_id + ").");
   }
   auto secret = random_bytes(kNodeSecretBytes);
   if (!secret) return secret.status();
@@ -259,8 +265,7 @@ Result<Enrolment> Registry::enrol(std::string_view code, int64_t now_ms) {
          "enrolled_at = ? WHERE node_id = ? AND state = 'pending'");
   u.blob(1, e.secret).integer(2, now_ms).text(3, e.node_id);
   if (u.step() != SQLITE_DONE || sqlite3_changes(db_) != 1) return db_error(db_, "enrol node " + e.node_id);
-  if (auto st = insert_log(db_, e.node_id, "node.enrol", "node=" + e.node_id + " centre=" + e.centre_id, now_ms);
-      !st) {
+  if (auto st = insert_log(db_, e.node_id, "node.enrol", "node=" + e.node_id + " centre=" + e.centre_id, now_ms); !st) {
     return st;
   }
   if (auto st = tx.commit(); !st) return st;
@@ -363,7 +368,9 @@ Result<std::vector<NodeInfo>> Registry::list() {
   return out;
 }
 
-Result<std::optional<NodeInfo>> Registry::get(const std::string& node_id) { return select_node(db_, node_id); }
+Result<std::optional<NodeInfo>> Registry::get(const std::string& node_id) {
+  return select_node(db_, node_id);
+}
 
 Result<std::string> Registry::centre_of(const std::string& node_id) {
   auto n = select_node(db_, node_id);
@@ -413,8 +420,7 @@ Status Registry::set_hub_cursors(const std::vector<std::pair<std::string, uint64
   return tx.commit();
 }
 
-Status Registry::log_admin(std::string_view who, std::string_view action, std::string_view detail,
-                           int64_t now_ms) {
+Status Registry::log_admin(std::string_view who, std::string_view action, std::string_view detail, int64_t now_ms) {
   return insert_log(db_, who, action, detail, now_ms);
 }
 

@@ -51,15 +51,15 @@ inline constexpr size_t kNodeSecretBytes = 32;
 struct NodeCode {
   std::string node_id;
   std::string centre_id;
-  std::string code;            // "XXXX-XXXX-XXXX"
-  int64_t expires_at_ms = 0;   // Unix ms, hub clock
+  std::string code;           // "XXXX-XXXX-XXXX"
+  int64_t expires_at_ms = 0;  // Unix ms, hub clock
 };
 
 // What a successful enrolment hands to the node (proto Enrolled).
 struct Enrolment {
   std::string node_id;
   std::string centre_id;
-  std::string secret;          // kNodeSecretBytes raw bytes; never log
+  std::string secret;  // kNodeSecretBytes raw bytes; never log
 };
 
 enum class NodeState { pending, active, revoked };
@@ -71,12 +71,12 @@ struct NodeInfo {
   std::string centre_id;
   NodeState state = NodeState::pending;
   int64_t created_at_ms = 0;
-  int64_t code_expires_at_ms = 0;   // 0 when no code (active, revoked)
-  int64_t enrolled_at_ms = 0;       // 0 = never
-  int64_t last_seen_at_ms = 0;      // 0 = never
+  int64_t code_expires_at_ms = 0;  // 0 when no code (active, revoked)
+  int64_t enrolled_at_ms = 0;      // 0 = never
+  int64_t last_seen_at_ms = 0;     // 0 = never
   std::string software_version;
   uint64_t hub_cursor = 0;
-  std::string replaced_by;          // "" unless replaced
+  std::string replaced_by;  // "" unless replaced
 };
 
 struct AdminLogEntry {

@@ -65,9 +65,9 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
     if (state_ == State::closed) return;
     hub_.metrics_.bytes_in += bytes.size();
     if (bytes.size() > wire::kMaxFrameBytes)
-      return fail(v1::ERROR_CODE_FRAME_TOO_LARGE,
-                  "frame of " + std::to_string(bytes.size()) + " bytes is over the limit of " +
-                      std::to_string(wire::kMaxFrameBytes));
+      return fail(v1::ERROR_CODE_FRAME_TOO_LARGE, "frame of " + std::to_string(bytes.size()) +
+                                                      " bytes is over the limit of " +
+                                                      std::to_string(wire::kMaxFrameBytes));
     v1::Frame f;
     if (Status s = wire::decode_frame(bytes, f); !s) return fail(v1::ERROR_CODE_MALFORMED_FRAME, s.message());
     switch (state_) {
@@ -188,9 +188,9 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
 
   void on_hello(const v1::Hello& h) {
     if (h.protocol_version() != wire::kProtocolVersion)
-      return fail(v1::ERROR_CODE_UNSUPPORTED_VERSION,
-                  "protocol version " + std::to_string(h.protocol_version()) + " is not supported; hub speaks " +
-                      std::to_string(wire::kProtocolVersion));
+      return fail(v1::ERROR_CODE_UNSUPPORTED_VERSION, "protocol version " + std::to_string(h.protocol_version()) +
+                                                          " is not supported; hub speaks " +
+                                                          std::to_string(wire::kProtocolVersion));
     Status v = hub_.registry_.verify(h.node_id(), nonce_, h.proof());
     if (!v) {
       v1::ErrorCode code = v.code() == Code::not_found   ? v1::ERROR_CODE_UNKNOWN_NODE
@@ -243,8 +243,7 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
       if (!c) return fail(v1::ERROR_CODE_MALFORMED_FRAME, c.status().message());  // decode_frame checked already
       b.changes.push_back(std::move(*c));
     }
-    b.judge = [node = node_id_, centre = centre_id_](const Change& c, const Record* existing,
-                                                    const std::string& host) {
+    b.judge = [node = node_id_, centre = centre_id_](const Change& c, const Record* existing, const std::string& host) {
       PermissionContext ctx{node, centre, existing, host};
       return check_node_change(ctx, c);
     };
@@ -389,18 +388,18 @@ void SyncHub::flush() {
   }
   // Store thread: touches only the group, apply_store and now_ms.
   group_in_flight_ = true;
-  opts_.apply_on([this, g, alive = std::weak_ptr<bool>(alive_), store = opts_.apply_store, now = opts_.now_ms,
-                  post = opts_.post] {
-    const int64_t t0 = now();
-    g->results = store->apply_from_nodes(g->batches, t0);
-    g->elapsed_ms = now() - t0;
-    post([this, g, alive] {
-      if (alive.expired()) return;
-      group_in_flight_ = false;
-      finish(*g);
-      flush();  // what arrived during this group
-    });
-  });
+  opts_.apply_on(
+      [this, g, alive = std::weak_ptr<bool>(alive_), store = opts_.apply_store, now = opts_.now_ms, post = opts_.post] {
+        const int64_t t0 = now();
+        g->results = store->apply_from_nodes(g->batches, t0);
+        g->elapsed_ms = now() - t0;
+        post([this, g, alive] {
+          if (alive.expired()) return;
+          group_in_flight_ = false;
+          finish(*g);
+          flush();  // what arrived during this group
+        });
+      });
 }
 
 void SyncHub::finish(Group& g) {

@@ -57,8 +57,8 @@ struct HubMetrics {
 struct SyncHubOptions {
   std::string hub_id;
   std::string software_version;
-  std::function<int64_t()> now_ms;                         // wall clock
-  std::function<std::string(size_t)> random_bytes;          // nonces
+  std::function<int64_t()> now_ms;                  // wall clock
+  std::function<std::string(size_t)> random_bytes;  // nonces
   int hello_timeout_ms = 10000;
   // Group commit. Batches from nodes are queued and applied together, one
   // transaction and one fsync per group, in one of three ways:
@@ -155,9 +155,9 @@ class SyncHub {
   // centre -> node -> session, for waking only the sessions a change concerns
   std::map<std::string, std::map<std::string, std::weak_ptr<NodeSession>>> by_centre_;
   std::vector<Queued> queue_;
-  bool flush_posted_ = false;   // `post` only: a flush is queued on the loop
+  bool flush_posted_ = false;     // `post` only: a flush is queued on the loop
   bool group_in_flight_ = false;  // `apply_on`: a group is on the store thread
-  std::shared_ptr<bool> alive_;  // a deferred flush after destruction does nothing
+  std::shared_ptr<bool> alive_;   // a deferred flush after destruction does nothing
   int64_t last_cursor_flush_ms_ = 0;
   // Idle sessions are advanced round-robin, a tenth per tick (~500 ms).
   static constexpr size_t kAdvanceTicks = 10;

@@ -44,10 +44,14 @@ HttpResponse not_found() {
 // The one place store and core Status values become HTTP answers.
 HttpResponse status_response(const Status& s) {
   switch (s.code()) {
-    case Code::invalid: return json_response(400, error_json(s));
-    case Code::not_found: return error_response(404, "not_found", s.field(), s.message_fr());
-    case Code::forbidden: return error_response(403, "forbidden", s.field(), s.message_fr());
-    case Code::conflict: return error_response(409, "conflict", s.field(), s.message_fr());
+    case Code::invalid:
+      return json_response(400, error_json(s));
+    case Code::not_found:
+      return error_response(404, "not_found", s.field(), s.message_fr());
+    case Code::forbidden:
+      return error_response(403, "forbidden", s.field(), s.message_fr());
+    case Code::conflict:
+      return error_response(409, "conflict", s.field(), s.message_fr());
     case Code::full:
       return error_response(507, "disk_full", "",
                             "Le disque du poste est plein : rien n'a été enregistré. Prévenez le technicien.");
@@ -95,11 +99,13 @@ Status field_error(std::string_view code, std::string_view field, std::string fr
 bool allowed_filter(Entity e, std::string_view key) {
   switch (e) {
     case Entity::registration:
-      return key == "centre_id" || key == "event_id" || key == "role" || key == "attended" ||
-             key == "agglomeration";
-    case Entity::event: return key == "centre_id" || key == "kind";
-    case Entity::prototype_note: return key == "centre_id" || key == "status";
-    case Entity::centre: return key == "agglomeration";
+      return key == "centre_id" || key == "event_id" || key == "role" || key == "attended" || key == "agglomeration";
+    case Entity::event:
+      return key == "centre_id" || key == "kind";
+    case Entity::prototype_note:
+      return key == "centre_id" || key == "status";
+    case Entity::centre:
+      return key == "agglomeration";
   }
   return false;
 }
@@ -129,8 +135,7 @@ std::string prom_number(double v) {
   return buf;
 }
 
-void prom_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help,
-                 double value) {
+void prom_metric(std::string& out, std::string_view name, std::string_view type, std::string_view help, double value) {
   out += "# HELP ";
   out += name;
   out += ' ';
@@ -146,18 +151,23 @@ void prom_metric(std::string& out, std::string_view name, std::string_view type,
   out += '\n';
 }
 
-json time_or_null(int64_t ms) { return ms > 0 ? json(format_iso8601(ms)) : json(nullptr); }
+json time_or_null(int64_t ms) {
+  return ms > 0 ? json(format_iso8601(ms)) : json(nullptr);
+}
 
 }  // namespace
 
 NodeApi::NodeApi(Store& store, const SyncState& sync, SessionManager& sessions, LoginLimiter& limiter,
                  std::string password_hash_file, Hooks hooks)
-    : store_(store), sync_(sync), sessions_(sessions), limiter_(limiter),
-      password_file_(std::move(password_hash_file)), hooks_(std::move(hooks)) {
+    : store_(store),
+      sync_(sync),
+      sessions_(sessions),
+      limiter_(limiter),
+      password_file_(std::move(password_hash_file)),
+      hooks_(std::move(hooks)) {
   if (!hooks_.now_ms)
     hooks_.now_ms = [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
+      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count();
     };
   if (!hooks_.random16)
@@ -170,9 +180,13 @@ NodeApi::NodeApi(Store& store, const SyncState& sync, SessionManager& sessions, 
   if (hooks_.version.empty()) hooks_.version = TERRIL_VERSION;
 }
 
-int64_t NodeApi::now() const { return hooks_.now_ms(); }
+int64_t NodeApi::now() const {
+  return hooks_.now_ms();
+}
 
-int64_t NodeApi::corrected_now() const { return now() + store_.clock_offset(); }
+int64_t NodeApi::corrected_now() const {
+  return now() + store_.clock_offset();
+}
 
 void NodeApi::after_write() {
   if (hooks_.on_local_write) hooks_.on_local_write();
@@ -183,14 +197,12 @@ HttpResponse NodeApi::handle(const HttpRequest& req) {
   try {
     if (req.path.empty() && !req.target.empty()) {
       HttpRequest copy = req;
-      res = fill_path_and_query(copy) ? route(copy)
-                                      : bad_request("bad_target", "", "Adresse de requête invalide.");
+      res = fill_path_and_query(copy) ? route(copy) : bad_request("bad_target", "", "Adresse de requête invalide.");
     } else {
       res = route(req);
     }
   } catch (const std::exception&) {
-    res = error_response(500, "internal", "",
-                         "Erreur du poste. Réessayez ; si cela persiste, prévenez le technicien.");
+    res = error_response(500, "internal", "", "Erreur du poste. Réessayez ; si cela persiste, prévenez le technicien.");
   }
   add_security_headers(res);
   if (!res.header("Cache-Control")) res.headers.emplace_back("Cache-Control", "no-store");
@@ -230,8 +242,7 @@ HttpResponse NodeApi::route(const HttpRequest& req) {
     if (req.method != "POST") return method_not_allowed("POST");
     return logout(req);
   }
-  if (!authenticated(req))
-    return error_response(401, "unauthenticated", "", "Veuillez vous connecter.");
+  if (!authenticated(req)) return error_response(401, "unauthenticated", "", "Veuillez vous connecter.");
 
   if (segs.size() == 1 && segs[0] == "status") {
     if (req.method != "GET") return method_not_allowed("GET");
@@ -275,8 +286,7 @@ HttpResponse NodeApi::login(const HttpRequest& req) {
   auto body = body_object(req);
   if (!body) return status_response(body.status());
   auto pw = body->find("password");
-  if (pw == body->end() || !pw->is_string())
-    return bad_request("required", "password", "Saisissez le mot de passe.");
+  if (pw == body->end() || !pw->is_string()) return bad_request("required", "password", "Saisissez le mot de passe.");
   auto hash = read_password_file(password_file_);
   if (!hash) {
     if (hash.status().code() == Code::not_found)
@@ -371,17 +381,18 @@ HttpResponse NodeApi::metrics() {
               static_cast<double>(sync_.reconnects));
   prom_metric(out, "terril_node_bytes_sent_total", "counter", "WebSocket payload bytes sent to the hub.",
               static_cast<double>(sync_.bytes_sent));
-  prom_metric(out, "terril_node_bytes_received_total", "counter",
-              "WebSocket payload bytes received from the hub.", static_cast<double>(sync_.bytes_received));
-  prom_metric(out, "terril_node_connected", "gauge", "1 when the sync link to the hub is up.",
-              sync_.connected ? 1 : 0);
+  prom_metric(out, "terril_node_bytes_received_total", "counter", "WebSocket payload bytes received from the hub.",
+              static_cast<double>(sync_.bytes_received));
+  prom_metric(out, "terril_node_connected", "gauge", "1 when the sync link to the hub is up.", sync_.connected ? 1 : 0);
   prom_metric(out, "terril_node_store_ok", "gauge", "1 when the local store answered.", stats ? 1 : 0);
   return text_response(200, std::move(out), "text/plain; version=0.0.4; charset=utf-8");
 }
 
 // --- Rendering -------------------------------------------------------------
 
-json NodeApi::render(const Record& r) { return render_all({r}).front(); }
+json NodeApi::render(const Record& r) {
+  return render_all({r}).front();
+}
 
 json NodeApi::render_all(const std::vector<Record>& records) {
   json items = json::array();
@@ -429,7 +440,8 @@ HttpResponse NodeApi::list(const EntitySpec& es, const HttpRequest& req) {
       q.search = v;
     } else if (k == "from" || k == "to") {
       auto ms = parse_time_param(v);
-      if (!ms) return bad_request("bad_format", k, "La date « " + k + " » n'est pas valide (ex. 2026-11-29T10:00:00Z).");
+      if (!ms)
+        return bad_request("bad_format", k, "La date « " + k + " » n'est pas valide (ex. 2026-11-29T10:00:00Z).");
       (k == "from" ? q.from_ms : q.to_ms) = *ms;
     } else if (k == "include_deleted") {
       auto b = parse_bool_param(v);
@@ -457,8 +469,7 @@ HttpResponse NodeApi::list(const EntitySpec& es, const HttpRequest& req) {
   }
   auto page = store_.list(es.entity, q);
   if (!page) return status_response(page.status());
-  json j = {{"items", render_all(page->items)},
-            {"next", page->next.empty() ? json(nullptr) : json(page->next)}};
+  json j = {{"items", render_all(page->items)}, {"next", page->next.empty() ? json(nullptr) : json(page->next)}};
   return json_response(200, j);
 }
 
@@ -487,8 +498,7 @@ HttpResponse NodeApi::create(const EntitySpec& es, const HttpRequest& req) {
   std::string id;
   if (auto it = body->find("id"); it != body->end() && !it->is_null()) {
     if (!it->is_string() || !valid_uuid(it->get_ref<const std::string&>()))
-      errors.push_back(field_error("bad_format", "id",
-                                   "L'identifiant doit être un UUID en minuscules (ex. 0f8f…-…)."));
+      errors.push_back(field_error("bad_format", "id", "L'identifiant doit être un UUID en minuscules (ex. 0f8f…-…)."));
     else
       id = it->get<std::string>();
   }
@@ -534,8 +544,8 @@ HttpResponse NodeApi::create(const EntitySpec& es, const HttpRequest& req) {
     if (!fs.required || has(fs.field) || given(fs)) continue;
     if (std::any_of(errors.begin(), errors.end(), [&](const Status& s) { return s.field() == fs.name; })) continue;
     if (fs.field == Field::consent_at && consent_handled) continue;
-    errors.push_back(field_error("required", fs.name,
-                                 "Le champ « " + std::string(fs.label_fr) + " » est obligatoire."));
+    errors.push_back(
+        field_error("required", fs.name, "Le champ « " + std::string(fs.label_fr) + " » est obligatoire."));
   }
   if (e == Entity::registration) {
     for (const auto& fv : fields) {
@@ -554,8 +564,7 @@ HttpResponse NodeApi::create(const EntitySpec& es, const HttpRequest& req) {
   } else {
     auto existing = store_.get(e, id);
     if (!existing) return status_response(existing.status());
-    if (existing->has_value())
-      return error_response(409, "exists", "id", "Une fiche porte déjà cet identifiant.");
+    if (existing->has_value()) return error_response(409, "exists", "id", "Une fiche porte déjà cet identifiant.");
   }
   // created_at is set by the store from the write's clock stamp.
   LocalWrite w;
@@ -582,8 +591,7 @@ HttpResponse NodeApi::update(const EntitySpec& es, const std::string& id, const 
   if (!got) return status_response(got.status());
   if (!got->has_value()) return not_found();
   const Record& existing = **got;
-  if (existing.erased)
-    return error_response(409, "erased", "", "Les données de cette inscription ont été effacées.");
+  if (existing.erased) return error_response(409, "erased", "", "Les données de cette inscription ont été effacées.");
 
   auto body = body_object(req);
   if (!body) return status_response(body.status());
@@ -593,7 +601,8 @@ HttpResponse NodeApi::update(const EntitySpec& es, const std::string& id, const 
     errors.push_back(field_error("read_only", "id", "L'identifiant d'une fiche ne peut pas être changé."));
   if (auto it = body->find("centre_id");
       it != body->end() && !(it->is_string() && it->get_ref<const std::string&>() == existing.centre_id))
-    errors.push_back(field_error("read_only", "centre_id", "Le centre propriétaire d'une fiche ne peut pas être changé."));
+    errors.push_back(
+        field_error("read_only", "centre_id", "Le centre propriétaire d'une fiche ne peut pas être changé."));
   if (auto it = body->find("created_at"); it != body->end()) {
     std::optional<int64_t> given = it->is_string() ? parse_iso8601(it->get_ref<const std::string&>()) : std::nullopt;
     if (given != existing.integer(Field::created_at))

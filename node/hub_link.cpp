@@ -105,9 +105,10 @@ void HubLink::on_welcome(const v1::Welcome& w) {
   if (w.node_cursor() > own->own_seq) {
     // The hub holds more of our changes than we ever made: this box's store
     // was replaced or restored. Continuing would reuse origin_seq numbers.
-    return fail(v1::ERROR_CODE_PROTOCOL_VIOLATION,
-                "hub holds changes up to " + std::to_string(w.node_cursor()) + " from this node but the local log ends at " +
-                    std::to_string(own->own_seq) + "; the box must be re-enrolled (terril-hub node replace)");
+    return fail(v1::ERROR_CODE_PROTOCOL_VIOLATION, "hub holds changes up to " + std::to_string(w.node_cursor()) +
+                                                       " from this node but the local log ends at " +
+                                                       std::to_string(own->own_seq) +
+                                                       "; the box must be re-enrolled (terril-hub node replace)");
   }
   if (Status s = store_.set_acked(w.node_cursor()); !s) return fail(v1::ERROR_CODE_INTERNAL, s.message());
   // Only changes the hub does not hold may be re-stamped: acknowledge first.

@@ -45,15 +45,21 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
-int64_t now_ms() { return wall_now_ms(); }
+int64_t now_ms() {
+  return wall_now_ms();
+}
 
 int die(const std::string& msg) {
   std::cerr << "terril-node: " << msg << "\n";
   return 1;
 }
 
-std::string store_path(const NodeConfig& c) { return (fs::path(c.data_dir) / "node.db").string(); }
-std::string password_path(const NodeConfig& c) { return (fs::path(c.data_dir) / "staff.password").string(); }
+std::string store_path(const NodeConfig& c) {
+  return (fs::path(c.data_dir) / "node.db").string();
+}
+std::string password_path(const NodeConfig& c) {
+  return (fs::path(c.data_dir) / "staff.password").string();
+}
 
 Result<std::unique_ptr<Store>> open_store(const NodeConfig& c, const std::string& origin) {
   std::error_code ec;
@@ -83,12 +89,18 @@ int explain_enrol_error(const Status& s, const std::string& hub, bool code_spent
       else
         fr = "Code d'enrôlement refusé (inconnu ou déjà utilisé). Vérifiez la saisie ou demandez un nouveau code.";
       break;
-    case Code::full: fr = "Plus d'espace disque : libérez de la place sur la carte SD puis réessayez."; break;
-    case Code::invalid: fr = "Adresse du hub invalide : elle doit commencer par wss://"; break;
+    case Code::full:
+      fr = "Plus d'espace disque : libérez de la place sur la carte SD puis réessayez.";
+      break;
+    case Code::invalid:
+      fr = "Adresse du hub invalide : elle doit commencer par wss://";
+      break;
     case Code::io:
       fr = "Impossible d'écrire dans le dossier de données (carte SD pleine, en lecture seule, ou droits ?).";
       break;
-    default: fr = "L'enrôlement a échoué."; break;
+    default:
+      fr = "L'enrôlement a échoué.";
+      break;
   }
   if (code_spent) {
     fr += " Le hub a déjà accepté ce code : après correction, demandez un nouveau code (terril-hub node replace).";
@@ -139,14 +151,15 @@ Result<DataDirOwner> decide_data_dir_owner(const std::string& dir) {
   std::string run_as = std::string("  sudo -u ") + kServiceUser + " terril-node enrol --hub URL --code CODE\n";
   if (svc->pw_dir != nullptr && same_path(dir, svc->pw_dir)) {
     std::string state = exists ? "appartient à root / is owned by root" : "n'existe pas / does not exist";
-    return Status(Code::forbidden,
-                  std::string("Échec de l'enrôlement : ne le lancez pas en root, le service tourne sous l'utilisateur ") +
-                      kServiceUser + " et ne pourrait pas lire les fichiers écrits par root. Le code n'a pas été "
-                      "utilisé. Relancez :\n" + run_as +
-                      "Enrolment refused: do not run it as root, the service runs as the " + kServiceUser +
-                      " user and could not read files written by root. The code was not used. Run again:\n" + run_as +
-                      "(" + dir + " " + state + "; reinstalling the package recreates it owned by " + kServiceUser +
-                      ".)");
+    return Status(
+        Code::forbidden,
+        std::string("Échec de l'enrôlement : ne le lancez pas en root, le service tourne sous l'utilisateur ") +
+            kServiceUser +
+            " et ne pourrait pas lire les fichiers écrits par root. Le code n'a pas été "
+            "utilisé. Relancez :\n" +
+            run_as + "Enrolment refused: do not run it as root, the service runs as the " + kServiceUser +
+            " user and could not read files written by root. The code was not used. Run again:\n" + run_as + "(" + dir +
+            " " + state + "; reinstalling the package recreates it owned by " + kServiceUser + ".)");
   }
   o.warning = std::string("Attention : fichiers écrits par root dans ") + dir + " ; le service " + kServiceUser +
               " ne pourra pas les lire (chown -R " + kServiceUser + ": " + dir + ").\n" +
@@ -172,8 +185,7 @@ class ChownOnExit {
  private:
   void give(const std::string& path) {
     if (::lchown(path.c_str(), o_.uid, o_.gid) != 0)
-      std::cerr << "terril-node: cannot give " << path << " to uid " << o_.uid << ": " << std::strerror(errno)
-                << "\n";
+      std::cerr << "terril-node: cannot give " << path << " to uid " << o_.uid << ": " << std::strerror(errno) << "\n";
   }
   std::string dir_;
   DataDirOwner o_;
@@ -307,8 +319,12 @@ int cmd_status(const NodeConfig& cfg, bool as_json) {
     json r = json::array();
     if (rej)
       for (const auto& x : *rej)
-        r.push_back({{"origin_seq", x.origin_seq}, {"code", x.code}, {"field", x.field}, {"message", x.message},
-                     {"entity", x.entity}, {"record_id", x.record_id}});
+        r.push_back({{"origin_seq", x.origin_seq},
+                     {"code", x.code},
+                     {"field", x.field},
+                     {"message", x.message},
+                     {"entity", x.entity},
+                     {"record_id", x.record_id}});
     std::cout << json{{"node_id", *creds ? json((*creds)->node_id) : json(nullptr)},
                       {"centre_id", *creds ? json((*creds)->centre_id) : json(nullptr)},
                       {"enrolled", static_cast<bool>(*creds)},
@@ -324,8 +340,9 @@ int cmd_status(const NodeConfig& cfg, bool as_json) {
     return 0;
   }
   if (!*creds) {
-    std::cout << "Ce poste n'est pas encore enrôlé. / Not enrolled yet: run `terril-node enrol --hub URL --code CODE`.\n"
-              << "Modifications en attente / pending changes: " << stats->pending << "\n";
+    std::cout
+        << "Ce poste n'est pas encore enrôlé. / Not enrolled yet: run `terril-node enrol --hub URL --code CODE`.\n"
+        << "Modifications en attente / pending changes: " << stats->pending << "\n";
     return 0;
   }
   std::cout << "Poste / node:        " << (*creds)->node_id << " (centre " << (*creds)->centre_id << ")\n"
@@ -351,12 +368,12 @@ int cmd_doctor(const NodeConfig& cfg, bool as_json) {
   std::vector<Check> checks;
   auto creds = load_credentials(cfg.data_dir);
   bool enrolled = creds && *creds;
-  checks.push_back({"credentials", enrolled,
-                    enrolled ? "enrolled as " + (*creds)->node_id
-                             : "not enrolled: run `terril-node enrol --hub URL --code CODE`"});
+  checks.push_back(
+      {"credentials", enrolled,
+       enrolled ? "enrolled as " + (*creds)->node_id : "not enrolled: run `terril-node enrol --hub URL --code CODE`"});
   if (enrolled && (*creds)->loose_permissions)
-    checks.push_back({"credentials permissions", false,
-                      cfg.data_dir + "/credentials.toml is readable by others: chmod 600 it"});
+    checks.push_back(
+        {"credentials permissions", false, cfg.data_dir + "/credentials.toml is readable by others: chmod 600 it"});
   struct stat sb {};
   if (::stat(cfg.data_dir.c_str(), &sb) == 0)
     checks.push_back({"data folder permissions", (sb.st_mode & 077) == 0,
@@ -365,8 +382,8 @@ int cmd_doctor(const NodeConfig& cfg, bool as_json) {
   struct statvfs vfs {};
   if (statvfs(cfg.data_dir.c_str(), &vfs) == 0) {
     uint64_t free_mb = vfs.f_bavail * vfs.f_frsize >> 20;
-    checks.push_back({"disk space", free_mb >= 100, std::to_string(free_mb) + " MiB free" +
-                                                        (free_mb < 100 ? ": free space on the SD card" : "")});
+    checks.push_back({"disk space", free_mb >= 100,
+                      std::to_string(free_mb) + " MiB free" + (free_mb < 100 ? ": free space on the SD card" : "")});
   }
   auto st = open_store(cfg, enrolled ? (*creds)->node_id : "");
   if (!st) {
@@ -389,11 +406,10 @@ int cmd_doctor(const NodeConfig& cfg, bool as_json) {
   }
   if (enrolled) {
     Status p = probe_hub(**creds);
-    checks.push_back({"hub reachable", p.is_ok(), p.is_ok() ? (*creds)->hub_url + " answers, certificate matches pin"
-                                                            : p.message()});
+    checks.push_back({"hub reachable", p.is_ok(),
+                      p.is_ok() ? (*creds)->hub_url + " answers, certificate matches pin" : p.message()});
   }
-  if (!fs::exists(password_path(cfg)))
-    checks.push_back({"staff password", false, "not set: run `terril-node passwd`"});
+  if (!fs::exists(password_path(cfg))) checks.push_back({"staff password", false, "not set: run `terril-node passwd`"});
   bool all_ok = true;
   for (const auto& c : checks) all_ok = all_ok && c.ok;
   if (as_json) {
@@ -452,7 +468,8 @@ int cmd_serve(const NodeConfig& cfg) {
   opts.host = hp->host;
   opts.port = hp->port;
   opts.ws_path.clear();
-  Server server(io, opts, [&](const HttpRequest& r) { return api.handle(r); }, nullptr);
+  Server server(
+      io, opts, [&](const HttpRequest& r) { return api.handle(r); }, nullptr);
   if (Status s = server.start(); !s) return die(s.message());
   spdlog::info("node listening on http://{}:{} (store {})", hp->host, server.port(), store_path(cfg));
   if (client) client->start();
@@ -503,7 +520,9 @@ int main(int argc, char** argv) {
   std::string config_path = kDefaultNodeConfigPath;
   bool config_given = false, as_json = false;
   auto add_common = [&](CLI::App* sub) {
-    sub->add_option("--config", config_path, "TOML config file")->each([&](const std::string&) { config_given = true; });
+    sub->add_option("--config", config_path, "TOML config file")->each([&](const std::string&) {
+      config_given = true;
+    });
     add_node_flags(*sub, flags);
   };
   auto* enrol = app.add_subcommand("enrol", "Enrol this box with the hub using a one-time code");

@@ -70,8 +70,7 @@ struct SyncClient::Impl : std::enable_shared_from_this<SyncClient::Impl> {
     peer.reset();
     state.connected = false;
     if (state.offline_since_ms == 0) state.offline_since_ms = opts.now_ms();
-    if (code == v1::ERROR_CODE_REVOKED_NODE || code == v1::ERROR_CODE_UNKNOWN_NODE ||
-        code == v1::ERROR_CODE_BAD_PROOF)
+    if (code == v1::ERROR_CODE_REVOKED_NODE || code == v1::ERROR_CODE_UNKNOWN_NODE || code == v1::ERROR_CODE_BAD_PROOF)
       attempt = std::max(attempt, 6);  // needs a technician: retry slowly
     schedule_reconnect();
   }
@@ -99,15 +98,16 @@ struct SyncClient::Impl : std::enable_shared_from_this<SyncClient::Impl> {
     watchdog.expires_after(std::chrono::milliseconds(opts.watchdog_ms));
     watchdog.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (ec || self->stopped) return;
-      if (self->peer && self->peer->streaming()) self->peer->pump();
-      else self->connect();
+      if (self->peer && self->peer->streaming())
+        self->peer->pump();
+      else
+        self->connect();
       self->arm_watchdog();
     });
   }
 };
 
-SyncClient::SyncClient(asio::io_context& io, Store& store, SyncState& state, Credentials creds,
-                       SyncClientOptions opts)
+SyncClient::SyncClient(asio::io_context& io, Store& store, SyncState& state, Credentials creds, SyncClientOptions opts)
     : impl_(std::make_shared<Impl>(io, store, state, std::move(creds), std::move(opts))) {
   impl_->state.enrolled = true;
   impl_->state.hub_url = impl_->creds.hub_url;
@@ -115,7 +115,9 @@ SyncClient::SyncClient(asio::io_context& io, Store& store, SyncState& state, Cre
   impl_->state.centre_id = impl_->creds.centre_id;
 }
 
-SyncClient::~SyncClient() { stop(); }
+SyncClient::~SyncClient() {
+  stop();
+}
 
 void SyncClient::start() {
   impl_->state.offline_since_ms = impl_->opts.now_ms();
@@ -166,7 +168,8 @@ class EnrolPeer : public Peer {
     link_ = nullptr;
     if (!done) {
       done = true;
-      if (result.is_ok() && !enrolled) result = Status(Code::unavailable, "link closed during enrolment: " + std::string(why));
+      if (result.is_ok() && !enrolled)
+        result = Status(Code::unavailable, "link closed during enrolment: " + std::string(why));
     }
   }
   std::string code_, version_;

@@ -39,13 +39,12 @@ struct SyncClientOptions {
   std::function<int64_t()> now_ms;  // wall clock
   int watchdog_ms = 2000;
   int max_backoff_ms = 60000;
-  int ws_idle_timeout_s = 20;       // a dead link is noticed within this
+  int ws_idle_timeout_s = 20;  // a dead link is noticed within this
 };
 
 class SyncClient {
  public:
-  SyncClient(boost::asio::io_context& io, Store& store, SyncState& state, Credentials creds,
-             SyncClientOptions opts);
+  SyncClient(boost::asio::io_context& io, Store& store, SyncState& state, Credentials creds, SyncClientOptions opts);
   ~SyncClient();
   void start();
   void stop();

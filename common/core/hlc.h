@@ -17,9 +17,15 @@ constexpr uint64_t kHlcCounterBits = 16;
 constexpr uint64_t kHlcCounterMask = (uint64_t{1} << kHlcCounterBits) - 1;
 constexpr uint64_t kHlcMaxMs = (uint64_t{1} << 48) - 1;  // year 10889
 
-constexpr uint64_t hlc_make(uint64_t ms, uint64_t counter) { return (ms << kHlcCounterBits) | (counter & kHlcCounterMask); }
-constexpr uint64_t hlc_ms(uint64_t hlc) { return hlc >> kHlcCounterBits; }
-constexpr uint64_t hlc_counter(uint64_t hlc) { return hlc & kHlcCounterMask; }
+constexpr uint64_t hlc_make(uint64_t ms, uint64_t counter) {
+  return (ms << kHlcCounterBits) | (counter & kHlcCounterMask);
+}
+constexpr uint64_t hlc_ms(uint64_t hlc) {
+  return hlc >> kHlcCounterBits;
+}
+constexpr uint64_t hlc_counter(uint64_t hlc) {
+  return hlc & kHlcCounterMask;
+}
 
 class Hlc {
  public:

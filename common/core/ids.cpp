@@ -25,7 +25,10 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
-struct Civil { int64_t y; unsigned m, d; };
+struct Civil {
+  int64_t y;
+  unsigned m, d;
+};
 
 Civil civil_from_days(int64_t z) {
   z += 719468;
@@ -40,7 +43,9 @@ Civil civil_from_days(int64_t z) {
   return {y + (m <= 2), m, d};
 }
 
-int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+int64_t floor_div(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 bool digits(std::string_view s, size_t pos, size_t n, int& out) {
   if (pos + n > s.size()) return false;
@@ -84,7 +89,10 @@ std::optional<std::string> uuid_to_bytes(std::string_view text) {
   std::string out;
   out.reserve(16);
   for (size_t i = 0; i < 36;) {
-    if (text[i] == '-') { ++i; continue; }
+    if (text[i] == '-') {
+      ++i;
+      continue;
+    }
     out += static_cast<char>(hexval(text[i]) << 4 | hexval(text[i + 1]));
     i += 2;
   }
@@ -106,8 +114,7 @@ std::optional<std::string> uuid_from_bytes(std::string_view bytes) {
 
 std::optional<int64_t> parse_iso8601(std::string_view s) {
   int y, mo, d, h = 0, mi = 0, se = 0, ms = 0;
-  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-      !digits(s, 8, 2, d))
+  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' || !digits(s, 8, 2, d))
     return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
   size_t pos = 10;
@@ -124,11 +131,17 @@ std::optional<int64_t> parse_iso8601(std::string_view s) {
         size_t start = ++pos;
         int frac = 0, n = 0;
         while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-          if (n < 3) { frac = frac * 10 + (s[pos] - '0'); ++n; }
+          if (n < 3) {
+            frac = frac * 10 + (s[pos] - '0');
+            ++n;
+          }
           ++pos;
         }
         if (pos == start) return std::nullopt;
-        while (n < 3) { frac *= 10; ++n; }
+        while (n < 3) {
+          frac *= 10;
+          ++n;
+        }
         ms = frac;
       }
     }
@@ -159,8 +172,8 @@ std::string format_iso8601(int64_t ms) {
   int64_t rem = secs - days * 86400;
   Civil c = civil_from_days(days);
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(c.y), c.m,
-                c.d, static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(c.y), c.m, c.d,
+                static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
                 static_cast<long long>(rem % 60), static_cast<long long>(milli));
   return buf;
 }
@@ -184,6 +197,8 @@ std::string format_fr_datetime(int64_t ms) {
   return buf;
 }
 
-std::string format_fr_date(int64_t ms) { return format_fr_datetime(ms).substr(0, 10); }
+std::string format_fr_date(int64_t ms) {
+  return format_fr_datetime(ms).substr(0, 10);
+}
 
 }  // namespace terril

@@ -21,11 +21,11 @@
 namespace terril {
 
 enum class MergeResult {
-  created,   // the record did not exist
-  changed,   // at least one field won
-  stale,     // nothing won: every field already had a newer stamp (or duplicate)
-  ignored,   // the record is erased; the change has no effect
-  erased,    // this change erased the record
+  created,  // the record did not exist
+  changed,  // at least one field won
+  stale,    // nothing won: every field already had a newer stamp (or duplicate)
+  ignored,  // the record is erased; the change has no effect
+  erased,   // this change erased the record
 };
 
 // Apply `c` to `r` (or to a new record when `r` is empty). Pure.

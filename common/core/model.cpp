@@ -9,22 +9,22 @@ namespace {
 
 using namespace std::string_view_literals;
 
-constexpr std::array kRoleList = {"habitant"sv,    "benevole"sv,       "partenaire"sv,
-                                  "salarie"sv,     "administrateur"sv, "institutionnel"sv};
+constexpr std::array kRoleList = {"habitant"sv, "benevole"sv,       "partenaire"sv,
+                                  "salarie"sv,  "administrateur"sv, "institutionnel"sv};
 constexpr std::array kKindList = {"temps-fort"sv, "atelier"sv, "reunion"sv};
-constexpr std::array kStatusList = {"idee"sv, "prototype"sv, "en-test"sv, "deploye"sv,
-                                    "abandonne"sv};
-constexpr std::array kAggloList = {"valenciennes-metropole"sv, "porte-du-hainaut"sv,
-                                   "lens-lievin"sv};
+constexpr std::array kStatusList = {"idee"sv, "prototype"sv, "en-test"sv, "deploye"sv, "abandonne"sv};
+constexpr std::array kAggloList = {"valenciennes-metropole"sv, "porte-du-hainaut"sv, "lens-lievin"sv};
 constexpr std::span<const std::string_view> kFree{};
 
 // Bounds: text fields are short enough that a registration fits in a few
 // hundred bytes, long enough for real names and addresses; bodies up to 64 KiB.
-constexpr FieldSpec kCreated{Field::created_at, "created_at", ValueKind::time, 0, false, false, kFree, "date de création"};
+constexpr FieldSpec kCreated{Field::created_at, "created_at", ValueKind::time, 0, false, false, kFree,
+                             "date de création"};
 constexpr FieldSpec kDeleted{Field::deleted, "deleted", ValueKind::boolean, 0, false, false, kFree, "supprimé"};
 
 constexpr std::array kCentreFields = {
-    kCreated, kDeleted,
+    kCreated,
+    kDeleted,
     FieldSpec{Field::name, "name", ValueKind::text, 200, true, false, kFree, "nom"},
     FieldSpec{Field::address, "address", ValueKind::text, 300, false, false, kFree, "adresse"},
     FieldSpec{Field::postcode, "postcode", ValueKind::text, 10, false, false, kFree, "code postal"},
@@ -34,7 +34,8 @@ constexpr std::array kCentreFields = {
 };
 
 constexpr std::array kEventFields = {
-    kCreated, kDeleted,
+    kCreated,
+    kDeleted,
     FieldSpec{Field::title, "title", ValueKind::text, 200, true, false, kFree, "titre"},
     FieldSpec{Field::description, "description", ValueKind::text, 4000, false, false, kFree, "description"},
     FieldSpec{Field::kind, "kind", ValueKind::text, 20, true, false, kKindList, "type"},
@@ -45,7 +46,8 @@ constexpr std::array kEventFields = {
 };
 
 constexpr std::array kRegistrationFields = {
-    kCreated, kDeleted,
+    kCreated,
+    kDeleted,
     FieldSpec{Field::event_id, "event_id", ValueKind::text, 36, true, false, kFree, "événement"},
     FieldSpec{Field::first_name, "first_name", ValueKind::text, 100, true, true, kFree, "prénom"},
     FieldSpec{Field::last_name, "last_name", ValueKind::text, 100, true, true, kFree, "nom"},
@@ -58,7 +60,8 @@ constexpr std::array kRegistrationFields = {
 };
 
 constexpr std::array kNoteFields = {
-    kCreated, kDeleted,
+    kCreated,
+    kDeleted,
     FieldSpec{Field::title, "title", ValueKind::text, 200, true, false, kFree, "titre"},
     FieldSpec{Field::summary, "summary", ValueKind::text, 1000, false, false, kFree, "résumé"},
     FieldSpec{Field::body, "body", ValueKind::text, 65536, false, false, kFree, "contenu"},
@@ -70,23 +73,33 @@ constexpr std::array kNoteFields = {
 constexpr std::array kEntities = {
     EntitySpec{Entity::centre, "centre", "centres", "centres", "centres", kCentreFields, "centre"},
     EntitySpec{Entity::event, "event", "events", "events", "events", kEventFields, "événement"},
-    EntitySpec{Entity::registration, "registration", "registrations", "registrations",
-               "registrations", kRegistrationFields, "inscription"},
-    EntitySpec{Entity::prototype_note, "prototype_note", "prototype_notes", "prototype-notes",
-               "prototype_notes", kNoteFields, "note de prototype"},
+    EntitySpec{Entity::registration, "registration", "registrations", "registrations", "registrations",
+               kRegistrationFields, "inscription"},
+    EntitySpec{Entity::prototype_note, "prototype_note", "prototype_notes", "prototype-notes", "prototype_notes",
+               kNoteFields, "note de prototype"},
 };
 
 void append_value(std::string& out, const Value& v) {
   char buf[32];
   switch (v.index()) {
-    case 0: out += "null"; break;
-    case 1: std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(std::get<int64_t>(v))); out += buf; break;
-    case 2: out += std::get<bool>(v) ? "true" : "false"; break;
+    case 0:
+      out += "null";
+      break;
+    case 1:
+      std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(std::get<int64_t>(v)));
+      out += buf;
+      break;
+    case 2:
+      out += std::get<bool>(v) ? "true" : "false";
+      break;
     case 3: {
       out += '"';
       for (char c : std::get<std::string>(v)) {
         if (c == '"' || c == '\\') out += '\\';
-        if (c == '\n') { out += "\\n"; continue; }
+        if (c == '\n') {
+          out += "\\n";
+          continue;
+        }
         out += c;
       }
       out += '"';
@@ -109,11 +122,17 @@ const std::span<const std::string_view> kEventKinds{kKindList};
 const std::span<const std::string_view> kNoteStatuses{kStatusList};
 const std::span<const std::string_view> kAgglomerations{kAggloList};
 
-std::span<const EntitySpec> entities() { return kEntities; }
+std::span<const EntitySpec> entities() {
+  return kEntities;
+}
 
-const EntitySpec& spec(Entity e) { return kEntities[static_cast<size_t>(e) - 1]; }
+const EntitySpec& spec(Entity e) {
+  return kEntities[static_cast<size_t>(e) - 1];
+}
 
-bool valid_entity(uint32_t v) { return v >= 1 && v <= kEntities.size(); }
+bool valid_entity(uint32_t v) {
+  return v >= 1 && v <= kEntities.size();
+}
 
 const EntitySpec* spec_by_name(std::string_view name) {
   for (const auto& s : kEntities)
@@ -133,7 +152,9 @@ const FieldSpec* field_spec(Entity e, std::string_view name) {
   return nullptr;
 }
 
-std::string_view entity_name(Entity e) { return spec(e).name; }
+std::string_view entity_name(Entity e) {
+  return spec(e).name;
+}
 
 std::string_view field_name(Field f) {
   for (const auto& es : kEntities)
@@ -176,7 +197,9 @@ uint64_t Record::max_hlc() const {
   return m;
 }
 
-int64_t Record::updated_at_ms() const { return static_cast<int64_t>(max_hlc() >> 16); }
+int64_t Record::updated_at_ms() const {
+  return static_cast<int64_t>(max_hlc() >> 16);
+}
 
 std::string canonical(const Record& r) {
   std::string out;

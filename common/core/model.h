@@ -22,8 +22,8 @@ enum class Op : uint8_t { upsert = 1, del = 2, erase = 3 };
 // Field numbers are stable: they travel on the wire (FieldValue.field) and in
 // stored state. Never reuse a retired number.
 enum class Field : uint16_t {
-  created_at = 1,   // ms since epoch, set once at creation
-  deleted = 2,      // tombstone flag, LWW like any field
+  created_at = 1,  // ms since epoch, set once at creation
+  deleted = 2,     // tombstone flag, LWW like any field
   // centre
   name = 10,
   address = 11,
@@ -60,21 +60,21 @@ enum class ValueKind : uint8_t { text, integer, boolean, time };
 
 struct FieldSpec {
   Field field;
-  std::string_view name;       // JSON and SQL column name
+  std::string_view name;  // JSON and SQL column name
   ValueKind kind;
-  uint32_t max_len;            // text: max bytes; 0 for non-text
-  bool required;               // must be present when the record is created
-  bool personal;               // personal data (GDPR): purged by ERASE, never logged
+  uint32_t max_len;                           // text: max bytes; 0 for non-text
+  bool required;                              // must be present when the record is created
+  bool personal;                              // personal data (GDPR): purged by ERASE, never logged
   std::span<const std::string_view> choices;  // allowed text values, empty = free text
-  std::string_view label_fr;   // for French error messages
+  std::string_view label_fr;                  // for French error messages
 };
 
 struct EntitySpec {
   Entity entity;
-  std::string_view name;       // "registration"
-  std::string_view plural;     // "registrations": API path and table name stem
-  std::string_view path;       // "registrations", "prototype-notes"
-  std::string_view table;      // SQL table
+  std::string_view name;              // "registration"
+  std::string_view plural;            // "registrations": API path and table name stem
+  std::string_view path;              // "registrations", "prototype-notes"
+  std::string_view table;             // SQL table
   std::span<const FieldSpec> fields;  // every field but id and centre_id
   std::string_view label_fr;
 };
@@ -118,8 +118,8 @@ struct Change {
   uint64_t origin_seq = 0;
   uint64_t hlc = 0;
   Entity entity = Entity::registration;
-  std::string record_id;   // UUID text (lowercase, 36 chars) or centre slug
-  std::string centre_id;   // owner centre
+  std::string record_id;  // UUID text (lowercase, 36 chars) or centre slug
+  std::string centre_id;  // owner centre
   Op op = Op::upsert;
   std::vector<FieldValue> fields;  // sorted by field, unique
 

@@ -21,16 +21,14 @@ Status forbidden(std::string en, std::string fr) {
 
 Status check_node_change(const PermissionContext& ctx, const Change& c) {
   if (c.origin != ctx.node_id)
-    return forbidden("origin is not the authenticated node",
-                     "Modification refusée : elle ne vient pas de ce poste.");
+    return forbidden("origin is not the authenticated node", "Modification refusée : elle ne vient pas de ce poste.");
   const std::string& owner = ctx.existing ? ctx.existing->centre_id : c.centre_id;
   if (ctx.existing && c.centre_id != ctx.existing->centre_id)
     return forbidden("change claims another owner centre than the record's",
                      "Modification refusée : le centre propriétaire ne correspond pas.");
   if (owner == ctx.node_centre) return Status::ok();
-  if (c.entity == Entity::registration && !ctx.event_host_centre.empty() &&
-      ctx.event_host_centre == ctx.node_centre && ctx.existing && c.op == Op::upsert &&
-      !c.fields.empty()) {
+  if (c.entity == Entity::registration && !ctx.event_host_centre.empty() && ctx.event_host_centre == ctx.node_centre &&
+      ctx.existing && c.op == Op::upsert && !c.fields.empty()) {
     bool only_attended = true;
     for (const auto& fv : c.fields) only_attended = only_attended && fv.field == Field::attended;
     if (only_attended) return Status::ok();

@@ -14,9 +14,9 @@ constexpr std::string_view kHubOrigin = "hub";
 
 // The nodes a change goes to, named by centre. The hub holds everything.
 struct Audience {
-  bool everyone = false;       // centres, events, prototype notes
-  std::string owner_centre;    // registrations: the centre that owns it
-  std::string host_centre;     // registrations: the centre hosting its event (may be empty or equal)
+  bool everyone = false;     // centres, events, prototype notes
+  std::string owner_centre;  // registrations: the centre that owns it
+  std::string host_centre;   // registrations: the centre hosting its event (may be empty or equal)
 
   bool includes(std::string_view centre) const {
     return everyone || centre == owner_centre || (!host_centre.empty() && centre == host_centre);
@@ -29,8 +29,8 @@ Audience route(Entity e, std::string_view owner_centre, std::string_view host_ce
 
 // What the hub knows when it judges a change from a node.
 struct PermissionContext {
-  std::string node_id;           // the authenticated node
-  std::string node_centre;       // its centre
+  std::string node_id;               // the authenticated node
+  std::string node_centre;           // its centre
   const Record* existing = nullptr;  // the record before the change, if any
   std::string event_host_centre;     // for registrations: host of the event named by the
                                      // existing record or, for a new one, by the change

@@ -4,15 +4,24 @@ namespace terril {
 
 const char* code_name(Code c) {
   switch (c) {
-    case Code::ok: return "ok";
-    case Code::invalid: return "invalid";
-    case Code::not_found: return "not_found";
-    case Code::forbidden: return "forbidden";
-    case Code::conflict: return "conflict";
-    case Code::io: return "io";
-    case Code::full: return "full";
-    case Code::unavailable: return "unavailable";
-    case Code::internal: return "internal";
+    case Code::ok:
+      return "ok";
+    case Code::invalid:
+      return "invalid";
+    case Code::not_found:
+      return "not_found";
+    case Code::forbidden:
+      return "forbidden";
+    case Code::conflict:
+      return "conflict";
+    case Code::io:
+      return "io";
+    case Code::full:
+      return "full";
+    case Code::unavailable:
+      return "unavailable";
+    case Code::internal:
+      return "internal";
   }
   return "unknown";
 }

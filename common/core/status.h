@@ -30,8 +30,7 @@ class Status {
  public:
   Status() = default;
   Status(Code code, std::string message, std::string field = {}, std::string message_fr = {})
-      : code_(code), message_(std::move(message)), field_(std::move(field)),
-        message_fr_(std::move(message_fr)) {}
+      : code_(code), message_(std::move(message)), field_(std::move(field)), message_fr_(std::move(message_fr)) {}
 
   static Status ok() { return {}; }
   bool is_ok() const { return code_ == Code::ok; }
@@ -59,7 +58,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit on purpose
+  Result(T value) : v_(std::move(value)) {}                                       // NOLINT: implicit on purpose
   Result(Status s) : v_(std::move(s)) { assert(!std::get<Status>(v_).is_ok()); }  // NOLINT
 
   bool is_ok() const { return v_.index() == 0; }

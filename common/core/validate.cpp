@@ -16,7 +16,9 @@ Status bad(std::string_view code, std::string_view field, std::string en, std::s
   return Status(Code::invalid, std::move(msg), std::string(field), std::move(fr));
 }
 
-std::string label(const FieldSpec& fs) { return std::string(fs.label_fr); }
+std::string label(const FieldSpec& fs) {
+  return std::string(fs.label_fr);
+}
 
 }  // namespace
 
@@ -26,11 +28,21 @@ bool valid_utf8(std::string_view s) {
     auto c = static_cast<unsigned char>(s[i]);
     size_t len;
     uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-    else return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else
+      return false;
     if (i + len > n) return false;
     for (size_t k = 1; k < len; ++k) {
       auto cc = static_cast<unsigned char>(s[i + k]);
@@ -59,12 +71,13 @@ bool valid_uuid(std::string_view s) {
 
 bool valid_slug(std::string_view s) {
   if (s.empty() || s.size() > 64 || s.front() == '-' || s.back() == '-') return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
 }
 
-bool valid_node_id(std::string_view s) { return valid_slug(s) && s != "hub"; }
+bool valid_node_id(std::string_view s) {
+  return valid_slug(s) && s != "hub";
+}
 
 bool valid_email(std::string_view s) {
   auto at = s.find('@');
@@ -80,8 +93,10 @@ bool valid_email(std::string_view s) {
 bool valid_phone(std::string_view s) {
   int digits = 0;
   for (char c : s) {
-    if (c >= '0' && c <= '9') ++digits;
-    else if (c != ' ' && c != '+' && c != '.' && c != '-' && c != '(' && c != ')') return false;
+    if (c >= '0' && c <= '9')
+      ++digits;
+    else if (c != ' ' && c != '+' && c != '.' && c != '-' && c != '(' && c != ')')
+      return false;
   }
   return digits >= 6 && digits <= 20;
 }
@@ -133,7 +148,8 @@ Status validate_value(Entity e, const FieldSpec& fs, const Value& v) {
     case ValueKind::integer:
     case ValueKind::time: {
       if (!std::holds_alternative<int64_t>(v))
-        return bad("wrong_type", name, std::string(name) + " must be " + (fs.kind == ValueKind::time ? "a time" : "an integer"),
+        return bad("wrong_type", name,
+                   std::string(name) + " must be " + (fs.kind == ValueKind::time ? "a time" : "an integer"),
                    fs.kind == ValueKind::time ? "Le champ « " + label(fs) + " » doit être une date."
                                               : "Le champ « " + label(fs) + " » doit être un nombre entier.");
       int64_t x = std::get<int64_t>(v);
@@ -154,8 +170,9 @@ Status validate_value(Entity e, const FieldSpec& fs, const Value& v) {
                    "Le champ « " + label(fs) + " » doit être du texte.");
       const auto& s = std::get<std::string>(v);
       if (s.size() > fs.max_len)
-        return bad("too_long", name, std::string(name) + " is longer than " + std::to_string(fs.max_len) + " bytes",
-                   "Le champ « " + label(fs) + " » est trop long (" + std::to_string(fs.max_len) + " caractères au plus).");
+        return bad(
+            "too_long", name, std::string(name) + " is longer than " + std::to_string(fs.max_len) + " bytes",
+            "Le champ « " + label(fs) + " » est trop long (" + std::to_string(fs.max_len) + " caractères au plus).");
       if (!valid_utf8(s))
         return bad("invalid_utf8", name, std::string(name) + " is not valid UTF-8",
                    "Le champ « " + label(fs) + " » contient des caractères invalides.");
@@ -197,8 +214,7 @@ Status validate_change(const Change& c) {
   if (!valid_slug(c.centre_id)) return bad("bad_centre", "centre_id", "centre_id is malformed", "Centre invalide.");
   if (c.entity == Entity::centre && c.centre_id != c.record_id)
     return bad("bad_centre", "centre_id", "a centre owns itself", "Centre invalide.");
-  if (c.fields.size() > kMaxFieldsPerChange)
-    return bad("too_many_fields", "", "too many fields", "Trop de champs.");
+  if (c.fields.size() > kMaxFieldsPerChange) return bad("too_many_fields", "", "too many fields", "Trop de champs.");
   switch (c.op) {
     case Op::upsert:
       if (c.fields.empty()) return bad("empty_change", "", "upsert with no field", "Modification vide.");
@@ -220,8 +236,10 @@ Status validate_change(const Change& c) {
       return bad("unsorted_fields", field_name(fv.field), "fields are not sorted and unique", "Champs en double.");
     const FieldSpec* fs = field_spec(c.entity, fv.field);
     if (!fs)
-      return bad("unknown_field", "", "field " + std::to_string(static_cast<int>(fv.field)) + " is not a field of " +
-                 std::string(entity_name(c.entity)), "Champ inconnu.");
+      return bad("unknown_field", "",
+                 "field " + std::to_string(static_cast<int>(fv.field)) + " is not a field of " +
+                     std::string(entity_name(c.entity)),
+                 "Champ inconnu.");
     if (Status s = validate_value(c.entity, *fs, fv.value); !s) return s;
   }
   return Status::ok();

@@ -15,11 +15,11 @@ constexpr size_t kMaxOriginLen = 64;
 constexpr size_t kMaxFieldsPerChange = 32;
 
 bool valid_utf8(std::string_view s);
-bool valid_uuid(std::string_view s);         // canonical lowercase 8-4-4-4-12
-bool valid_slug(std::string_view s);         // [a-z0-9-], 1..64, no leading/trailing '-'
-bool valid_node_id(std::string_view s);      // slug rules, and not "hub"
-bool valid_email(std::string_view s);        // pragmatic: one '@', a dot in the domain, no space
-bool valid_phone(std::string_view s);        // digits, spaces, + . - ( ), 6..20 digits
+bool valid_uuid(std::string_view s);     // canonical lowercase 8-4-4-4-12
+bool valid_slug(std::string_view s);     // [a-z0-9-], 1..64, no leading/trailing '-'
+bool valid_node_id(std::string_view s);  // slug rules, and not "hub"
+bool valid_email(std::string_view s);    // pragmatic: one '@', a dot in the domain, no space
+bool valid_phone(std::string_view s);    // digits, spaces, + . - ( ), 6..20 digits
 
 // One field value against its spec: kind, length, UTF-8, choices, formats.
 // Error codes (Status::to_string prefix aside, see error_code()):

@@ -13,7 +13,9 @@
 namespace terril {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 std::string lowercase(std::string_view s) {
   std::string out(s);
@@ -33,7 +35,9 @@ std::string normalise_authority(std::string_view a) {
   return s;
 }
 
-std::string errno_text(int e) { return std::strerror(e); }
+std::string errno_text(int e) {
+  return std::strerror(e);
+}
 
 }  // namespace
 
@@ -244,8 +248,7 @@ std::optional<HttpResponse> check_csrf(const HttpRequest& req) {
   if (!is_mutating(req.method)) return std::nullopt;
   auto origin = req.headers.find("origin");
   if (origin != req.headers.end() && !origin_matches_host(origin->second, header(req, "host")))
-    return error_response(403, "csrf", "",
-                          "Requête refusée : elle vient d'un autre site que ce poste.");
+    return error_response(403, "csrf", "", "Requête refusée : elle vient d'un autre site que ce poste.");
   if (!req.body.empty() && !is_json_content_type(header(req, "content-type")))
     return error_response(415, "unsupported_media_type", "",
                           "Le corps de la requête doit être en JSON (Content-Type: application/json).");
@@ -270,8 +273,7 @@ std::string LoginLimiter::address_key(std::string_view remote) {
 }
 
 void LoginLimiter::prune(std::deque<int64_t>& q, int64_t now_ms) const {
-  while (!q.empty() && (now_ms - q.front() >= opts_.window_ms || q.front() > now_ms + opts_.window_ms))
-    q.pop_front();
+  while (!q.empty() && (now_ms - q.front() >= opts_.window_ms || q.front() > now_ms + opts_.window_ms)) q.pop_front();
 }
 
 int64_t LoginLimiter::retry_after_ms(std::string_view remote, int64_t now_ms) {
@@ -317,10 +319,9 @@ void LoginLimiter::record_success(std::string_view remote) {
 
 HttpResponse LoginLimiter::too_many(int64_t retry_after_ms) {
   int64_t seconds = std::max<int64_t>(1, (retry_after_ms + 999) / 1000);
-  HttpResponse res = error_response(
-      429, "too_many_attempts", "password",
-      "Trop de tentatives de connexion. Réessayez dans " + std::to_string(seconds) +
-          (seconds > 1 ? " secondes." : " seconde."));
+  HttpResponse res = error_response(429, "too_many_attempts", "password",
+                                    "Trop de tentatives de connexion. Réessayez dans " + std::to_string(seconds) +
+                                        (seconds > 1 ? " secondes." : " seconde."));
   res.headers.emplace_back("Retry-After", std::to_string(seconds));
   return res;
 }

@@ -125,9 +125,9 @@ std::optional<HttpResponse> check_csrf(const HttpRequest& req);
 // --- Login rate limit ----------------------------------------------------
 
 struct LoginLimiterOptions {
-  size_t max_failures = 5;        // per address, within window_ms
+  size_t max_failures = 5;  // per address, within window_ms
   int64_t window_ms = 60 * 1000;
-  size_t max_addresses = 4096;    // bounds memory under a scan; oldest dropped
+  size_t max_addresses = 4096;  // bounds memory under a scan; oldest dropped
 };
 
 // Counts failed logins per remote address (the port, if any, is ignored).

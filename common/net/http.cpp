@@ -19,7 +19,9 @@ int hex_digit(char c) {
   return -1;
 }
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char ascii_lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -34,7 +36,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool clean_text(const std::string& s) { return s.find('\0') == std::string::npos && valid_utf8(s); }
+bool clean_text(const std::string& s) {
+  return s.find('\0') == std::string::npos && valid_utf8(s);
+}
 
 void set_default_header(HttpResponse& res, std::string_view name, std::string_view value) {
   if (!res.header(name)) res.headers.emplace_back(std::string(name), std::string(value));
@@ -164,8 +168,7 @@ HttpResponse json_response(int status, const nlohmann::json& body) {
   return res;
 }
 
-HttpResponse error_response(int status, std::string_view code, std::string_view field,
-                            std::string_view message_fr) {
+HttpResponse error_response(int status, std::string_view code, std::string_view field, std::string_view message_fr) {
   nlohmann::json j = {{"code", code},
                       {"field", field.empty() ? nlohmann::json(nullptr) : nlohmann::json(field)},
                       {"message", message_fr}};
@@ -191,13 +194,20 @@ void add_security_headers(HttpResponse& res) {
 }
 
 std::string_view content_type_for(std::string_view path) {
-  struct Entry { std::string_view ext, type; };
+  struct Entry {
+    std::string_view ext, type;
+  };
   static constexpr Entry kTypes[] = {
-      {".html", "text/html; charset=utf-8"},      {".css", "text/css; charset=utf-8"},
-      {".js", "text/javascript; charset=utf-8"},  {".json", "application/json; charset=utf-8"},
-      {".svg", "image/svg+xml"},                  {".png", "image/png"},
-      {".ico", "image/x-icon"},                   {".txt", "text/plain; charset=utf-8"},
-      {".woff2", "font/woff2"},                   {".webmanifest", "application/manifest+json"},
+      {".html", "text/html; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".json", "application/json; charset=utf-8"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".txt", "text/plain; charset=utf-8"},
+      {".woff2", "font/woff2"},
+      {".webmanifest", "application/manifest+json"},
   };
   for (const auto& e : kTypes)
     if (path.size() >= e.ext.size() && iequals(path.substr(path.size() - e.ext.size()), e.ext)) return e.type;

@@ -24,11 +24,11 @@ namespace terril {
 constexpr size_t kMaxBodyBytes = 1 << 20;
 
 struct HttpRequest {
-  std::string method;   // "GET", "POST"... (upper case)
-  std::string target;   // as received: "/api/v1/events?limit=10"
-  std::string path;     // decoded path, no query: "/api/v1/events"
+  std::string method;                                      // "GET", "POST"... (upper case)
+  std::string target;                                      // as received: "/api/v1/events?limit=10"
+  std::string path;                                        // decoded path, no query: "/api/v1/events"
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in order
-  std::map<std::string, std::string> headers;  // lowercase names
+  std::map<std::string, std::string> headers;              // lowercase names
   std::string body;
   std::string remote_addr;  // peer IP address, without port when possible
 };
@@ -84,10 +84,8 @@ bool is_json_content_type(std::string_view content_type);
 // not valid UTF-8 are replaced, never thrown on.
 HttpResponse json_response(int status, const nlohmann::json& body);
 // {"code": code, "field": field or null, "message": message_fr}.
-HttpResponse error_response(int status, std::string_view code, std::string_view field,
-                            std::string_view message_fr);
-HttpResponse text_response(int status, std::string body,
-                           std::string content_type = "text/plain; charset=utf-8");
+HttpResponse error_response(int status, std::string_view code, std::string_view field, std::string_view message_fr);
+HttpResponse text_response(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
 
 // Headers every response of a browser-facing server carries: a strict CSP
 // (default-src 'self', no framing), nosniff, no referrer. Existing headers
@@ -98,7 +96,7 @@ void add_security_headers(HttpResponse& res);
 
 // A file compiled into the binary (see node/ui/embed.cmake).
 struct StaticFile {
-  std::string_view path;          // "index.html", "assets/app.js" (no leading '/')
+  std::string_view path;  // "index.html", "assets/app.js" (no leading '/')
   std::string_view data;
 };
 

@@ -18,7 +18,9 @@ Status invalid(std::string_view code, std::string_view field, std::string en, st
   return Status(Code::invalid, std::move(msg), std::string(field), std::move(fr));
 }
 
-std::string quoted(std::string_view label) { return "« " + std::string(label) + " »"; }
+std::string quoted(std::string_view label) {
+  return "« " + std::string(label) + " »";
+}
 
 Status wrong_type(const FieldSpec& fs, std::string_view expected_fr) {
   return invalid("wrong_type", fs.name, std::string(fs.name) + " has the wrong JSON type",
@@ -28,10 +30,14 @@ Status wrong_type(const FieldSpec& fs, std::string_view expected_fr) {
 std::string_view expected_fr(const FieldSpec& fs) {
   if (fs.field == Field::tags) return "une liste d'étiquettes";
   switch (fs.kind) {
-    case ValueKind::text: return "du texte";
-    case ValueKind::integer: return "un nombre entier";
-    case ValueKind::boolean: return "oui ou non (true / false)";
-    case ValueKind::time: return "une date au format ISO 8601 (2026-11-29T10:00:00Z)";
+    case ValueKind::text:
+      return "du texte";
+    case ValueKind::integer:
+      return "un nombre entier";
+    case ValueKind::boolean:
+      return "oui ou non (true / false)";
+    case ValueKind::time:
+      return "une date au format ISO 8601 (2026-11-29T10:00:00Z)";
   }
   return "d'un autre type";
 }
@@ -45,12 +51,16 @@ std::optional<json> parse_json(std::string_view text, size_t max_depth) {
   bool in_string = false, escaped = false;
   for (char c : text) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
+    if (c == '"')
+      in_string = true;
     else if (c == '[' || c == '{') {
       if (++depth > max_depth) return std::nullopt;
     } else if ((c == ']' || c == '}') && depth > 0) {
@@ -111,9 +121,12 @@ json record_to_json(const Record& r, const json& extra) {
 bool is_envelope_key(Entity e, std::string_view key) {
   if (key == "id" || key == "centre_id" || key == "created_at" || key == "updated_at") return true;
   switch (e) {
-    case Entity::registration: return key == "synced" || key == "consent";
-    case Entity::event: return key == "registered" || key == "places_left";
-    default: return false;
+    case Entity::registration:
+      return key == "synced" || key == "consent";
+    case Entity::event:
+      return key == "registered" || key == "places_left";
+    default:
+      return false;
   }
 }
 
@@ -163,9 +176,9 @@ Result<Value> value_from_json(Entity e, const FieldSpec& fs, const json& j) {
         if (!j.is_string()) return wrong_type(fs, expected_fr(fs));
         auto ms = parse_iso8601(j.get_ref<const std::string&>());
         if (!ms)
-          return invalid("bad_format", fs.name, std::string(fs.name) + " is not an ISO 8601 time",
-                         "La date " + quoted(fs.label_fr) +
-                             " n'est pas valide (format attendu : 2026-11-29T10:00:00Z).");
+          return invalid(
+              "bad_format", fs.name, std::string(fs.name) + " is not an ISO 8601 time",
+              "La date " + quoted(fs.label_fr) + " n'est pas valide (format attendu : 2026-11-29T10:00:00Z).");
         v = *ms;
         break;
       }
@@ -178,8 +191,7 @@ Result<Value> value_from_json(Entity e, const FieldSpec& fs, const json& j) {
 Result<std::vector<FieldValue>> fields_from_json(Entity e, const json& body, bool creating,
                                                  std::vector<Status>* all_errors) {
   if (!body.is_object()) {
-    Status s = invalid("wrong_type", "", "body is not a JSON object",
-                       "La requête doit être un objet JSON.");
+    Status s = invalid("wrong_type", "", "body is not a JSON object", "La requête doit être un objet JSON.");
     if (all_errors) all_errors->push_back(s);
     return s;
   }

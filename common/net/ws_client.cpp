@@ -48,22 +48,25 @@ class WsClient : public Link, public std::enable_shared_from_this<WsClient<Strea
   template <class... Args>
   WsClient(asio::io_context& io, ClientOptions opts, ParsedUrl url, std::shared_ptr<Peer> peer, ConnectDone done,
            Args&&... stream_args)
-      : resolver_(io), ws_(std::forward<Args>(stream_args)...), opts_(std::move(opts)), url_(std::move(url)),
-        peer_(std::move(peer)), done_(std::move(done)) {}
+      : resolver_(io),
+        ws_(std::forward<Args>(stream_args)...),
+        opts_(std::move(opts)),
+        url_(std::move(url)),
+        peer_(std::move(peer)),
+        done_(std::move(done)) {}
 
   void start() {
     if constexpr (kTls) {
       // Verify by pin, not by CA: record the leaf fingerprint, accept or refuse it here.
       ws_.next_layer().set_verify_mode(asio::ssl::verify_peer);
-      ws_.next_layer().set_verify_callback(
-          [self = this->weak_from_this()](bool, asio::ssl::verify_context& ctx) {
-            auto s = self.lock();
-            if (!s) return false;
-            int depth = X509_STORE_CTX_get_error_depth(ctx.native_handle());
-            if (depth != 0) return true;  // the chain does not matter, the leaf must match
-            s->seen_ = fingerprint_of(X509_STORE_CTX_get_current_cert(ctx.native_handle()));
-            return s->opts_.pin.empty() || s->seen_ == s->opts_.pin;
-          });
+      ws_.next_layer().set_verify_callback([self = this->weak_from_this()](bool, asio::ssl::verify_context& ctx) {
+        auto s = self.lock();
+        if (!s) return false;
+        int depth = X509_STORE_CTX_get_error_depth(ctx.native_handle());
+        if (depth != 0) return true;  // the chain does not matter, the leaf must match
+        s->seen_ = fingerprint_of(X509_STORE_CTX_get_current_cert(ctx.native_handle()));
+        return s->opts_.pin.empty() || s->seen_ == s->opts_.pin;
+      });
       SSL_set_tlsext_host_name(ws_.next_layer().native_handle(), url_.host.c_str());
     }
     beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(opts_.connect_timeout_s));
@@ -192,10 +195,9 @@ class WsClient : public Link, public std::enable_shared_from_this<WsClient<Strea
   }
 
   void do_close() {
-    ws_.async_close(websocket::close_code::normal,
-                    [self = this->shared_from_this()](beast::error_code ec) {
-                      self->finish(ec ? ec.message() : "closed");
-                    });
+    ws_.async_close(websocket::close_code::normal, [self = this->shared_from_this()](beast::error_code ec) {
+      self->finish(ec ? ec.message() : "closed");
+    });
   }
 
   void abort_link(const char* why) {
@@ -286,7 +288,7 @@ std::function<void()> connect_ws(asio::io_context& io, const ClientOptions& opts
   if (url->tls) {
     auto ctx = client_tls_context();
     auto c = std::make_shared<WsClient<beast::ssl_stream<beast::tcp_stream>>>(io, opts, *url, std::move(peer),
-                                                                               std::move(done), io, *ctx);
+                                                                              std::move(done), io, *ctx);
     c->start();
     return [w = std::weak_ptr(c)] {
       if (auto s = w.lock()) s->cancel();

@@ -17,9 +17,9 @@ class io_context;
 namespace terril {
 
 struct ClientOptions {
-  std::string url;               // ws://host:port or wss://host:port; path /v1/sync appended if absent
-  std::string query;             // e.g. "enrol=1"
-  std::string pin;               // expected cert fingerprint ("AB:CD:..."); empty = accept any (enrolment)
+  std::string url;    // ws://host:port or wss://host:port; path /v1/sync appended if absent
+  std::string query;  // e.g. "enrol=1"
+  std::string pin;    // expected cert fingerprint ("AB:CD:..."); empty = accept any (enrolment)
   int connect_timeout_s = 10;
   int ws_idle_timeout_s = 20;
   size_t ws_message_limit = 16u << 20;
@@ -32,8 +32,8 @@ using ConnectDone = std::function<void(Status, const std::string& seen_fingerpri
 
 // Start connecting. Returns a cancel function (closes the link or aborts the
 // attempt). REQUIRES: called on the io_context's thread.
-std::function<void()> connect_ws(boost::asio::io_context& io, const ClientOptions& opts,
-                                 std::shared_ptr<Peer> peer, ConnectDone done);
+std::function<void()> connect_ws(boost::asio::io_context& io, const ClientOptions& opts, std::shared_ptr<Peer> peer,
+                                 ConnectDone done);
 
 // Split "wss://host:port/path" -> parts. Errors: invalid.
 struct ParsedUrl {

@@ -308,8 +308,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void linger(std::chrono::steady_clock::time_point until, size_t dropped) {
     auto left = until - std::chrono::steady_clock::now();
     if (left <= std::chrono::steady_clock::duration::zero() || dropped > kLingerMaxBytes) return do_shutdown();
-    beast::get_lowest_layer(stream_).expires_after(
-        std::min<std::chrono::steady_clock::duration>(left, kLingerIdle));
+    beast::get_lowest_layer(stream_).expires_after(std::min<std::chrono::steady_clock::duration>(left, kLingerIdle));
     buf_.consume(buf_.size());
     stream_.async_read_some(buf_.prepare(64 * 1024),
                             [self = this->shared_from_this(), until, dropped](beast::error_code ec, size_t n) {
@@ -362,7 +361,9 @@ void Server::Impl::do_accept() {
 Server::Server(asio::io_context& io, ServerOptions opts, HttpHandler http, PeerFactory ws)
     : impl_(std::make_shared<Impl>(io, std::move(opts), std::move(http), std::move(ws))) {}
 
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 Status Server::start() {
   beast::error_code ec;
@@ -375,8 +376,8 @@ Status Server::start() {
   if (!ec) a.bind(ep, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
-    return Status(Code::unavailable,
-                  "cannot listen on " + impl_->opts.host + ":" + std::to_string(impl_->opts.port) + ": " + ec.message());
+    return Status(Code::unavailable, "cannot listen on " + impl_->opts.host + ":" + std::to_string(impl_->opts.port) +
+                                         ": " + ec.message());
   impl_->do_accept();
   return Status::ok();
 }
@@ -394,6 +395,8 @@ uint16_t Server::port() const {
   return ec ? 0 : ep.port();
 }
 
-size_t Server::connections() const { return impl_->live; }
+size_t Server::connections() const {
+  return impl_->live;
+}
 
 }  // namespace terril

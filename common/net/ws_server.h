@@ -27,14 +27,14 @@ namespace terril {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;                       // 0 = ephemeral; see Server::port()
+  uint16_t port = 0;                               // 0 = ephemeral; see Server::port()
   std::shared_ptr<boost::asio::ssl::context> tls;  // null = plain HTTP
-  size_t body_limit = 1 << 20;             // bytes of an HTTP request body
-  int header_timeout_s = 10;               // to receive a whole request
-  std::string ws_path = "/v1/sync";        // empty = no WebSocket
-  size_t max_connections = 4096;           // accepted sockets beyond are closed at once
-  size_t ws_message_limit = 16u << 20;     // hard cap; the protocol enforces a lower one
-  int ws_idle_timeout_s = 20;              // pings at half of it; dead link closed after it
+  size_t body_limit = 1 << 20;                     // bytes of an HTTP request body
+  int header_timeout_s = 10;                       // to receive a whole request
+  std::string ws_path = "/v1/sync";                // empty = no WebSocket
+  size_t max_connections = 4096;                   // accepted sockets beyond are closed at once
+  size_t ws_message_limit = 16u << 20;             // hard cap; the protocol enforces a lower one
+  int ws_idle_timeout_s = 20;                      // pings at half of it; dead link closed after it
 };
 
 // Called for a WebSocket upgrade; may return null to refuse (403).

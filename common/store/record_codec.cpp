@@ -76,7 +76,9 @@ struct Reader {
   }
 };
 
-Status corrupt() { return Status(Code::io, "corrupt record state"); }
+Status corrupt() {
+  return Status(Code::io, "corrupt record state");
+}
 
 }  // namespace
 
@@ -109,14 +111,18 @@ void encode_state(const Record& r, std::string& out) {
   for (const auto& [f, st] : r.fields) {
     put_varint(out, static_cast<uint64_t>(f));
     switch (st.value.index()) {
-      case 0: out.push_back(kNull); break;
+      case 0:
+        out.push_back(kNull);
+        break;
       case 1: {
         out.push_back(kInteger);
         auto x = static_cast<uint64_t>(std::get<int64_t>(st.value));
         put_varint(out, (x << 1) ^ (std::get<int64_t>(st.value) < 0 ? ~uint64_t{0} : 0));
         break;
       }
-      case 2: out.push_back(std::get<bool>(st.value) ? kTrue : kFalse); break;
+      case 2:
+        out.push_back(std::get<bool>(st.value) ? kTrue : kFalse);
+        break;
       case 3:
         out.push_back(kText);
         put_bytes(out, std::get<std::string>(st.value));
@@ -167,16 +173,24 @@ Status decode_state(std::string_view bytes, Record& r) {
     if (!in.ok || number > 0xFFFF || !field_spec(r.entity, static_cast<Field>(number))) return corrupt();
     FieldState st;
     switch (in.byte()) {
-      case kNull: break;
+      case kNull:
+        break;
       case kInteger: {
         uint64_t z = in.varint();
         st.value = static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1));
         break;
       }
-      case kFalse: st.value = false; break;
-      case kTrue: st.value = true; break;
-      case kText: st.value = std::string(in.bytes()); break;
-      default: return corrupt();
+      case kFalse:
+        st.value = false;
+        break;
+      case kTrue:
+        st.value = true;
+        break;
+      case kText:
+        st.value = std::string(in.bytes());
+        break;
+      default:
+        return corrupt();
     }
     st.stamp.hlc = below_top(in.varint());
     st.stamp.origin = origin(in.varint());

@@ -40,8 +40,8 @@ constexpr std::string_view kMetaAcked = "acked_seq";
 constexpr std::string_view kMetaHubCursor = "hub_cursor";
 constexpr std::string_view kMetaHlcLast = "hlc_last";
 constexpr std::string_view kMetaHlcOffset = "hlc_offset";
-constexpr std::array kReservedMeta = {kMetaOrigin, kMetaOwnSeq, kMetaAcked, kMetaHubCursor, kMetaHlcLast,
-                                      kMetaHlcOffset};
+constexpr std::array kReservedMeta = {kMetaOrigin,    kMetaOwnSeq,  kMetaAcked,
+                                      kMetaHubCursor, kMetaHlcLast, kMetaHlcOffset};
 
 Status invalid(std::string en, std::string fr, std::string field = {}) {
   return Status(Code::invalid, std::move(en), std::move(field), std::move(fr));
@@ -50,7 +50,7 @@ Status invalid(std::string en, std::string fr, std::string field = {}) {
 // The database or its folder cannot be written by this process (a file
 // left owned by root after running a command with sudo, a read-only mount).
 Status not_writable(const std::string& path, const std::string& what) {
-  struct stat st{};
+  struct stat st {};
   std::string owner = ::stat(path.c_str(), &st) == 0 ? " (owned by uid " + std::to_string(st.st_uid) + ")" : "";
   return Status(Code::io,
                 "open " + path + ": " + what + owner + " is not writable by this user (uid " +
@@ -74,7 +74,9 @@ Status check_writable(const std::string& path) {
   return Status::ok();
 }
 
-Status corrupt_payload() { return Status(Code::io, "corrupt change-log payload"); }
+Status corrupt_payload() {
+  return Status(Code::io, "corrupt change-log payload");
+}
 
 template <typename T>
 T parse_number(std::string_view s) {
@@ -90,10 +92,14 @@ struct QueryColumns {
 };
 QueryColumns query_columns(Entity e) {
   switch (e) {
-    case Entity::centre: return {{"name", "town", ""}, "created_at"};
-    case Entity::event: return {{"title", "place", ""}, "starts_at"};
-    case Entity::registration: return {{"first_name", "last_name", "email"}, "created_at"};
-    case Entity::prototype_note: return {{"title", "summary", "tags"}, "created_at"};
+    case Entity::centre:
+      return {{"name", "town", ""}, "created_at"};
+    case Entity::event:
+      return {{"title", "place", ""}, "starts_at"};
+    case Entity::registration:
+      return {{"first_name", "last_name", "email"}, "created_at"};
+    case Entity::prototype_note:
+      return {{"title", "summary", "tags"}, "created_at"};
   }
   return {};
 }
@@ -123,8 +129,10 @@ struct Where {
 void bind_all(Query& q, const std::vector<BindValue>& binds) {
   int i = 1;
   for (const auto& b : binds) {
-    if (std::holds_alternative<int64_t>(b)) q.bind(i++, std::get<int64_t>(b));
-    else q.bind(i++, std::string_view(std::get<std::string>(b)));
+    if (std::holds_alternative<int64_t>(b))
+      q.bind(i++, std::get<int64_t>(b));
+    else
+      q.bind(i++, std::string_view(std::get<std::string>(b)));
   }
 }
 
@@ -159,8 +167,7 @@ Status build_where(Entity e, const ListQuery& q, bool live_only, bool paged, Whe
     } else if (key == "status" && e == Entity::prototype_note) {
       ok = true;
     }
-    if (!ok)
-      return invalid("unknown filter for " + std::string(entity_name(e)), "Filtre inconnu : " + key + ".", key);
+    if (!ok) return invalid("unknown filter for " + std::string(entity_name(e)), "Filtre inconnu : " + key + ".", key);
     if (key == "event_id" || key == "role" || key == "kind" || key == "status") {
       w.add("t." + key + " = ?");  // key is one of the four literals just checked
       w.binds.emplace_back(value);
@@ -198,10 +205,13 @@ Status build_where(Entity e, const ListQuery& q, bool live_only, bool paged, Whe
 std::string render_column(const Query& q, int c, ValueKind kind) {
   if (q.is_null(c)) return {};
   switch (kind) {
-    case ValueKind::boolean: return q.i64(c) ? "true" : "false";
+    case ValueKind::boolean:
+      return q.i64(c) ? "true" : "false";
     case ValueKind::integer:
-    case ValueKind::time: return std::to_string(q.i64(c));
-    case ValueKind::text: return std::string(q.text(c));
+    case ValueKind::time:
+      return std::to_string(q.i64(c));
+    case ValueKind::text:
+      return std::string(q.text(c));
   }
   return {};
 }
@@ -213,9 +223,9 @@ std::string render_column(const Query& q, int c, ValueKind kind) {
 struct Store::Impl {
   // Statements per entity, by Entity number.
   struct EntityStmts {
-    sqlite3_stmt* get = nullptr;        // rowid, centre_id, local_seq, state by id
-    sqlite3_stmt* insert = nullptr;     // ?1 id ?2 centre ?3.. fields, erased, updated_at, local_seq, state
-    sqlite3_stmt* update = nullptr;     // same parameters, by id
+    sqlite3_stmt* get = nullptr;     // rowid, centre_id, local_seq, state by id
+    sqlite3_stmt* insert = nullptr;  // ?1 id ?2 centre ?3.. fields, erased, updated_at, local_seq, state
+    sqlite3_stmt* update = nullptr;  // same parameters, by id
     sqlite3_stmt* count = nullptr;
     std::string table;
   };
@@ -278,8 +288,7 @@ struct Store::Impl {
     p(own_after,
       "SELECT origin_seq, payload FROM change_log WHERE origin = ?1 AND origin_seq > ?2 ORDER BY origin_seq "
       "LIMIT ?3");
-    p(unsent,
-      "SELECT seq, hlc, payload FROM change_log WHERE origin = ?1 AND origin_seq > ?2 ORDER BY origin_seq");
+    p(unsent, "SELECT seq, hlc, payload FROM change_log WHERE origin = ?1 AND origin_seq > ?2 ORDER BY origin_seq");
     p(log_compact, "DELETE FROM change_log WHERE origin = ?1 AND origin_seq <= ?2");
     p(fan_all,
       "SELECT seq FROM change_log INDEXED BY change_log_all WHERE audience_all = 1 AND seq > ?1 AND origin <> ?2 "
@@ -428,11 +437,16 @@ struct Store::Impl {
     int rc;
     while ((rc = q.step()) == SQLITE_ROW) {
       const std::string_view key = q.text(0), value = q.text(1);
-      if (key == kMetaOwnSeq) own_seq = parse_number<uint64_t>(value);
-      else if (key == kMetaAcked) acked_seq = parse_number<uint64_t>(value);
-      else if (key == kMetaHubCursor) hub_cursor = parse_number<uint64_t>(value);
-      else if (key == kMetaHlcLast) hlc_last = parse_number<uint64_t>(value);
-      else if (key == kMetaHlcOffset) offset = parse_number<int64_t>(value);
+      if (key == kMetaOwnSeq)
+        own_seq = parse_number<uint64_t>(value);
+      else if (key == kMetaAcked)
+        acked_seq = parse_number<uint64_t>(value);
+      else if (key == kMetaHubCursor)
+        hub_cursor = parse_number<uint64_t>(value);
+      else if (key == kMetaHlcLast)
+        hlc_last = parse_number<uint64_t>(value);
+      else if (key == kMetaHlcOffset)
+        offset = parse_number<int64_t>(value);
     }
     if (rc != SQLITE_DONE) return sql_error(db, rc, "read meta");
     self.hlc_ = Hlc(hlc_last, offset);
@@ -476,10 +490,14 @@ struct Store::Impl {
         continue;
       }
       const Value* v = r.get(fs.field);
-      if (!v || v->index() == 0) q.bind_null(i);
-      else if (auto* n = std::get_if<int64_t>(v)) q.bind(i, *n);
-      else if (auto* b = std::get_if<bool>(v)) q.bind(i, int64_t{*b});
-      else q.bind(i, std::string_view(std::get<std::string>(*v)));
+      if (!v || v->index() == 0)
+        q.bind_null(i);
+      else if (auto* n = std::get_if<int64_t>(v))
+        q.bind(i, *n);
+      else if (auto* b = std::get_if<bool>(v))
+        q.bind(i, int64_t{*b});
+      else
+        q.bind(i, std::string_view(std::get<std::string>(*v)));
       ++i;
     }
     q.bind(i, int64_t{r.erased}).bind(i + 1, r.updated_at_ms()).bind(i + 2, local_seq).bind_blob(i + 3, state_buf);
@@ -502,8 +520,10 @@ struct Store::Impl {
     Query q(event_host);
     q.bind(1, event_id);
     int rc = q.step();
-    if (rc == SQLITE_ROW) out = std::string(q.text(0));
-    else if (rc != SQLITE_DONE) return sql_error(db, rc, "read event");
+    if (rc == SQLITE_ROW)
+      out = std::string(q.text(0));
+    else if (rc != SQLITE_DONE)
+      return sql_error(db, rc, "read event");
     cache_.emplace(std::move(key), out);
     return Status::ok();
   }
@@ -525,10 +545,14 @@ struct Store::Impl {
     q.bind(1, std::string_view(c.origin)).bind(2, c.origin_seq).bind(3, c.hlc);
     q.bind(4, int64_t{static_cast<int>(c.entity)}).bind(5, std::string_view(c.record_id));
     q.bind(6, int64_t{a.everyone});
-    if (a.owner_centre.empty()) q.bind_null(7);
-    else q.bind(7, std::string_view(a.owner_centre));
-    if (a.host_centre.empty()) q.bind_null(8);
-    else q.bind(8, std::string_view(a.host_centre));
+    if (a.owner_centre.empty())
+      q.bind_null(7);
+    else
+      q.bind(7, std::string_view(a.owner_centre));
+    if (a.host_centre.empty())
+      q.bind_null(8);
+    else
+      q.bind(8, std::string_view(a.host_centre));
     q.bind_blob(9, payload);
     return run(q, "append change log");
   }
@@ -612,8 +636,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
 
   if (Status s = check_writable(path); !s) return s;
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     Status s = sql_error(db, rc, "open " + path);
     sqlite3_close_v2(db);
@@ -732,7 +756,9 @@ Status Store::set_origin(std::string origin) {
   return Status::ok();
 }
 
-Result<std::optional<std::string>> Store::meta(std::string_view key) { return impl_->get_meta(key); }
+Result<std::optional<std::string>> Store::meta(std::string_view key) {
+  return impl_->get_meta(key);
+}
 
 Status Store::set_meta(std::string_view key, std::string_view value) {
   if (std::find(kReservedMeta.begin(), kReservedMeta.end(), key) != kReservedMeta.end())
@@ -747,8 +773,7 @@ Result<Change> Store::Impl::do_write(const LocalWrite& w, int64_t wall_ms, bool&
   if (origin.empty())
     return Status(Code::forbidden, "no origin: the node is not enrolled", {},
                   "Ce poste n'est pas encore enrôlé : impossible d'enregistrer.");
-  if (!valid_entity(static_cast<uint32_t>(w.entity)))
-    return invalid("unknown entity", "Type de fiche inconnu.");
+  if (!valid_entity(static_cast<uint32_t>(w.entity))) return invalid("unknown entity", "Type de fiche inconnu.");
   Change c;
   c.origin = origin;
   c.entity = w.entity;
@@ -786,8 +811,7 @@ Result<Change> Store::Impl::do_write(const LocalWrite& w, int64_t wall_ms, bool&
       return c;  // already deleted
     }
   } else {
-    if (c.op != Op::upsert)
-      return Status(Code::not_found, "no such record", {}, "Cette fiche n'existe pas.");
+    if (c.op != Op::upsert) return Status(Code::not_found, "no such record", {}, "Cette fiche n'existe pas.");
     creation = true;
     c.centre_id = w.centre_id;
     if (Status s = validate_new_record(w.entity, c.fields); !s) return s;
@@ -818,8 +842,7 @@ Result<Change> Store::Impl::do_write(const LocalWrite& w, int64_t wall_ms, bool&
     if (Status s = purge_personal(*rec); !s) return s;
     erased = true;
   }
-  if (Status s = append_log(c, route(c.entity, rec->centre_id, host), wire::encode_change(c)); !s)
-    return s;
+  if (Status s = append_log(c, route(c.entity, rec->centre_id, host), wire::encode_change(c)); !s) return s;
   own_seq = c.origin_seq;
   if (Status s = put_meta_u64(kMetaOwnSeq, own_seq); !s) return s;
   if (Status s = persist_hlc(); !s) return s;
@@ -871,8 +894,7 @@ std::vector<Result<ApplyReport>> Store::apply_from_nodes(const std::vector<NodeB
     for (size_t i = 0; i < batches.size(); ++i) out.emplace_back(s);
     return std::move(out);
   };
-  if (!opts_.hub)
-    return fail_all(invalid("apply_from_node runs on the hub", "Opération réservée au serveur central."));
+  if (!opts_.hub) return fail_all(invalid("apply_from_node runs on the hub", "Opération réservée au serveur central."));
   Impl& im = *impl_;
   Impl::Tx tx(im);
   if (Status s = tx.begin(); !s) return fail_all(s);
@@ -1005,8 +1027,8 @@ Status Store::apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyRepo
       report.to_everyone = true;
     } else {
       for (const std::string* centre : {&audience.owner_centre, &audience.host_centre})
-        if (!centre->empty() && std::find(report.to_centres.begin(), report.to_centres.end(), *centre) ==
-                                    report.to_centres.end())
+        if (!centre->empty() &&
+            std::find(report.to_centres.begin(), report.to_centres.end(), *centre) == report.to_centres.end())
           report.to_centres.push_back(*centre);
     }
   }
@@ -1036,7 +1058,12 @@ Result<ApplyReport> Store::apply_from_hub(const std::vector<Change>& changes, ui
   for (const Change& c : changes) {
     if (Status v = validate_change(c); !v) {
       // The hub validated it; keep it visible rather than drop it silently.
-      Rejection r{c.origin, c.origin_seq, "invalid", v.field(), v.message_fr(), wall_ms,
+      Rejection r{c.origin,
+                  c.origin_seq,
+                  "invalid",
+                  v.field(),
+                  v.message_fr(),
+                  wall_ms,
                   std::string(valid_entity(static_cast<uint32_t>(c.entity)) ? entity_name(c.entity) : "?"),
                   c.record_id};
       if (Status s = im.add_rejection(r); !s) return s;
@@ -1129,7 +1156,9 @@ Result<Outgoing> Store::changes_for_centre(const std::string& centre, const std:
 
 // --- Cursors and clock -------------------------------------------------------
 
-Result<uint64_t> Store::origin_cursor(const std::string& origin) { return impl_->cursor_of(origin); }
+Result<uint64_t> Store::origin_cursor(const std::string& origin) {
+  return impl_->cursor_of(origin);
+}
 
 Status Store::set_acked(uint64_t seq) {
   if (opts_.hub) return invalid("set_acked runs on a node", "Opération réservée aux postes.");
@@ -1295,7 +1324,7 @@ Result<Page> Store::list(Entity e, const ListQuery& q) {
 }
 
 Result<std::vector<std::pair<std::string, uint64_t>>> Store::count_by(Entity e, const std::string& column,
-                                                                        const ListQuery& q) {
+                                                                      const ListQuery& q) {
   if (!valid_entity(static_cast<uint32_t>(e))) return invalid("unknown entity", "Type de fiche inconnu.");
   std::string expr;
   ValueKind kind = ValueKind::text;
@@ -1311,8 +1340,8 @@ Result<std::vector<std::pair<std::string, uint64_t>>> Store::count_by(Entity e, 
   }
   Where w;
   if (Status s = build_where(e, q, true, false, w); !s) return s;
-  const std::string sql = "SELECT " + expr + " AS k, count(*) FROM " + std::string(spec(e).table) + " t" + w.sql +
-                          " GROUP BY k ORDER BY k";
+  const std::string sql =
+      "SELECT " + expr + " AS k, count(*) FROM " + std::string(spec(e).table) + " t" + w.sql + " GROUP BY k ORDER BY k";
   Status err;
   sqlite3_stmt* st = impl_->cache.get(sql, &err);
   if (!st) return err;
@@ -1404,6 +1433,8 @@ Status Store::integrity_check() {
   return Status::ok();
 }
 
-Status Store::checkpoint() { return impl_->checkpoint_truncate(); }
+Status Store::checkpoint() {
+  return impl_->checkpoint_truncate();
+}
 
 }  // namespace terril

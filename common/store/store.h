@@ -44,8 +44,8 @@ struct StoreOptions {
 // A write made here (by staff through the API, or the hub admin).
 struct LocalWrite {
   Entity entity = Entity::registration;
-  std::string record_id;   // new UUID for a creation
-  std::string centre_id;   // owner centre
+  std::string record_id;  // new UUID for a creation
+  std::string centre_id;  // owner centre
   Op op = Op::upsert;
   std::vector<FieldValue> fields;  // any order; the store sorts them
 };
@@ -54,11 +54,11 @@ struct LocalWrite {
 struct Rejection {
   std::string origin;
   uint64_t origin_seq = 0;
-  std::string code;        // "forbidden", "invalid", "clock_skew"
+  std::string code;  // "forbidden", "invalid", "clock_skew"
   std::string field;
-  std::string message;     // French
+  std::string message;  // French
   int64_t at_ms = 0;
-  std::string entity;      // entity name
+  std::string entity;  // entity name
   std::string record_id;
 };
 
@@ -68,10 +68,10 @@ struct Rejection {
 using Judge = std::function<Status(const Change&, const Record* existing, const std::string& event_host_centre)>;
 
 struct ApplyReport {
-  uint64_t applied = 0;      // changes merged
-  uint64_t duplicates = 0;   // already held, skipped
+  uint64_t applied = 0;     // changes merged
+  uint64_t duplicates = 0;  // already held, skipped
   std::vector<Rejection> rejections;
-  uint64_t cursor = 0;       // after the batch: hub's origin cursor for this node / node's hub cursor
+  uint64_t cursor = 0;  // after the batch: hub's origin cursor for this node / node's hub cursor
   // Hub: who the applied changes are routed to, so only those sessions wake.
   bool to_everyone = false;
   std::vector<std::string> to_centres;  // owner and host centres, unique
@@ -89,30 +89,30 @@ struct ListQuery {
   // "status", "attended" ("true"/"false"), "agglomeration" (registrations:
   // via their centre). Unknown keys are an error.
   std::vector<std::pair<std::string, std::string>> filters;
-  std::string search;        // case-insensitive substring of name fields / title
-  int64_t from_ms = 0;       // created_at (registrations, notes) or starts_at (events) >= from
-  int64_t to_ms = 0;         // ... < to; 0 = no bound
+  std::string search;   // case-insensitive substring of name fields / title
+  int64_t from_ms = 0;  // created_at (registrations, notes) or starts_at (events) >= from
+  int64_t to_ms = 0;    // ... < to; 0 = no bound
   bool include_deleted = false;
-  std::string after;         // paging cursor from Page::next
-  size_t limit = 50;         // 1..1000
+  std::string after;  // paging cursor from Page::next
+  size_t limit = 50;  // 1..1000
 };
 
 struct Page {
   std::vector<Record> items;
-  std::string next;          // empty when this is the last page
+  std::string next;  // empty when this is the last page
 };
 
 // A change to send, with the sequence it was read at.
 struct Outgoing {
   std::vector<Change> changes;
-  uint64_t last_seq = 0;     // node: origin_seq of the last change; hub: hub seq scanned up to
+  uint64_t last_seq = 0;  // node: origin_seq of the last change; hub: hub seq scanned up to
 };
 
 struct StoreStats {
-  uint64_t own_seq = 0;          // last origin_seq this replica issued
-  uint64_t acked_seq = 0;        // node: last own seq the hub holds (node_cursor)
-  uint64_t hub_cursor = 0;       // node: last hub seq applied; hub: newest hub seq
-  uint64_t pending = 0;          // node: own_seq - acked_seq
+  uint64_t own_seq = 0;     // last origin_seq this replica issued
+  uint64_t acked_seq = 0;   // node: last own seq the hub holds (node_cursor)
+  uint64_t hub_cursor = 0;  // node: last hub seq applied; hub: newest hub seq
+  uint64_t pending = 0;     // node: own_seq - acked_seq
   uint64_t records = 0;
   uint64_t rejections = 0;
   int64_t db_bytes = 0;
@@ -217,7 +217,7 @@ class Store {
   // Count per value of `column` (e.g. role, centre_id) for live records,
   // with the same filters as list. For reports.
   Result<std::vector<std::pair<std::string, uint64_t>>> count_by(Entity e, const std::string& column,
-                                                                   const ListQuery& q);
+                                                                 const ListQuery& q);
   // Stream every live record matching q to `fn`, in id order, in bounded
   // memory (for exports). Stops early if fn returns false.
   Status for_each(Entity e, const ListQuery& q, const std::function<bool(const Record&)>& fn);

@@ -12,7 +12,9 @@ static_assert(static_cast<int>(Op::upsert) == v1::OP_UPSERT);
 static_assert(static_cast<int>(Op::erase) == v1::OP_ERASE);
 
 namespace {
-Status malformed(std::string what) { return Status(Code::invalid, "malformed frame: " + what); }
+Status malformed(std::string what) {
+  return Status(Code::invalid, "malformed frame: " + what);
+}
 }  // namespace
 
 void to_wire(const Change& c, v1::Change& out) {
@@ -34,9 +36,15 @@ void to_wire(const Change& c, v1::Change& out) {
     auto* f = out.add_fields();
     f->set_field(static_cast<uint32_t>(fv.field));
     switch (fv.value.index()) {
-      case 0: f->set_null(true); break;
-      case 1: f->set_integer(std::get<int64_t>(fv.value)); break;
-      case 2: f->set_boolean(std::get<bool>(fv.value)); break;
+      case 0:
+        f->set_null(true);
+        break;
+      case 1:
+        f->set_integer(std::get<int64_t>(fv.value));
+        break;
+      case 2:
+        f->set_boolean(std::get<bool>(fv.value));
+        break;
       case 3: {
         const auto& text = std::get<std::string>(fv.value);
         // UUID-valued fields travel as 16 bytes instead of 36 characters.
@@ -75,17 +83,25 @@ Result<Change> from_wire(const v1::Change& in) {
     if (f.field() == 0 || f.field() > 0xFFFF) return malformed("bad field number");
     FieldValue fv{static_cast<Field>(f.field()), {}};
     switch (f.value_case()) {
-      case v1::FieldValue::kText: fv.value = f.text(); break;
-      case v1::FieldValue::kInteger: fv.value = static_cast<int64_t>(f.integer()); break;
-      case v1::FieldValue::kBoolean: fv.value = f.boolean(); break;
-      case v1::FieldValue::kNull: break;
+      case v1::FieldValue::kText:
+        fv.value = f.text();
+        break;
+      case v1::FieldValue::kInteger:
+        fv.value = static_cast<int64_t>(f.integer());
+        break;
+      case v1::FieldValue::kBoolean:
+        fv.value = f.boolean();
+        break;
+      case v1::FieldValue::kNull:
+        break;
       case v1::FieldValue::kUuid: {
         auto t = uuid_from_bytes(f.uuid());
         if (!t) return malformed("uuid value is not 16 bytes");
         fv.value = *t;
         break;
       }
-      case v1::FieldValue::VALUE_NOT_SET: return malformed("field without value");
+      case v1::FieldValue::VALUE_NOT_SET:
+        return malformed("field without value");
     }
     c.fields.push_back(std::move(fv));
   }
@@ -109,16 +125,19 @@ Status decode_frame(std::string_view bytes, v1::Frame& out) {
   if (bytes.size() > kMaxFrameBytes) return Status(Code::invalid, "frame too large");
   if (!out.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return malformed("does not parse");
   switch (out.msg_case()) {
-    case v1::Frame::MSG_NOT_SET: return malformed("empty frame");
+    case v1::Frame::MSG_NOT_SET:
+      return malformed("empty frame");
     case v1::Frame::kChanges: {
       const auto& ch = out.changes();
       if (static_cast<size_t>(ch.changes_size()) > kMaxBatchChanges) return malformed("batch too large");
       for (const auto& c : ch.changes())
-        if (auto r = from_wire(c); !r) return Status(Code::invalid, "invalid change: " + r.status().message(), r.status().field());
+        if (auto r = from_wire(c); !r)
+          return Status(Code::invalid, "invalid change: " + r.status().message(), r.status().field());
       return Status::ok();
     }
     case v1::Frame::kHello:
-      if (out.hello().node_id().empty() || out.hello().node_id().size() > kMaxOriginLen) return malformed("bad node id");
+      if (out.hello().node_id().empty() || out.hello().node_id().size() > kMaxOriginLen)
+        return malformed("bad node id");
       if (out.hello().proof().size() != 32) return malformed("proof is not 32 bytes");
       return Status::ok();
     case v1::Frame::kChallenge:
@@ -129,6 +148,8 @@ Status decode_frame(std::string_view bytes, v1::Frame& out) {
   }
 }
 
-std::string encode_frame(const v1::Frame& f) { return f.SerializeAsString(); }
+std::string encode_frame(const v1::Frame& f) {
+  return f.SerializeAsString();
+}
 
 }  // namespace terril::wire

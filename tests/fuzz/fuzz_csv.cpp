@@ -30,14 +30,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   std::vector<std::string> fields(1);
   for (char c : in) {
-    if (c == '\x1f') fields.emplace_back();
-    else fields.back() += c;
+    if (c == '\x1f')
+      fields.emplace_back();
+    else
+      fields.back() += c;
   }
   if (fields.size() == 1 && fields[0].empty()) return 0;  // an empty row is just CRLF
   std::vector<std::string> want;
   for (const auto& f : fields) {
-    bool trigger = !f.empty() && (f[0] == '=' || f[0] == '+' || f[0] == '-' || f[0] == '@' || f[0] == '\t' ||
-                                  f[0] == '\r');
+    bool trigger =
+        !f.empty() && (f[0] == '=' || f[0] == '+' || f[0] == '-' || f[0] == '@' || f[0] == '\t' || f[0] == '\r');
     want.push_back(trigger ? "'" + f : f);
   }
   // As the export writes a file: a BOM first (the reader drops one), so a

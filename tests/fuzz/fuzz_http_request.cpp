@@ -28,7 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body = nl == std::string_view::npos ? std::string_view() : in.substr(nl + 1);
 
   if (auto t = parse_target(target)) {
-    if (t->path.empty() || t->path[0] != '/') fuzz::fail("decoded path does not start with /", std::string(target), t->path);
+    if (t->path.empty() || t->path[0] != '/')
+      fuzz::fail("decoded path does not start with /", std::string(target), t->path);
     if (t->path.find('\0') != std::string::npos) fuzz::fail("decoded path holds NUL", std::string(target), t->path);
     std::string_view rel = std::string_view(t->path).substr(1);
     if (safe_relative_path(rel)) {

@@ -88,8 +88,7 @@ std::vector<Change> conflicts() {
            {{Field::first_name, "Anne"s}, {Field::attended, false}}),
       make("node-a", 2, kT - 100, Entity::registration, kReg, Op::upsert, {{Field::attended, true}}),
       make("node-b", 2, kT + 100, Entity::registration, kReg, Op::del, {}),
-      make("node-c", 1, kT + 200, Entity::registration, kReg, Op::upsert, {{Field::deleted, false}},
-           "denain"),
+      make("node-c", 1, kT + 200, Entity::registration, kReg, Op::upsert, {{Field::deleted, false}}, "denain"),
   };
 }
 
@@ -99,7 +98,9 @@ void write(const std::filesystem::path& path, const std::string& bytes) {
   std::cout << path.string() << " (" << bytes.size() << " bytes)\n";
 }
 
-std::string frame(const v1::Frame& f) { return wire::encode_frame(f); }
+std::string frame(const v1::Frame& f) {
+  return wire::encode_frame(f);
+}
 
 std::string changes_frame(const std::vector<Change>& cs, uint64_t last_seq) {
   v1::Frame f;

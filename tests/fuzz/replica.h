@@ -15,7 +15,9 @@ namespace terril::fuzz {
 
 using Replica = std::map<std::pair<Entity, std::string>, std::optional<Record>>;
 
-inline MergeResult apply(Replica& r, const Change& c) { return merge(r[{c.entity, c.record_id}], c); }
+inline MergeResult apply(Replica& r, const Change& c) {
+  return merge(r[{c.entity, c.record_id}], c);
+}
 
 inline std::string dump(const Replica& r) {
   std::string out;

@@ -34,9 +34,9 @@ struct Env {
   Io io;
   Creds legit_creds;
   std::shared_ptr<ScriptedPeer> legit;
-  uint64_t legit_seq = 0;        // last origin_seq the legit node pushed
-  std::string legit_note;        // a note of centre B held at the hub
-  std::string legit_first_hello; // the legit node's Hello, for replay
+  uint64_t legit_seq = 0;         // last origin_seq the legit node pushed
+  std::string legit_note;         // a note of centre B held at the hub
+  std::string legit_first_hello;  // the legit node's Hello, for replay
 
   Env() {
     std::string err;
@@ -59,7 +59,9 @@ Env& env() {
   return e;
 }
 
-std::string name(v1::ErrorCode c) { return v1::ErrorCode_Name(c); }
+std::string name(v1::ErrorCode c) {
+  return v1::ErrorCode_Name(c);
+}
 
 int64_t notes_with_id(const std::string& id) {
   return sql_int(env().hub.db_path(), "SELECT count(*) FROM prototype_notes WHERE id = ?", {id});
@@ -68,8 +70,7 @@ int64_t log_rows_of(const std::string& origin) {
   return sql_int(env().hub.db_path(), "SELECT count(*) FROM change_log WHERE origin = ?", {origin});
 }
 int64_t cursor_of(const std::string& origin) {
-  return sql_int(env().hub.db_path(), "SELECT coalesce(max(seq), 0) FROM origin_cursors WHERE origin = ?",
-                 {origin});
+  return sql_int(env().hub.db_path(), "SELECT coalesce(max(seq), 0) FROM origin_cursors WHERE origin = ?", {origin});
 }
 
 // The legitimate node is still on its first link, pushes one change, gets it
@@ -334,8 +335,9 @@ TEST_CASE("changes for another centre or with a forged origin are rejected per c
   CHECK_FALSE(p->closed());  // per-change errors do not end the link
   CHECK(notes_with_id(other_centre.record_id) == 0);
   CHECK(notes_with_id(forged.record_id) == 0);
-  CHECK(sql_int(e.hub.db_path(), "SELECT count(*) FROM prototype_notes WHERE id = ? AND centre_id = ? AND title LIKE "
-                                 "'Note légitime%'",
+  CHECK(sql_int(e.hub.db_path(),
+                "SELECT count(*) FROM prototype_notes WHERE id = ? AND centre_id = ? AND title LIKE "
+                "'Note légitime%'",
                 {b_note, kCentreB}) == 1);
   CHECK(notes_with_id(valid.record_id) == 1);
   CHECK(log_rows_of(c.node_id) == 1);
@@ -428,7 +430,7 @@ TEST_CASE("slow clients and 1,000 half-open connections are shed in bounded time
   WARN("slow HTTP closed after " << *slow_http->closed_after() << " s, slow WebSocket after "
                                  << *slow_ws->closed_after() << " s; " << half.closed_by_server()
                                  << "/1000 half-open shed; worst /healthz " << worst_health_s << " s");
-  CHECK(*slow_http->closed_after() >= 8.0);   // the header timeout is 10 s
+  CHECK(*slow_http->closed_after() >= 8.0);  // the header timeout is 10 s
   CHECK(*slow_http->closed_after() <= 13.0);
   CHECK(slow_http->bytes_sent() < slow_req.size());
   REQUIRE(slow_ws->upgraded());
@@ -450,7 +452,8 @@ TEST_CASE("HTTP body over 1 MiB gets 413", "[hostile]") {
   std::string body((1u << 20) + 1, 'a');
   auto r = https_request(port,
                          "POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                         "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body,
+                         "Content-Length: " +
+                             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body,
                          10);
   INFO(r.head << " " << r.error);
   CHECK(r.status == 413);
@@ -460,7 +463,8 @@ TEST_CASE("HTTP body over 1 MiB gets 413", "[hostile]") {
   chunked += "0\r\n\r\n";
   r = https_request(port,
                     "POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunked,
+                    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                        chunked,
                     10);
   INFO(r.head << " " << r.error);
   CHECK(r.status == 413);
@@ -475,8 +479,10 @@ TEST_CASE("HTTP body over 1 MiB gets 413", "[hostile]") {
 TEST_CASE("413 answer is not lost to a reset when the client sends its whole body at once", "[hostile]") {
   uint16_t port = env().hub.port();
   std::string body((1u << 20) + 1, 'a');
-  std::string req = "POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                    "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  std::string req =
+      "POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
   int got_413 = 0;
   for (int i = 0; i < 25; ++i) {
     auto r = https_request(port, req, 10);

@@ -44,7 +44,9 @@ using asio::awaitable;
 using asio::use_awaitable;
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // --- Processes ---------------------------------------------------------------
 
@@ -165,7 +167,7 @@ HubProcess::HubProcess() {
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  std::vector<std::string> argv = {hub_binary(), "serve",   "--listen",  "127.0.0.1:0", "--data-dir",
+  std::vector<std::string> argv = {hub_binary(), "serve",    "--listen",  "127.0.0.1:0", "--data-dir",
                                    dir_,         "--config", "/dev/null", "--log-level", "debug"};
   auto args = c_argv(argv);
   int rc = posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), environ);
@@ -211,8 +213,12 @@ HubProcess::~HubProcess() {
   }
 }
 
-std::string HubProcess::url() const { return "wss://127.0.0.1:" + std::to_string(port_); }
-std::string HubProcess::db_path() const { return dir_ + "/hub.db"; }
+std::string HubProcess::url() const {
+  return "wss://127.0.0.1:" + std::to_string(port_);
+}
+std::string HubProcess::db_path() const {
+  return dir_ + "/hub.db";
+}
 
 bool HubProcess::alive() const {
   if (pid_ <= 0) return false;
@@ -281,8 +287,12 @@ Io::~Io() {
   impl_->io.stop();
   impl_->thread.join();
 }
-asio::io_context& Io::context() { return impl_->io; }
-void Io::post(std::function<void()> fn) { asio::post(impl_->io, std::move(fn)); }
+asio::io_context& Io::context() {
+  return impl_->io;
+}
+void Io::post(std::function<void()> fn) {
+  asio::post(impl_->io, std::move(fn));
+}
 bool Io::run(std::function<void()> fn, double timeout_s) {
   auto done = std::make_shared<std::promise<void>>();
   auto fut = done->get_future();
@@ -295,7 +305,9 @@ bool Io::run(std::function<void()> fn, double timeout_s) {
 
 // --- ScriptedPeer ----------------------------------------------------------------
 
-void ScriptedPeer::on_open(Link& link) { link_ = &link; }
+void ScriptedPeer::on_open(Link& link) {
+  link_ = &link;
+}
 
 void ScriptedPeer::on_message(std::string_view bytes) {
   v1::Frame f;
@@ -468,8 +480,7 @@ std::optional<Creds> enrol(Io& io, const HubProcess& hub, const std::string& cod
 
 // --- Frames ------------------------------------------------------------------------
 
-std::string hello_frame(const std::string& node_id, const std::string& proof, uint32_t version,
-                        uint64_t hub_cursor) {
+std::string hello_frame(const std::string& node_id, const std::string& proof, uint32_t version, uint64_t hub_cursor) {
   v1::Frame f;
   auto* h = f.mutable_hello();
   h->set_node_id(node_id);
@@ -501,7 +512,9 @@ std::string enrol_frame(const std::string& code) {
   return wire::encode_frame(f);
 }
 
-std::string proof_for(const std::string& secret, const std::string& nonce) { return hmac_sha256(secret, nonce); }
+std::string proof_for(const std::string& secret, const std::string& nonce) {
+  return hmac_sha256(secret, nonce);
+}
 
 std::string new_uuid() {
   auto b = random_bytes(16);
@@ -512,9 +525,9 @@ std::string new_uuid() {
 
 Change note_change(const std::string& origin, uint64_t origin_seq, const std::string& centre,
                    const std::string& title) {
-  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+  int64_t now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   Change c;
   c.origin = origin;
   c.origin_seq = origin_seq;
@@ -523,9 +536,8 @@ Change note_change(const std::string& origin, uint64_t origin_seq, const std::st
   c.record_id = new_uuid();
   c.centre_id = centre;
   c.op = Op::upsert;
-  c.fields = {{Field::created_at, Value{now}},
-              {Field::title, Value{title}},
-              {Field::status, Value{std::string("idee")}}};
+  c.fields = {
+      {Field::created_at, Value{now}}, {Field::title, Value{title}}, {Field::status, Value{std::string("idee")}}};
   return c;
 }
 
@@ -542,7 +554,9 @@ std::shared_ptr<ssl::context> raw_tls_context() {
   return ctx;
 }
 
-tcp::endpoint loopback(uint16_t port) { return {asio::ip::make_address("127.0.0.1"), port}; }
+tcp::endpoint loopback(uint16_t port) {
+  return {asio::ip::make_address("127.0.0.1"), port};
+}
 
 HttpReply parse_reply(const std::string& raw) {
   HttpReply r;
@@ -618,8 +632,7 @@ HttpReply https_request(uint16_t port, const std::string& raw, double timeout_s)
 }
 
 HttpReply https_get(uint16_t port, const std::string& target, double timeout_s) {
-  return https_request(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-                       timeout_s);
+  return https_request(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", timeout_s);
 }
 
 struct SlowClient::State {
@@ -664,8 +677,8 @@ awaitable<void> slow_reader(std::shared_ptr<SlowClient::State> st) {
   }
 }
 
-awaitable<void> slow_main(std::shared_ptr<SlowClient::State> st, uint16_t port, std::string payload,
-                          double interval_s, bool ws) {
+awaitable<void> slow_main(std::shared_ptr<SlowClient::State> st, uint16_t port, std::string payload, double interval_s,
+                          bool ws) {
   auto ex = co_await asio::this_coro::executor;
   auto mark_closed = [&] {
     std::lock_guard lk(st->mu);

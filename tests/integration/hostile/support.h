@@ -43,8 +43,7 @@ struct CliResult {
 };
 
 // Runs `argv` with `stdin_text` on its standard input; bounded by timeout_s.
-CliResult run_command(const std::vector<std::string>& argv, const std::string& stdin_text = "",
-                      double timeout_s = 60);
+CliResult run_command(const std::vector<std::string>& argv, const std::string& stdin_text = "", double timeout_s = 60);
 
 // terril-hub from $TERRIL_BUILD/hub/terril-hub, else the build's own.
 std::string hub_binary();
@@ -111,12 +110,12 @@ struct Creds {
 
 // What a ScriptedPeer does by itself, on the io thread.
 struct Script {
-  std::optional<Creds> hello;        // answer the Challenge with a Hello for these credentials
+  std::optional<Creds> hello;  // answer the Challenge with a Hello for these credentials
   uint32_t protocol_version = 1;
   std::optional<std::string> proof;  // send this proof instead of HMAC(secret, nonce)
   uint64_t hub_cursor = 0;
   std::vector<std::string> after_hello;  // frames pipelined right behind the Hello
-  bool ack_changes = true;           // answer each Changes from the hub with its Ack
+  bool ack_changes = true;               // answer each Changes from the hub with its Ack
 };
 
 class ScriptedPeer : public Peer, public std::enable_shared_from_this<ScriptedPeer> {
@@ -182,8 +181,7 @@ std::string ack_frame(uint64_t seq);
 std::string enrol_frame(const std::string& code);
 std::string proof_for(const std::string& secret, const std::string& nonce);
 // A new prototype note (fresh UUID, hlc = now) from `origin` for `centre`.
-Change note_change(const std::string& origin, uint64_t origin_seq, const std::string& centre,
-                   const std::string& title);
+Change note_change(const std::string& origin, uint64_t origin_seq, const std::string& centre, const std::string& title);
 std::string new_uuid();
 
 // --- Raw clients below the protocol -----------------------------------------

@@ -35,11 +35,15 @@ uint64_t env_or(const char* name, uint64_t fallback) {
   return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
 }
 
-size_t pick(Rng& rng, size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); }
+size_t pick(Rng& rng, size_t n) {
+  return std::uniform_int_distribution<size_t>(0, n - 1)(rng);
+}
 int64_t between(Rng& rng, int64_t lo, int64_t hi) {
   return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
 }
-bool chance(Rng& rng, double p) { return std::bernoulli_distribution(p)(rng); }
+bool chance(Rng& rng, double p) {
+  return std::bernoulli_distribution(p)(rng);
+}
 
 template <typename T>
 const T& one_of(Rng& rng, const std::vector<T>& v) {
@@ -54,9 +58,8 @@ std::string random_uuid(Rng& rng) {
 
 // A valid random value for a field. Small pools so that equal values meet.
 Value random_value(Rng& rng, const FieldSpec& fs, const std::vector<std::string>& event_ids) {
-  static const std::vector<std::string> words = {"Ana",    "Éloïse", "Martin",           "atelier du lundi",
-                                                 "x",      "",       "Ligne 1\nLigne 2", "« guillemets »",
-                                                 "a\"b\\c"};
+  static const std::vector<std::string> words = {"Ana", "Éloïse",           "Martin",         "atelier du lundi", "x",
+                                                 "",    "Ligne 1\nLigne 2", "« guillemets »", "a\"b\\c"};
   static const std::vector<std::string> phones = {"06 12 34 56 78", "+33 3 27 00 00 00", "0612345678"};
   static const std::vector<std::string> emails = {"ana@example.fr", "b.martin@centre.fr", ""};
   static const std::vector<std::string> tags = {"numerique", "fablab", "borne", "jeunes"};
@@ -68,8 +71,7 @@ Value random_value(Rng& rng, const FieldSpec& fs, const std::vector<std::string>
     case ValueKind::integer:
       return Value{between(rng, 0, 3) == 0 ? between(rng, 0, 1000000) : between(rng, 0, 3)};
     case ValueKind::time:
-      return Value{chance(rng, 0.5) ? kNow + between(rng, -2, 2) * 3600000
-                                    : between(rng, 946684800000, 7258118400000)};
+      return Value{chance(rng, 0.5) ? kNow + between(rng, -2, 2) * 3600000 : between(rng, 946684800000, 7258118400000)};
     case ValueKind::text:
       break;
   }
@@ -94,8 +96,7 @@ Value random_value(Rng& rng, const FieldSpec& fs, const std::vector<std::string>
       break;
   }
   const std::string& w = one_of(rng, words);
-  const bool fits =
-      w.size() <= fs.max_len && !(fs.required && w.find_first_not_of(" \t\r\n") == std::string::npos);
+  const bool fits = w.size() <= fs.max_len && !(fs.required && w.find_first_not_of(" \t\r\n") == std::string::npos);
   return Value{fits ? w : std::string(1, 'z')};
 }
 
@@ -207,7 +208,9 @@ std::string dump(const Replica& r) {
   return out;
 }
 
-void apply(Replica& r, const Change& c) { merge(r[{c.entity, c.record_id}], c); }
+void apply(Replica& r, const Change& c) {
+  merge(r[{c.entity, c.record_id}], c);
+}
 
 // What the rules say, computed directly from the set of changes rather than by merging.
 std::string expected_dump(const std::vector<Change>& changes) {
@@ -262,8 +265,7 @@ std::vector<const Change*> delivery(Rng& rng, const std::vector<Change>& changes
 
 TEST_CASE("replicas converge to identical records whatever the delivery order and duplicates",
           "[convergence][property]") {
-  const uint64_t seed =
-      env_or("TERRIL_SEED", (uint64_t{std::random_device{}()} << 32) | std::random_device{}());
+  const uint64_t seed = env_or("TERRIL_SEED", (uint64_t{std::random_device{}()} << 32) | std::random_device{}());
   const uint64_t cases = env_or("TERRIL_PROPERTY_CASES", 1000);
   std::cout << "convergence seed=" << seed << " cases=" << cases << std::endl;
   Rng rng(seed);
@@ -306,10 +308,8 @@ TEST_CASE("replicas converge to identical records whatever the delivery order an
   }
 }
 
-TEST_CASE("merging a set of changes again, or in other groupings, changes nothing",
-          "[convergence][property]") {
-  const uint64_t seed =
-      env_or("TERRIL_SEED", (uint64_t{std::random_device{}()} << 32) | std::random_device{}());
+TEST_CASE("merging a set of changes again, or in other groupings, changes nothing", "[convergence][property]") {
+  const uint64_t seed = env_or("TERRIL_SEED", (uint64_t{std::random_device{}()} << 32) | std::random_device{}());
   const uint64_t cases = env_or("TERRIL_PROPERTY_CASES", 1000);
   std::cout << "idempotence seed=" << seed << " cases=" << cases << std::endl;
   Rng rng(seed ^ 0x9e3779b97f4a7c15ULL);

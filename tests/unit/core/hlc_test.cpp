@@ -129,7 +129,7 @@ TEST_CASE("observe merges remote stamps but ignores those too far ahead", "[hlc]
     uint64_t t = h.tick(kNow);
     CHECK(t > local);
     if (c.expected_last == local) CHECK(hlc_ms(t) == static_cast<uint64_t>(kNow));  // not pulled forward
-    if (c.remote <= c.expected_last) CHECK(t > c.remote);  // a merged stamp is exceeded
+    if (c.remote <= c.expected_last) CHECK(t > c.remote);                           // a merged stamp is exceeded
   }
 }
 
@@ -146,10 +146,8 @@ TEST_CASE("the hub time offset corrects a clock stuck in 1970 or running ahead",
     const char* name;
     int64_t wall;  // what the box reads when the hub says kNow
   };
-  const Case cases[] = {{"booted in 1970", 42},
-                        {"20 years ahead", kNow + kTwentyYears},
-                        {"exact", kNow},
-                        {"5 s behind", kNow - 5000}};
+  const Case cases[] = {
+      {"booted in 1970", 42}, {"20 years ahead", kNow + kTwentyYears}, {"exact", kNow}, {"5 s behind", kNow - 5000}};
   for (const auto& c : cases) {
     INFO(c.name);
     Hlc h;

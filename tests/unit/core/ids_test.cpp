@@ -35,10 +35,9 @@ TEST_CASE("uuid text and bytes round trip", "[ids]") {
 }
 
 TEST_CASE("uuid conversions refuse what is not a canonical uuid", "[ids]") {
-  for (std::string_view bad :
-       {""sv, "0f8fad5b-d9cb-469f-a165-70867728950"sv, "0F8FAD5B-D9CB-469F-A165-70867728950E"sv,
-        "0f8fad5bd9cb469fa16570867728950e"sv, "0f8fad5b-d9cb-469f-a165-70867728950e0"sv,
-        "0f8fad5b-d9cb-469f-a165_70867728950e"sv, "zf8fad5b-d9cb-469f-a165-70867728950e"sv}) {
+  for (std::string_view bad : {""sv, "0f8fad5b-d9cb-469f-a165-70867728950"sv, "0F8FAD5B-D9CB-469F-A165-70867728950E"sv,
+                               "0f8fad5bd9cb469fa16570867728950e"sv, "0f8fad5b-d9cb-469f-a165-70867728950e0"sv,
+                               "0f8fad5b-d9cb-469f-a165_70867728950e"sv, "zf8fad5b-d9cb-469f-a165-70867728950e"sv}) {
     INFO(bad);
     CHECK_FALSE(uuid_to_bytes(bad));
   }

@@ -18,8 +18,7 @@ using namespace std::string_literals;
 constexpr const char* kId = "0f8fad5b-d9cb-469f-a165-70867728950e";
 constexpr int64_t kT = 1795946400000;
 
-Change reg(std::string origin, uint64_t ms, Op op, std::vector<FieldValue> fields,
-           std::string centre = "arc") {
+Change reg(std::string origin, uint64_t ms, Op op, std::vector<FieldValue> fields, std::string centre = "arc") {
   static uint64_t seq = 0;
   Change c;
   c.origin = std::move(origin);
@@ -136,8 +135,7 @@ TEST_CASE("delete is a tombstone that a later upsert of deleted=false lifts", "[
 
   auto back = apply({undelete, del, create});
   CHECK_FALSE(back->deleted());
-  check_all_orders({create, del, undelete, edit_before},
-                   canonical(*apply({create, del, undelete, edit_before})));
+  check_all_orders({create, del, undelete, edit_before}, canonical(*apply({create, del, undelete, edit_before})));
 
   auto late_delete = apply({reg("node-a", kT + 9, Op::del, {}), undelete});
   CHECK(late_delete->deleted());
@@ -145,11 +143,9 @@ TEST_CASE("delete is a tombstone that a later upsert of deleted=false lifts", "[
 
 TEST_CASE("erase is absorbing: upserts before or after it leave no field", "[merge]") {
   const Change create =
-      reg("node-a", kT, Op::upsert,
-          {{Field::first_name, "Ana"s}, {Field::last_name, "Martin"s}, {Field::notes, "n"s}});
+      reg("node-a", kT, Op::upsert, {{Field::first_name, "Ana"s}, {Field::last_name, "Martin"s}, {Field::notes, "n"s}});
   const Change erase = reg("node-a", kT + 10, Op::erase, {});
-  const Change later =
-      reg("node-b", kT + 20, Op::upsert, {{Field::first_name, "Ana"s}, {Field::attended, true}});
+  const Change later = reg("node-b", kT + 20, Op::upsert, {{Field::first_name, "Ana"s}, {Field::attended, true}});
   const Change earlier_late = reg("node-c", kT + 5, Op::upsert, {{Field::last_name, "Martin"s}});
   const Change second_erase = reg("hub", kT + 30, Op::erase, {});
   const Change del = reg("node-a", kT + 40, Op::del, {});
@@ -229,8 +225,8 @@ TEST_CASE("without_personal drops exactly the personal fields", "[merge]") {
   Change stripped = without_personal(c);
   std::vector<Field> kept;
   for (const auto& fv : stripped.fields) kept.push_back(fv.field);
-  CHECK(kept == std::vector<Field>{Field::created_at, Field::event_id, Field::role, Field::consent_at,
-                                   Field::attended});
+  CHECK(kept ==
+        std::vector<Field>{Field::created_at, Field::event_id, Field::role, Field::consent_at, Field::attended});
   CHECK(stripped.origin == c.origin);
   CHECK(stripped.hlc == c.hlc);
   CHECK(stripped.record_id == c.record_id);

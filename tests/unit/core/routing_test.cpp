@@ -34,12 +34,7 @@ TEST_CASE("route sends shared entities to everyone and registrations to owner an
        "arc-en-ciel",
        {"arc-en-ciel"},
        {"marly", "denain", ""}},
-      {"registration for an unknown event",
-       Entity::registration,
-       "arc-en-ciel",
-       "",
-       {"arc-en-ciel"},
-       {"marly", ""}},
+      {"registration for an unknown event", Entity::registration, "arc-en-ciel", "", {"arc-en-ciel"}, {"marly", ""}},
   };
   for (const auto& c : cases) {
     INFO(c.name);
@@ -85,8 +80,7 @@ TEST_CASE("check_node_change allows own-centre changes and the host's check-in o
   const std::vector<FieldValue> attended = {{Field::attended, true}};
   const std::vector<FieldValue> name = {{Field::first_name, "Bob"s}};
   const std::vector<FieldValue> attended_and_notes = {{Field::attended, true}, {Field::notes, "x"s}};
-  const std::vector<FieldValue> created = {{Field::event_id, std::string(kEvent)},
-                                           {Field::first_name, "Ana"s}};
+  const std::vector<FieldValue> created = {{Field::event_id, std::string(kEvent)}, {Field::first_name, "Ana"s}};
 
   struct Case {
     const char* name;

@@ -11,7 +11,9 @@ namespace {
 
 using namespace std::string_literals;
 
-std::string text_of(size_t n, char c = 'a') { return std::string(n, c); }
+std::string text_of(size_t n, char c = 'a') {
+  return std::string(n, c);
+}
 
 // A French staff message: a French sentence, not the English fallback.
 bool looks_french(const Status& s) {
@@ -255,8 +257,7 @@ std::string describe(const Value& v) {
       return std::get<bool>(v) ? "true" : "false";
     default: {
       const auto& s = std::get<std::string>(v);
-      return "\"" + (s.size() > 40 ? s.substr(0, 40) + "...(" + std::to_string(s.size()) + " bytes)" : s) +
-             "\"";
+      return "\"" + (s.size() > 40 ? s.substr(0, 40) + "...(" + std::to_string(s.size()) + " bytes)" : s) + "\"";
     }
   }
 }
@@ -431,8 +432,7 @@ TEST_CASE("validate_change accepts well-formed changes and rejects each malforme
        "unknown_field", ""},
       {"wrong type", reg([](Change& c) { c.fields[3].value = int64_t{1}; }), "wrong_type", "first_name"},
       {"bad value", reg([](Change& c) { c.fields[5].value = "pas-un-courriel"s; }), "bad_format", "email"},
-      {"unsorted fields", reg([](Change& c) { std::swap(c.fields[1], c.fields[2]); }), "unsorted_fields",
-       "phone"},
+      {"unsorted fields", reg([](Change& c) { std::swap(c.fields[1], c.fields[2]); }), "unsorted_fields", "phone"},
       {"duplicate field", reg([](Change& c) { c.fields[4] = c.fields[3]; }), "unsorted_fields", "first_name"},
       {"empty origin", reg([](Change& c) { c.origin = ""; }), "bad_origin", ""},
       {"uppercase origin", reg([](Change& c) { c.origin = "Node-1"; }), "bad_origin", ""},
@@ -441,17 +441,15 @@ TEST_CASE("validate_change accepts well-formed changes and rejects each malforme
       {"origin over 64 bytes", reg([](Change& c) { c.origin = text_of(65); }), "bad_origin", ""},
       {"origin_seq zero", reg([](Change& c) { c.origin_seq = 0; }), "bad_seq", ""},
       {"hlc zero", reg([](Change& c) { c.hlc = 0; }), "bad_hlc", ""},
-      {"uppercase record id", reg([](Change& c) { c.record_id = "0F8FAD5B-D9CB-469F-A165-70867728950E"; }),
-       "bad_id", "id"},
+      {"uppercase record id", reg([](Change& c) { c.record_id = "0F8FAD5B-D9CB-469F-A165-70867728950E"; }), "bad_id",
+       "id"},
       {"empty record id", reg([](Change& c) { c.record_id = ""; }), "bad_id", "id"},
       {"slug as registration id", reg([](Change& c) { c.record_id = "arc-en-ciel"; }), "bad_id", "id"},
-      {"centre id not a slug", centre([](Change& c) { c.record_id = c.centre_id = "Arc en ciel"; }), "bad_id",
-       "id"},
+      {"centre id not a slug", centre([](Change& c) { c.record_id = c.centre_id = "Arc en ciel"; }), "bad_id", "id"},
       {"empty centre_id", reg([](Change& c) { c.centre_id = ""; }), "bad_centre", "centre_id"},
-      {"centre_id not a slug", reg([](Change& c) { c.centre_id = "Arc-en-Ciel"; }), "bad_centre",
+      {"centre_id not a slug", reg([](Change& c) { c.centre_id = "Arc-en-Ciel"; }), "bad_centre", "centre_id"},
+      {"centre record owned by another centre", centre([](Change& c) { c.centre_id = "marly-florales"; }), "bad_centre",
        "centre_id"},
-      {"centre record owned by another centre", centre([](Change& c) { c.centre_id = "marly-florales"; }),
-       "bad_centre", "centre_id"},
       {"upsert without fields", reg([](Change& c) { c.fields.clear(); }), "empty_change", ""},
       {"delete with fields", reg([](Change& c) { c.op = Op::del; }), "bad_op", ""},
       {"erase with fields", reg([](Change& c) { c.op = Op::erase; }), "bad_op", ""},

@@ -53,10 +53,7 @@ std::vector<Change> samples() {
   return {
       new_registration(),
       base(Entity::registration, kReg, Op::upsert,
-           {{Field::deleted, false},
-            {Field::email, Value{}},
-            {Field::attended, true},
-            {Field::notes, "a\nb"s}}),
+           {{Field::deleted, false}, {Field::email, Value{}}, {Field::attended, true}, {Field::notes, "a\nb"s}}),
       base(Entity::registration, kReg, Op::del, {}),
       base(Entity::registration, kReg, Op::erase, {}),
       base(Entity::centre, "marly-florales", Op::upsert,
@@ -252,8 +249,7 @@ TEST_CASE("decode_frame rejects a Changes frame holding one invalid change", "[w
   const std::vector<Case> cases = {
       {"field number 0", [](v1::Change& c) { c.mutable_fields(0)->set_field(0); }},
       {"field number over 16 bits", [](v1::Change& c) { c.mutable_fields(0)->set_field(70000); }},
-      {"field number wrapping to a valid one",
-       [](v1::Change& c) { c.mutable_fields(0)->set_field(65536 + 1); }},
+      {"field number wrapping to a valid one", [](v1::Change& c) { c.mutable_fields(0)->set_field(65536 + 1); }},
       {"unknown field number", [](v1::Change& c) { c.mutable_fields(0)->set_field(99); }},
       {"field of another entity", [](v1::Change& c) { c.mutable_fields(0)->set_field(20); }},
       {"field without value", [](v1::Change& c) { c.mutable_fields(0)->clear_value(); }},
@@ -299,14 +295,13 @@ TEST_CASE("decode_frame rejects bad Hello and Challenge frames", "[wire]") {
     CHECK_FALSE(s.is_ok());
     CHECK(s.message().find("proof") != std::string::npos);
     CHECK_FALSE(
-        wire::decode_frame(
-            frame_of([&](v1::Frame& f) { f.mutable_challenge()->set_nonce(std::string(n, 'n')); }), out)
+        wire::decode_frame(frame_of([&](v1::Frame& f) { f.mutable_challenge()->set_nonce(std::string(n, 'n')); }), out)
             .is_ok());
   }
   v1::Frame out;
-  CHECK_FALSE(wire::decode_frame(
-                  frame_of([](v1::Frame& f) { f.mutable_hello()->set_proof(std::string(32, 'p')); }), out)
-                  .is_ok());
+  CHECK_FALSE(
+      wire::decode_frame(frame_of([](v1::Frame& f) { f.mutable_hello()->set_proof(std::string(32, 'p')); }), out)
+          .is_ok());
   CHECK_FALSE(wire::decode_frame(frame_of([](v1::Frame& f) {
                                    f.mutable_hello()->set_node_id(std::string(65, 'a'));
                                    f.mutable_hello()->set_proof(std::string(32, 'p'));

@@ -36,9 +36,9 @@ constexpr const char* kFeder =
     "programme opérationnel FEDER 2014-2020 pour la Région Hauts-de-France.";
 
 // Centres of data/centres.csv used below.
-constexpr const char* kDenain = "denain-tonini";           // porte-du-hainaut
-constexpr const char* kDouchy = "douchy-agora";            // porte-du-hainaut
-constexpr const char* kMazingarbe = "mazingarbe-3-cites";  // lens-lievin
+constexpr const char* kDenain = "denain-tonini";                // porte-du-hainaut
+constexpr const char* kDouchy = "douchy-agora";                 // porte-du-hainaut
+constexpr const char* kMazingarbe = "mazingarbe-3-cites";       // lens-lievin
 constexpr const char* kBeaujardin = "valenciennes-beaujardin";  // valenciennes-metropole
 
 struct Reply {
@@ -112,8 +112,7 @@ struct Fixture {
   }
 
   Reply call(std::string method, std::string target, std::optional<json> body = std::nullopt,
-             std::optional<std::string> with_cookie = std::nullopt,
-             std::map<std::string, std::string> headers = {}) {
+             std::optional<std::string> with_cookie = std::nullopt, std::map<std::string, std::string> headers = {}) {
     HttpRequest req;
     req.method = std::move(method);
     req.target = std::move(target);
@@ -251,9 +250,9 @@ TEST_CASE("admin: healthz, metrics and the dashboard files need no session", "[a
   Reply m = f.call("GET", "/metrics");
   CHECK(m.status == 200);
   CHECK(m.raw.content_type.rfind("text/plain; version=0.0.4", 0) == 0);
-  for (const char* name : {"terril_hub_connected_nodes ", "terril_hub_changes_applied_total ",
-                           "terril_hub_rejected_changes_total ", "terril_hub_bytes_received_total ",
-                           "terril_hub_apply_latency_ms_bucket{le=\"+Inf\"} ", "terril_hub_seq "}) {
+  for (const char* name :
+       {"terril_hub_connected_nodes ", "terril_hub_changes_applied_total ", "terril_hub_rejected_changes_total ",
+        "terril_hub_bytes_received_total ", "terril_hub_apply_latency_ms_bucket{le=\"+Inf\"} ", "terril_hub_seq "}) {
     INFO(name);
     CHECK(m.raw.body.find(std::string("\n") + name) != std::string::npos);
   }
@@ -368,13 +367,15 @@ TEST_CASE("admin: no password file means 503, not an open door", "[admin]") {
 TEST_CASE("admin: CSRF, a foreign Origin is refused, the dashboard's own is not", "[admin]") {
   Fixture f;
   f.login();
-  json ev = {{"centre_id", kDenain}, {"title", "Temps fort"}, {"kind", "temps-fort"},
+  json ev = {{"centre_id", kDenain},
+             {"title", "Temps fort"},
+             {"kind", "temps-fort"},
              {"starts_at", format_iso8601(kNow + 10 * kDay)}};
   Reply foreign = f.call("POST", "/api/v1/events", ev, std::nullopt, {{"origin", "https://evil.example"}});
   CHECK(foreign.status == 403);
   CHECK(foreign.body["code"] == "csrf");
-  Reply login_foreign = f.call("POST", "/api/v1/login", json{{"password", kPassword}}, "",
-                               {{"origin", "https://evil.example"}});
+  Reply login_foreign =
+      f.call("POST", "/api/v1/login", json{{"password", kPassword}}, "", {{"origin", "https://evil.example"}});
   CHECK(login_foreign.status == 403);
   Reply revoke_foreign = f.call("POST", "/api/v1/nodes/x/revoke", json::object(), std::nullopt,
                                 {{"origin", "http://hub.example.evil:8443"}});
@@ -415,8 +416,8 @@ TEST_CASE("admin: creates the temps fort for any centre, it enters the change lo
   for (const char* centre : {kMazingarbe, kBeaujardin}) {
     auto out = f.store->changes_for_centre(centre, "some-node", 0, 1000);
     REQUIRE(out);
-    auto it = std::find_if(out->changes.begin(), out->changes.end(),
-                           [&](const Change& c) { return c.record_id == id; });
+    auto it =
+        std::find_if(out->changes.begin(), out->changes.end(), [&](const Change& c) { return c.record_id == id; });
     REQUIRE(it != out->changes.end());
     CHECK(it->origin == "hub");
     CHECK(it->entity == Entity::event);
@@ -534,8 +535,7 @@ TEST_CASE("admin: registrations filters by centre, agglomeration, event, role, a
   CHECK(ids("?from=" + format_iso8601(d2)) == sorted({r2, r3, r4}));
   CHECK(ids("?to=" + format_iso8601(d2)) == sorted({r1}));
   // Dates alone are Paris days; `to` includes its day.
-  CHECK(ids("?from=" + format_iso8601(d2).substr(0, 10) + "&to=" + format_iso8601(d2).substr(0, 10)) ==
-        sorted({r2}));
+  CHECK(ids("?from=" + format_iso8601(d2).substr(0, 10) + "&to=" + format_iso8601(d2).substr(0, 10)) == sorted({r2}));
   CHECK(ids("?q=lefeb") == sorted({r1}));
   CHECK(ids("?q=LEROY&role=partenaire") == sorted({r4}));
   CHECK(ids("?centre_id=&role=") == sorted({r1, r2, r3, r4}));  // empty filter = any
@@ -575,10 +575,10 @@ TEST_CASE("admin: reports count what the nodes wrote, per centre and per agglome
     const std::string* event;
   };
   const std::vector<Row> rows = {
-      {"node-denain", kDenain, "habitant", true, &ev_a},     {"node-denain", kDenain, "habitant", false, &ev_a},
-      {"node-denain", kDenain, "benevole", true, &ev_b},     {"node-douchy", kDouchy, "habitant", true, &ev_a},
+      {"node-denain", kDenain, "habitant", true, &ev_a},        {"node-denain", kDenain, "habitant", false, &ev_a},
+      {"node-denain", kDenain, "benevole", true, &ev_b},        {"node-douchy", kDouchy, "habitant", true, &ev_a},
       {"node-douchy", kDouchy, "institutionnel", false, &ev_a}, {"node-maz", kMazingarbe, "salarie", true, &ev_b},
-      {"node-maz", kMazingarbe, "habitant", false, &ev_b},   {"node-beau", kBeaujardin, "partenaire", false, &ev_a},
+      {"node-maz", kMazingarbe, "habitant", false, &ev_b},      {"node-beau", kBeaujardin, "partenaire", false, &ev_a},
   };
   std::map<std::string, std::map<std::string, int>> expected_centre, expected_agglo;
   const std::map<std::string, std::string> agglo_of = {{kDenain, "porte-du-hainaut"},
@@ -602,7 +602,8 @@ TEST_CASE("admin: reports count what the nodes wrote, per centre and per agglome
 
   Reply roles = f.call("GET", "/api/v1/reports/roles");
   REQUIRE(roles.status == 200);
-  CHECK(roles.body["roles"] == json({"habitant", "benevole", "partenaire", "salarie", "administrateur", "institutionnel"}));
+  CHECK(roles.body["roles"] ==
+        json({"habitant", "benevole", "partenaire", "salarie", "administrateur", "institutionnel"}));
   CHECK(roles.body["centres"].size() == 19);
   for (const auto& c : roles.body["centres"]) {
     std::string id = c["centre_id"];
@@ -649,8 +650,10 @@ TEST_CASE("admin: reports count what the nodes wrote, per centre and per agglome
 
   auto note = [&](const char* node, const char* centre, const char* title, const char* status) {
     f.from_node(node, centre, Entity::prototype_note, f.next_id(),
-                {{Field::created_at, kNow - kDay}, {Field::title, std::string(title)},
-                 {Field::status, std::string(status)}, {Field::tags, std::string("seniors,tablette")}});
+                {{Field::created_at, kNow - kDay},
+                 {Field::title, std::string(title)},
+                 {Field::status, std::string(status)},
+                 {Field::tags, std::string("seniors,tablette")}});
   };
   note("node-denain", kDenain, "Borne d'accueil", "deploye");
   note("node-denain", kDenain, "Appli covoiturage", "en-test");
@@ -683,8 +686,8 @@ TEST_CASE("admin: CSV export parses back, with BOM, ';', quoting and neutralised
   std::string ev = f.node_event("node-denain", kDenain, "Atelier", kNow + kDay, 10);
   const std::string tricky_last = "Dupont; \"Le Grand\"";
   const std::string formula_first = "=HYPERLINK(\"http://x\")";
-  std::string r1 = f.node_registration("node-denain", kDenain, ev, formula_first, tricky_last, "habitant", true,
-                                       kNow - kDay);
+  std::string r1 =
+      f.node_registration("node-denain", kDenain, ev, formula_first, tricky_last, "habitant", true, kNow - kDay);
   std::string r2 = f.node_registration("node-maz", kMazingarbe, ev, "Élodie", "Leroy", "benevole", false, kNow - kDay);
 
   Reply r = f.call("GET", "/api/v1/export?entity=registrations&format=csv");

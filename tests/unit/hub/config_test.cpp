@@ -117,20 +117,21 @@ TEST_CASE("config: flags given override the file, others keep it", "[config]") {
   auto cfg = load_node_config(dir.file("node.toml"), true);
   REQUIRE(cfg.is_ok());
   REQUIRE(apply_node_flags(app, flags, *cfg).is_ok());
-  CHECK(cfg->listen == "0.0.0.0:9000");   // flag
-  CHECK(cfg->insecure);                    // flag
+  CHECK(cfg->listen == "0.0.0.0:9000");  // flag
+  CHECK(cfg->insecure);                  // flag
   CHECK(cfg->hub_url == "ws://127.0.0.1:1");
-  CHECK(cfg->log_level == "warn");         // file
-  CHECK(cfg->data_dir == "/d");            // file
+  CHECK(cfg->log_level == "warn");  // file
+  CHECK(cfg->data_dir == "/d");     // file
 }
 
 TEST_CASE("config: every hub key has a flag", "[config]") {
   CLI::App app;
   HubConfig flags;
   add_hub_flags(app, flags);
-  app.parse("--data-dir /h --listen 127.0.0.1:0 --tls-cert c.pem --tls-key k.pem --insecure "
-            "--log-level error --public-url wss://hub:8443",
-            false);
+  app.parse(
+      "--data-dir /h --listen 127.0.0.1:0 --tls-cert c.pem --tls-key k.pem --insecure "
+      "--log-level error --public-url wss://hub:8443",
+      false);
   HubConfig cfg;
   REQUIRE(apply_hub_flags(app, flags, cfg).is_ok());
   CHECK(cfg.data_dir == "/h");
@@ -162,12 +163,18 @@ TEST_CASE("config: HOST:PORT parsing", "[config]") {
     uint16_t port;
   };
   const Case cases[] = {
-      {"127.0.0.1:8080", true, "127.0.0.1", 8080}, {"0.0.0.0:8443", true, "0.0.0.0", 8443},
-      {"hub.example:443", true, "hub.example", 443}, {"[::1]:9000", true, "::1", 9000},
-      {"localhost:0", true, "localhost", 0},       {"localhost", false, "", 0},
-      {":8080", false, "", 0},                      {"host:", false, "", 0},
-      {"host:65536", false, "", 0},                 {"host:8o80", false, "", 0},
-      {"::1:9000", false, "", 0},                   {"ho st:1", false, "", 0},
+      {"127.0.0.1:8080", true, "127.0.0.1", 8080},
+      {"0.0.0.0:8443", true, "0.0.0.0", 8443},
+      {"hub.example:443", true, "hub.example", 443},
+      {"[::1]:9000", true, "::1", 9000},
+      {"localhost:0", true, "localhost", 0},
+      {"localhost", false, "", 0},
+      {":8080", false, "", 0},
+      {"host:", false, "", 0},
+      {"host:65536", false, "", 0},
+      {"host:8o80", false, "", 0},
+      {"::1:9000", false, "", 0},
+      {"ho st:1", false, "", 0},
   };
   for (const auto& c : cases) {
     INFO(c.in);

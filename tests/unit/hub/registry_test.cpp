@@ -35,13 +35,18 @@ struct HubDb {
   sqlite3* db = nullptr;
 };
 
-std::string proof(const std::string& secret, const std::string& nonce) { return hmac_sha256(secret, nonce); }
+std::string proof(const std::string& secret, const std::string& nonce) {
+  return hmac_sha256(secret, nonce);
+}
 
 std::string lower_with_aliases(std::string code) {
   for (char& c : code) {
-    if (c == '0') c = 'o';
-    else if (c == '1') c = 'l';
-    else if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c == '0')
+      c = 'o';
+    else if (c == '1')
+      c = 'l';
+    else if (c >= 'A' && c <= 'Z')
+      c = static_cast<char>(c - 'A' + 'a');
   }
   return code;
 }
@@ -158,8 +163,8 @@ TEST_CASE("registry: bad codes are refused", "[registry]") {
   HubDb h;
   Registry reg(h.db);
   REQUIRE(reg.add("n1", "c", kNow).is_ok());
-  for (const char* code : {"", "ABCD-EFGH-JKMN", "ABCD-EFGH-JKM", "ABCD-EFGH-JKMNP", "ABCD-EFGH-JKMU",
-                           "ABCD+EFGH+JKMN"}) {
+  for (const char* code :
+       {"", "ABCD-EFGH-JKMN", "ABCD-EFGH-JKM", "ABCD-EFGH-JKMNP", "ABCD-EFGH-JKMU", "ABCD+EFGH+JKMN"}) {
     INFO(code);
     auto e = reg.enrol(code, kNow);
     REQUIRE_FALSE(e.is_ok());

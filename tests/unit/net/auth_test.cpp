@@ -27,7 +27,9 @@ HttpRequest mutating(std::string method, std::string origin, std::string host, s
   return r;
 }
 
-std::string code_of(const HttpResponse& res) { return nlohmann::json::parse(res.body).at("code"); }
+std::string code_of(const HttpResponse& res) {
+  return nlohmann::json::parse(res.body).at("code");
+}
 
 TEST_CASE("argon2id hashes verify the right password only", "[auth]") {
   REQUIRE(sodium_ready());
@@ -89,11 +91,11 @@ TEST_CASE("sessions are random, expire after 12 h idle and slide on use", "[auth
   CHECK(a != b);
   CHECK(a.find_first_not_of("0123456789abcdef") == std::string::npos);
 
-  CHECK(sm.touch(a, kNow + 11 * kHour));          // extends a
-  CHECK(sm.valid(a, kNow + 22 * kHour));          // 11 h after the last use
-  CHECK_FALSE(sm.valid(b, kNow + 12 * kHour));    // b idle for 12 h
+  CHECK(sm.touch(a, kNow + 11 * kHour));        // extends a
+  CHECK(sm.valid(a, kNow + 22 * kHour));        // 11 h after the last use
+  CHECK_FALSE(sm.valid(b, kNow + 12 * kHour));  // b idle for 12 h
   CHECK_FALSE(sm.touch(b, kNow + 12 * kHour));
-  CHECK_FALSE(sm.touch(a, kNow + 23 * kHour));    // 12 h after the last use
+  CHECK_FALSE(sm.touch(a, kNow + 23 * kHour));  // 12 h after the last use
   CHECK_FALSE(sm.touch("", kNow));
   CHECK_FALSE(sm.touch(std::string(64, '0'), kNow));
 }
@@ -172,9 +174,9 @@ TEST_CASE("login limiter: 5 failures per minute per address", "[auth]") {
     CHECK(lim.retry_after_ms("10.0.0.5", kNow + i * 1000) == 0);
     lim.record_failure("10.0.0.5", kNow + i * 1000);
   }
-  CHECK(lim.retry_after_ms("10.0.0.5", kNow + 5000) == 55000);  // the first failure leaves at +60 s
+  CHECK(lim.retry_after_ms("10.0.0.5", kNow + 5000) == 55000);   // the first failure leaves at +60 s
   CHECK(lim.retry_after_ms("10.0.0.5:40000", kNow + 5000) > 0);  // the port does not matter
-  CHECK(lim.retry_after_ms("10.0.0.6", kNow + 5000) == 0);      // other addresses unaffected
+  CHECK(lim.retry_after_ms("10.0.0.6", kNow + 5000) == 0);       // other addresses unaffected
   CHECK(lim.retry_after_ms("10.0.0.5", kNow + 59999) == 1);
   CHECK(lim.retry_after_ms("10.0.0.5", kNow + 60000) == 0);
   lim.record_failure("10.0.0.5", kNow + 60000);

@@ -85,8 +85,8 @@ TEST_CASE("error_response has code, field and French message", "[http]") {
   CHECK(res.status == 400);
   CHECK(res.content_type == "application/json; charset=utf-8");
   auto j = nlohmann::json::parse(res.body);
-  CHECK(j == nlohmann::json{{"code", "required"}, {"field", "first_name"},
-                            {"message", "Le champ « prénom » est obligatoire."}});
+  CHECK(j == nlohmann::json{
+                 {"code", "required"}, {"field", "first_name"}, {"message", "Le champ « prénom » est obligatoire."}});
   CHECK(nlohmann::json::parse(error_response(403, "csrf", "", "x").body)["field"].is_null());
 }
 

@@ -91,8 +91,11 @@ TEST_CASE("fields_from_json round-trips a record's JSON", "[json]") {
 
 TEST_CASE("fields_from_json on create drops nulls and returns fields in spec order", "[json]") {
   auto f = fields_from_json(Entity::event,
-                            json{{"title", "Atelier"}, {"kind", "atelier"}, {"place", nullptr},
-                                 {"starts_at", "2026-12-01T14:00:00+01:00"}, {"capacity", 12}},
+                            json{{"title", "Atelier"},
+                                 {"kind", "atelier"},
+                                 {"place", nullptr},
+                                 {"starts_at", "2026-12-01T14:00:00+01:00"},
+                                 {"capacity", 12}},
                             true);
   REQUIRE(f);
   REQUIRE(f->size() == 4);
@@ -115,8 +118,13 @@ TEST_CASE("fields_from_json normalises tags from an array or a string", "[json]"
 
 TEST_CASE("fields_from_json skips envelope keys for the API layer", "[json]") {
   auto f = fields_from_json(Entity::registration,
-                            json{{"id", "x"}, {"centre_id", "y"}, {"created_at", 1}, {"updated_at", 2},
-                                 {"synced", true}, {"consent", true}, {"attended", true}},
+                            json{{"id", "x"},
+                                 {"centre_id", "y"},
+                                 {"created_at", 1},
+                                 {"updated_at", 2},
+                                 {"synced", true},
+                                 {"consent", true},
+                                 {"attended", true}},
                             false);
   REQUIRE(f);
   REQUIRE(f->size() == 1);

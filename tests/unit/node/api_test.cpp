@@ -173,13 +173,17 @@ struct Fixture {
 
   json registration_body(const std::string& event_id, const std::string& first = "Zoé",
                          const std::string& last = "Lefebvre") {
-    return json{{"event_id", event_id}, {"first_name", first}, {"last_name", last},
-                {"phone", "03 21 00 00 00"}, {"role", "habitant"}, {"consent", true}};
+    return json{{"event_id", event_id},      {"first_name", first}, {"last_name", last},
+                {"phone", "03 21 00 00 00"}, {"role", "habitant"},  {"consent", true}};
   }
 };
 
-std::string denain_event_id() { return "0d000000-0000-4000-8000-000000000001"; }
-std::string lens_hosted_foreign_reg_id() { return "0d000000-0000-4000-8000-000000000002"; }
+std::string denain_event_id() {
+  return "0d000000-0000-4000-8000-000000000001";
+}
+std::string lens_hosted_foreign_reg_id() {
+  return "0d000000-0000-4000-8000-000000000002";
+}
 
 TEST_CASE("healthz, metrics and the UI need no session", "[api]") {
   Fixture f;
@@ -190,10 +194,10 @@ TEST_CASE("healthz, metrics and the UI need no session", "[api]") {
   Reply m = f.call("GET", "/metrics");
   CHECK(m.status == 200);
   CHECK(m.raw.content_type.rfind("text/plain; version=0.0.4", 0) == 0);
-  for (const char* name : {"terril_node_pending_changes ", "terril_node_last_sync_timestamp_seconds ",
-                           "terril_node_reconnects_total ", "terril_node_bytes_sent_total ",
-                           "terril_node_bytes_received_total ", "terril_node_rejected_changes_total ",
-                           "terril_node_connected "}) {
+  for (const char* name :
+       {"terril_node_pending_changes ", "terril_node_last_sync_timestamp_seconds ", "terril_node_reconnects_total ",
+        "terril_node_bytes_sent_total ", "terril_node_bytes_received_total ", "terril_node_rejected_changes_total ",
+        "terril_node_connected "}) {
     INFO(name);
     CHECK(m.raw.body.find(std::string("\n") + name) != std::string::npos);
   }
@@ -321,7 +325,9 @@ TEST_CASE("CSRF: foreign origin 403, non-JSON body 415", "[api]") {
   HttpRequest req;
   req.method = "POST";
   req.target = "/api/v1/events";
-  req.headers = {{"host", "127.0.0.1:8080"}, {"origin", "http://evil.example"}, {"cookie", f.cookie},
+  req.headers = {{"host", "127.0.0.1:8080"},
+                 {"origin", "http://evil.example"},
+                 {"cookie", f.cookie},
                  {"content-type", "application/json"}};
   req.body = f.event_body().dump();
   Reply foreign = f.send(req);
@@ -472,7 +478,9 @@ TEST_CASE("create: validation errors name the field in French", "[api]") {
     CHECK_FALSE(r.body["message"].get<std::string>().empty());
   }
   Reply ends = f.call("POST", "/api/v1/events",
-                      json{{"title", "x"}, {"kind", "atelier"}, {"starts_at", "2026-12-01T10:00:00Z"},
+                      json{{"title", "x"},
+                           {"kind", "atelier"},
+                           {"starts_at", "2026-12-01T10:00:00Z"},
                            {"ends_at", "2026-12-01T09:00:00Z"}});
   CHECK(ends.status == 400);
   CHECK(ends.body["field"] == "ends_at");
@@ -545,8 +553,12 @@ TEST_CASE("update: read-only keys must be unchanged", "[api]") {
   CHECK(created.status == 400);
   CHECK(created.body["field"] == "created_at");
   Reply ok = f.call("PATCH", path,
-                    json{{"id", ev["id"]}, {"centre_id", "lens"}, {"created_at", ev["created_at"]},
-                         {"updated_at", "whatever"}, {"registered", 99}, {"title", "Nouveau titre"}});
+                    json{{"id", ev["id"]},
+                         {"centre_id", "lens"},
+                         {"created_at", ev["created_at"]},
+                         {"updated_at", "whatever"},
+                         {"registered", 99},
+                         {"title", "Nouveau titre"}});
   CHECK(ok.status == 200);
   CHECK(ok.body["title"] == "Nouveau titre");
   CHECK(ok.body["registered"] == 0);
@@ -663,8 +675,8 @@ TEST_CASE("erase needs confirmation and removes the personal data", "[api]") {
   REQUIRE(rec->has_value());
   CHECK((*rec)->erased);
   CHECK_FALSE((*rec)->text(Field::first_name));
-  CHECK(f.call("POST", "/api/v1/registrations/0e000000-0000-4000-8000-00000000ffff/erase",
-               json{{"confirm", true}}).status == 404);
+  CHECK(f.call("POST", "/api/v1/registrations/0e000000-0000-4000-8000-00000000ffff/erase", json{{"confirm", true}})
+            .status == 404);
 }
 
 TEST_CASE("lists page with a cursor until next is null", "[api]") {
@@ -672,8 +684,9 @@ TEST_CASE("lists page with a cursor until next is null", "[api]") {
   f.login();
   std::set<std::string> made;
   for (int i = 0; i < 5; ++i)
-    made.insert(f.create("prototype-notes", json{{"title", "Note " + std::to_string(i)}, {"status", "idee"},
-                                                  {"tags", {"tablette"}}})["id"].get<std::string>());
+    made.insert(f.create("prototype-notes",
+                         json{{"title", "Note " + std::to_string(i)}, {"status", "idee"}, {"tags", {"tablette"}}})["id"]
+                    .get<std::string>());
   std::set<std::string> seen;
   std::string target = "/api/v1/prototype-notes?limit=2";
   int pages = 0;
@@ -860,7 +873,8 @@ TEST_CASE("hostile: invalid UTF-8 or broken JSON in a body is a clear 400 and st
   const uint64_t seq = f.store->stats()->own_seq;
   const std::string id = ev["id"].get<std::string>();
   for (const std::string& raw :
-       {std::string("{\"event_id\":\"") + id + "\",\"first_name\":\"Zo\xff\xfe\",\"last_name\":\"L\",\"phone\":\"0321000000\","
+       {std::string("{\"event_id\":\"") + id +
+            "\",\"first_name\":\"Zo\xff\xfe\",\"last_name\":\"L\",\"phone\":\"0321000000\","
             "\"role\":\"habitant\",\"consent\":true}",
         std::string("{\"event_id\":\"") + id + "\",\"first_name\":\"\xc3\",\"last_name\":\"L\"}",
         std::string("{\"first_name\":\"Zoé\""), std::string("\xef\xbb\xbf{}\x00", 6), std::string(100, '[')}) {
@@ -896,8 +910,10 @@ TEST_CASE("hostile: a full disk answers 507 in French, corrupts nothing, and wri
     json body = f.registration_body(ev["id"], "Zoé", "Lefebvre " + std::to_string(i));
     body["notes"] = std::string(1500, 'n');  // a page fills fast
     Reply r = f.call("POST", "/api/v1/registrations", body);
-    if (r.status == 201) accepted.push_back(r.body["id"].get<std::string>());
-    else refused = r;
+    if (r.status == 201)
+      accepted.push_back(r.body["id"].get<std::string>());
+    else
+      refused = r;
   }
   INFO(refused.raw.body);
   REQUIRE(refused.status == 507);

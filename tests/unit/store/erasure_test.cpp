@@ -14,8 +14,8 @@ namespace {
 const std::string kEvent = uuid(1, 0xe);  // hosted by centre-b: registrations also go to node-b
 
 // Distinctive personal data, so a raw byte search cannot hit anything else.
-const std::vector<std::string> kSecrets = {"Zqxwyvutsr", "Xyzzyplugh", "Plughxyzzy", "0713579135", "0624680246",
-                                           "zqxwyvutsr@exemple.org", "Allergie Qwvzkj"};
+const std::vector<std::string> kSecrets = {
+    "Zqxwyvutsr", "Xyzzyplugh", "Plughxyzzy", "0713579135", "0624680246", "zqxwyvutsr@exemple.org", "Allergie Qwvzkj"};
 
 LocalWrite secret_registration(const std::string& id) {
   LocalWrite w = registration_write(id, "centre-a", kEvent, "Xyzzyplugh", "Zqxwyvutsr");
@@ -56,15 +56,16 @@ TEST_CASE("ERASE leaves no personal data in any database file of node, hub and h
   for (uint64_t i = 1; i <= 2000; ++i) {
     if (i % 500 == 0 && i / 500 <= secret_ids.size()) ok(a->write(secret_registration(secret_ids[i / 500 - 1]), ++t));
     const std::string id = uuid((rng() % 0x4000) << 20 | i);  // random place, unique
-    const std::string name = std::string("XYZ").substr(rng() % 3, 1) + "q" +
-                             static_cast<char>('a' + rng() % 26) + std::to_string(rng() % 1000);
+    const std::string name = std::string("XYZ").substr(rng() % 3, 1) + "q" + static_cast<char>('a' + rng() % 26) +
+                             std::to_string(rng() % 1000);
     ok(a->write(registration_write(id, "centre-a", kEvent, "Jean", name), ++t));
     if (i % 400 == 0) push(*a, *hub, "node-a", t);
   }
   // Several payloads per person, on both sides of a sync.
   for (const auto& id : secret_ids) {
-    ok(a->write(update_write(Entity::registration, id, {{Field::first_name, Value{std::string("Plughxyzzy")}},
-                                                        {Field::notes, Value{std::string("Allergie Qwvzkj")}}}),
+    ok(a->write(update_write(Entity::registration, id,
+                             {{Field::first_name, Value{std::string("Plughxyzzy")}},
+                              {Field::notes, Value{std::string("Allergie Qwvzkj")}}}),
                 ++t));
     push(*a, *hub, "node-a", t);
     ok(a->write(update_write(Entity::registration, id, {{Field::phone, Value{std::string("0624680246")}}}), ++t));
@@ -74,8 +75,8 @@ TEST_CASE("ERASE leaves no personal data in any database file of node, hub and h
   ok(b->write(update_write(Entity::registration, secret_ids[0], {{Field::attended, Value{true}}}), ++t));
   push(*b, *hub, "node-b", t);
   // One more change still unsent on node-a when the erase happens.
-  ok(a->write(update_write(Entity::registration, secret_ids[1], {{Field::last_name, Value{std::string("Zqxwyvutsr")}},
-                                                               {Field::email, Value{}}}),
+  ok(a->write(update_write(Entity::registration, secret_ids[1],
+                           {{Field::last_name, Value{std::string("Zqxwyvutsr")}}, {Field::email, Value{}}}),
               ++t));
   // And a person registered and erased before any sync.
   ok(a->write(secret_registration(uuid(3000)), ++t));

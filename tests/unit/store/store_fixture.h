@@ -87,8 +87,7 @@ inline LocalWrite centre_write(const std::string& slug, const std::string& agglo
   w.entity = Entity::centre;
   w.record_id = slug;
   w.centre_id = slug;
-  w.fields = {{Field::name, Value{"Centre " + slug}}, {Field::agglomeration, Value{agglo}},
-              {Field::town, Value{town}}};
+  w.fields = {{Field::name, Value{"Centre " + slug}}, {Field::agglomeration, Value{agglo}}, {Field::town, Value{town}}};
   return w;
 }
 
@@ -109,9 +108,9 @@ inline LocalWrite registration_write(const std::string& id, const std::string& c
   w.entity = Entity::registration;
   w.record_id = id;
   w.centre_id = centre;
-  w.fields = {{Field::event_id, Value{event_id}},   {Field::first_name, Value{first}},
-              {Field::last_name, Value{last}},       {Field::phone, Value{std::string("03 21 00 00 00")}},
-              {Field::role, Value{role}},            {Field::consent_at, Value{kNow}}};
+  w.fields = {{Field::event_id, Value{event_id}}, {Field::first_name, Value{first}},
+              {Field::last_name, Value{last}},    {Field::phone, Value{std::string("03 21 00 00 00")}},
+              {Field::role, Value{role}},         {Field::consent_at, Value{kNow}}};
   return w;
 }
 
@@ -152,7 +151,9 @@ inline Change registration_change(const std::string& origin, uint64_t seq, uint6
   return c;
 }
 
-inline Status allow_all(const Change&, const Record*, const std::string&) { return Status::ok(); }
+inline Status allow_all(const Change&, const Record*, const std::string&) {
+  return Status::ok();
+}
 
 // Node -> hub until the node has nothing unsent; returns changes applied.
 inline uint64_t push(Store& node, Store& hub, const std::string& node_id, int64_t now = kNow,

@@ -19,9 +19,13 @@ namespace {
 const std::string kEvA = uuid(1, 0xe);  // hosted by centre-a
 const std::string kEvB = uuid(2, 0xe);  // hosted by centre-b
 
-int latest_version() { return schema_migrations().back().version; }
+int latest_version() {
+  return schema_migrations().back().version;
+}
 
-int64_t log_rows(Store& s) { return sql_int(s, "SELECT count(*) FROM change_log"); }
+int64_t log_rows(Store& s) {
+  return sql_int(s, "SELECT count(*) FROM change_log");
+}
 
 // A new hub store that may grow by only `spare_pages` pages: a full disk.
 std::unique_ptr<Store> open_nearly_full_hub(const std::string& path, int64_t spare_pages) {
@@ -171,8 +175,8 @@ TEST_CASE("an update logs only the fields that differ; an identical one logs not
 
   const auto rows = log_rows(*s);
   const auto hlc = s->hlc_last();
-  auto same = ok(s->write(update_write(Entity::registration, id, {{Field::last_name, Value{std::string("Durand")}}}),
-                          kNow + 2));
+  auto same = ok(
+      s->write(update_write(Entity::registration, id, {{Field::last_name, Value{std::string("Durand")}}}), kNow + 2));
   CHECK(same.origin_seq == 0);
   CHECK(same.fields.empty());
   CHECK(log_rows(*s) == rows);
@@ -409,7 +413,8 @@ TEST_CASE("a refused change is stored as a rejection, the cursor passes it, late
   auto hub = open_store(dir.file("hub.db"), hub_opts());
   Judge judge = [](const Change& c, const Record*, const std::string&) {
     if (c.centre_id != "centre-a")
-      return Status(Code::forbidden, "record belongs to another centre", {}, "Cette fiche appartient à un autre centre.");
+      return Status(Code::forbidden, "record belongs to another centre", {},
+                    "Cette fiche appartient à un autre centre.");
     return Status::ok();
   };
   std::vector<Change> batch = {
@@ -463,8 +468,8 @@ TEST_CASE("the judge sees the existing record and the host centre of the event",
 TEST_CASE("changes_for_centre routes registrations to owner and host only, the rest to everyone", "[store][hub]") {
   TempDir dir;
   auto hub = open_store(dir.file("hub.db"), hub_opts());
-  ok(hub->write(centre_write("centre-a"), kNow));                    // seq 1, everyone
-  ok(hub->write(event_write(kEvB, "centre-b"), kNow));               // seq 2, everyone
+  ok(hub->write(centre_write("centre-a"), kNow));       // seq 1, everyone
+  ok(hub->write(event_write(kEvB, "centre-b"), kNow));  // seq 2, everyone
   std::vector<Change> from_a = {
       registration_change("node-a", 1, hlc_make(kNow, 1), uuid(1), "centre-a", kEvB),  // seq 3: a, b
       registration_change("node-a", 2, hlc_make(kNow, 2), uuid(2), "centre-a", kEvA),  // seq 4: a (event unknown)
@@ -537,8 +542,8 @@ TEST_CASE("set_acked compacts the node change log; local_seq tells what reached 
   auto node = open_store(dir.file("n.db"), node_opts("node-a"));
   auto hub = open_store(dir.file("hub.db"), hub_opts());
   const std::string r1 = uuid(1), r2 = uuid(2);
-  ok(node->write(registration_write(r1, "centre-a", kEvA), kNow));  // 1
-  ok(node->write(registration_write(r2, "centre-a", kEvA), kNow));  // 2
+  ok(node->write(registration_write(r1, "centre-a", kEvA), kNow));                                  // 1
+  ok(node->write(registration_write(r2, "centre-a", kEvA), kNow));                                  // 2
   ok(node->write(update_write(Entity::registration, r1, {{Field::attended, Value{true}}}), kNow));  // 3
   CHECK(ok(node->local_seq(Entity::registration, r1)) == 3);
   CHECK(ok(node->local_seq(Entity::registration, r2)) == 2);
@@ -673,7 +678,8 @@ TEST_CASE("list filters, searches and pages by id; count_by and for_each agree",
   CHECK(ok(s->list(Entity::registration, page)).next.empty());  // exactly the last page
 
   using Counts = std::vector<std::pair<std::string, uint64_t>>;
-  CHECK(ok(s->count_by(Entity::registration, "role", q({}))) == Counts{{"benevole", 1}, {"habitant", 2}, {"salarie", 1}});
+  CHECK(ok(s->count_by(Entity::registration, "role", q({}))) ==
+        Counts{{"benevole", 1}, {"habitant", 2}, {"salarie", 1}});
   CHECK(ok(s->count_by(Entity::registration, "centre_id", q({{"event_id", kEvB}}))) ==
         Counts{{"centre-a", 1}, {"centre-b", 1}});
   CHECK(ok(s->count_by(Entity::registration, "agglomeration", q({}))) ==
@@ -706,7 +712,7 @@ TEST_CASE("restamp_future rewinds the clock and re-stamps unsent future changes"
   auto hub = open_store(dir.file("hub.db"), hub_opts());
   ok(node->write(registration_write(uuid(1), "centre-a", kEvA), kNow));  // 1, on time
   push(*node, *hub, "node-a");
-  ok(node->write(registration_write(uuid(2), "centre-a", kEvA), future));                                   // 2
+  ok(node->write(registration_write(uuid(2), "centre-a", kEvA), future));                                  // 2
   ok(node->write(update_write(Entity::registration, uuid(1), {{Field::attended, Value{true}}}), future));  // 3
   CHECK(ok(node->restamp_future(future, 60000)) == 0);  // no hub time yet: nothing is "future"
 

@@ -147,7 +147,11 @@ struct Cluster {
     }
     hub = std::make_unique<SyncHub>(*hub_store, *registry, so);
     for (const char* c : {"denain-tonini", "marly-florales", "valenciennes-beaujardin"}) {
-      LocalWrite w{Entity::centre, c, c, Op::upsert, {{Field::name, std::string(c)}, {Field::agglomeration, std::string("porte-du-hainaut")}}};
+      LocalWrite w{Entity::centre,
+                   c,
+                   c,
+                   Op::upsert,
+                   {{Field::name, std::string(c)}, {Field::agglomeration, std::string("porte-du-hainaut")}}};
       REQUIRE(hub_store->write(w, now));
     }
   }
@@ -235,13 +239,25 @@ TEST_CASE("sync: a node's writes reach the hub and the hub's routed writes reach
   auto a = c.enrol("node-a", "denain-tonini");
   std::mt19937_64 rng(1);
   std::string ev = random_uuid(rng);
-  must(a.store->write({Entity::event, ev, "denain-tonini", Op::upsert,
-                       {{Field::title, std::string("Atelier")}, {Field::kind, std::string("atelier")}, {Field::starts_at, kNow + 86400000}}},
+  must(a.store->write({Entity::event,
+                       ev,
+                       "denain-tonini",
+                       Op::upsert,
+                       {{Field::title, std::string("Atelier")},
+                        {Field::kind, std::string("atelier")},
+                        {Field::starts_at, kNow + 86400000}}},
                       c.now));
   for (int i = 0; i < 30; ++i)
-    must(a.store->write({Entity::registration, random_uuid(rng), "denain-tonini", Op::upsert,
-                         {{Field::event_id, ev}, {Field::first_name, std::string("Léa")}, {Field::last_name, "N" + std::to_string(i)},
-                          {Field::phone, std::string("0612345678")}, {Field::role, std::string("habitant")}, {Field::consent_at, kNow}}},
+    must(a.store->write({Entity::registration,
+                         random_uuid(rng),
+                         "denain-tonini",
+                         Op::upsert,
+                         {{Field::event_id, ev},
+                          {Field::first_name, std::string("Léa")},
+                          {Field::last_name, "N" + std::to_string(i)},
+                          {Field::phone, std::string("0612345678")},
+                          {Field::role, std::string("habitant")},
+                          {Field::consent_at, kNow}}},
                         c.now));
   auto wire = c.connect(a);
   wire->run();
@@ -265,15 +281,26 @@ TEST_CASE("sync: cut after every frame, then resume: nothing lost, nothing doubl
     auto a = c.enrol("node-a", "denain-tonini");
     std::mt19937_64 rng(7);
     std::string ev = random_uuid(rng);
-    must(a.store->write({Entity::event, ev, "denain-tonini", Op::upsert,
-                         {{Field::title, std::string("Temps fort")}, {Field::kind, std::string("temps-fort")}, {Field::starts_at, kNow + 86400000}}},
+    must(a.store->write({Entity::event,
+                         ev,
+                         "denain-tonini",
+                         Op::upsert,
+                         {{Field::title, std::string("Temps fort")},
+                          {Field::kind, std::string("temps-fort")},
+                          {Field::starts_at, kNow + 86400000}}},
                         c.now));
     // The hub writes too: a note that must come down.
-    must(c.hub_store->write({Entity::prototype_note, random_uuid(rng), "marly-florales", Op::upsert,
+    must(c.hub_store->write({Entity::prototype_note,
+                             random_uuid(rng),
+                             "marly-florales",
+                             Op::upsert,
                              {{Field::title, std::string("Borne")}, {Field::status, std::string("idee")}}},
                             c.now));
     for (int i = 0; i < 5; ++i)
-      must(a.store->write({Entity::prototype_note, random_uuid(rng), "denain-tonini", Op::upsert,
+      must(a.store->write({Entity::prototype_note,
+                           random_uuid(rng),
+                           "denain-tonini",
+                           Op::upsert,
                            {{Field::title, "Note " + std::to_string(i)}, {Field::status, std::string("prototype")}}},
                           c.now));
     auto first = c.connect(a);
@@ -314,11 +341,18 @@ TEST_CASE("sync: a change for another centre is rejected per change, kept by the
   auto a = c.enrol("node-a", "denain-tonini");
   std::mt19937_64 rng(3);
   // The centre record of another centre: the node may not change it.
-  must(a.store->write({Entity::centre, "marly-florales", "marly-florales", Op::upsert,
-                       {{Field::name, std::string("Renommé")}, {Field::agglomeration, std::string("porte-du-hainaut")}}},
-                      c.now));
+  must(
+      a.store->write({Entity::centre,
+                      "marly-florales",
+                      "marly-florales",
+                      Op::upsert,
+                      {{Field::name, std::string("Renommé")}, {Field::agglomeration, std::string("porte-du-hainaut")}}},
+                     c.now));
   std::string note = random_uuid(rng);
-  must(a.store->write({Entity::prototype_note, note, "denain-tonini", Op::upsert,
+  must(a.store->write({Entity::prototype_note,
+                       note,
+                       "denain-tonini",
+                       Op::upsert,
                        {{Field::title, std::string("Ok")}, {Field::status, std::string("idee")}}},
                       c.now));
   auto wire = c.connect(a);
@@ -346,7 +380,10 @@ TEST_CASE("sync: a node whose clock ran in 2040 has its unsent changes re-stampe
   std::mt19937_64 rng(5);
   std::string note = random_uuid(rng);
   const int64_t y2040 = 2208988800000;  // 2040-01-01
-  must(a.store->write({Entity::prototype_note, note, "denain-tonini", Op::upsert,
+  must(a.store->write({Entity::prototype_note,
+                       note,
+                       "denain-tonini",
+                       Op::upsert,
                        {{Field::title, std::string("Écrit en 2040")}, {Field::status, std::string("idee")}}},
                       y2040));
   // Later, a real edit at the hub (the admin) of the same field.
@@ -358,8 +395,9 @@ TEST_CASE("sync: a node whose clock ran in 2040 has its unsent changes re-stampe
   REQUIRE(*at_hub);
   CHECK(hlc_ms((*at_hub)->max_hlc()) < static_cast<uint64_t>(kNow + 60000));  // not stamped in 2040
   c.now += 5000;
-  must(c.hub_store->write({Entity::prototype_note, note, "denain-tonini", Op::upsert, {{Field::title, std::string("Corrigé au hub")}}},
-                          c.now));
+  must(c.hub_store->write(
+      {Entity::prototype_note, note, "denain-tonini", Op::upsert, {{Field::title, std::string("Corrigé au hub")}}},
+      c.now));
   c.hub->notify_changes();
   wire->run();
   auto at_node = a.store->get(Entity::prototype_note, note);
@@ -373,7 +411,10 @@ TEST_CASE("sync: a bad proof is refused with BAD_PROOF and nothing is stored", "
   auto a = c.enrol("node-a", "denain-tonini");
   a.creds.node_secret = std::string(32, 'x');
   std::mt19937_64 rng(9);
-  must(a.store->write({Entity::prototype_note, random_uuid(rng), "denain-tonini", Op::upsert,
+  must(a.store->write({Entity::prototype_note,
+                       random_uuid(rng),
+                       "denain-tonini",
+                       Op::upsert,
                        {{Field::title, std::string("x")}, {Field::status, std::string("idee")}}},
                       c.now));
   auto wire = c.connect(a);
@@ -395,24 +436,33 @@ TEST_CASE("sync: group commit: batches of three nodes share transactions, each i
   for (int i = 0; i < 3; ++i) boxes.push_back(c.enrol("node-" + std::to_string(i), centres[i]));
   std::mt19937_64 rng(7);
   const std::string ev = random_uuid(rng);  // an event: routed to everyone
-  must(boxes[0].store->write({Entity::event, ev, centres[0], Op::upsert,
-                              {{Field::title, std::string("Temps fort")}, {Field::kind, std::string("temps-fort")},
+  must(boxes[0].store->write({Entity::event,
+                              ev,
+                              centres[0],
+                              Op::upsert,
+                              {{Field::title, std::string("Temps fort")},
+                               {Field::kind, std::string("temps-fort")},
                                {Field::starts_at, kNow + 86400000}}},
                              c.now));
   for (auto& b : boxes)
     for (int i = 0; i < 5; ++i)
-      must(b.store->write(
-          {Entity::registration, random_uuid(rng), b.creds.centre_id, Op::upsert,
-           {{Field::first_name, std::string("Ana")}, {Field::last_name, std::string("Test")},
-            {Field::phone, std::string("0612345678")}, {Field::role, std::string("habitant")}, {Field::event_id, ev},
-            {Field::consent_at, kNow}}},
-          c.now));
+      must(b.store->write({Entity::registration,
+                           random_uuid(rng),
+                           b.creds.centre_id,
+                           Op::upsert,
+                           {{Field::first_name, std::string("Ana")},
+                            {Field::last_name, std::string("Test")},
+                            {Field::phone, std::string("0612345678")},
+                            {Field::role, std::string("habitant")},
+                            {Field::event_id, ev},
+                            {Field::consent_at, kNow}}},
+                          c.now));
   std::vector<std::unique_ptr<Wire>> wires;
   for (auto& b : boxes) wires.push_back(c.connect(b));
   for (auto& w : wires) w->run();  // handshakes; each node sends its batch; the hub queues them
   int commits = 0;
   if (!threaded) {
-    REQUIRE(c.deferred.size() == 1);  // one flush posted for the three batches
+    REQUIRE(c.deferred.size() == 1);                        // one flush posted for the three batches
     CHECK(count(*c.hub_store, Entity::registration) == 0);  // nothing applied before it runs
     sqlite3_commit_hook(
         c.hub_store->handle(), [](void* n) { return ++*static_cast<int*>(n), 0; }, &commits);

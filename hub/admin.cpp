@@ -1,7 +1,6 @@
 #include "hub/admin.h"
 
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -29,11 +28,6 @@
 namespace terril {
 
 using json = nlohmann::json;
-
-const std::string_view kOperationName = "Centres sociaux connectés du bassin minier";
-const std::string_view kFederSentence =
-    "L'opération « Centres sociaux connectés du bassin minier » est cofinancée par le FEDER dans le cadre du "
-    "programme opérationnel FEDER 2014-2020 pour la Région Hauts-de-France.";
 
 namespace {
 
@@ -199,25 +193,11 @@ std::string prom_label(std::string_view v) {
   return out;
 }
 
-// --- Hub store reads the Store interface has no method for -----------------
-
-// Rejected changes per origin (node id), from the store's `rejections` table
-// (common/store/schema/001_init.sql). Read-only, on the hub's own handle.
-// TODO(store): move into Store (e.g. rejections_by_origin()) when it grows one.
+// Rejected changes per origin (node id), as a map for lookups.
 Result<std::map<std::string, uint64_t>> rejections_by_origin(Store& store) {
-  std::map<std::string, uint64_t> out;
-  sqlite3_stmt* st = nullptr;
-  const char* sql = "SELECT origin, count(*) FROM rejections GROUP BY origin";
-  int rc = sqlite3_prepare_v2(store.handle(), sql, -1, &st, nullptr);
-  if (rc == SQLITE_OK) {
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-      const auto* o = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-      out[o ? o : ""] = static_cast<uint64_t>(sqlite3_column_int64(st, 1));
-    }
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) return Status(Code::io, std::string("rejections by origin: ") + sqlite3_errstr(rc));
-  return out;
+  auto r = store.rejections_by_origin();
+  if (!r) return r.status();
+  return std::map<std::string, uint64_t>(r->begin(), r->end());
 }
 
 // --- Exports -----------------------------------------------------------------

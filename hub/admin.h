@@ -64,6 +64,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/core/brand.h"
 #include "common/core/model.h"
 #include "common/core/status.h"
 #include "common/net/auth.h"
@@ -83,9 +84,6 @@ struct LocalWrite;
 // The dashboard compiled into the binary (hub/ui, embedded by hub/ui/embed.cmake).
 std::span<const StaticFile> hub_ui_files();
 
-// The operation's publicity sentence, carried by every page and export.
-extern const std::string_view kFederSentence;
-extern const std::string_view kOperationName;
 
 // Filters of an export, from the CLI or the query string.
 struct ExportFilters {

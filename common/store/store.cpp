@@ -1200,6 +1200,18 @@ Result<std::vector<Rejection>> Store::rejections(size_t limit) {
   return out;
 }
 
+Result<std::vector<std::pair<std::string, uint64_t>>> Store::rejections_by_origin() {
+  Status err;
+  sqlite3_stmt* st = impl_->cache.get("SELECT origin, count(*) FROM rejections GROUP BY origin ORDER BY origin", &err);
+  if (!st) return err;
+  Query q(st);
+  std::vector<std::pair<std::string, uint64_t>> out;
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) out.emplace_back(std::string(q.text(0)), q.u64(1));
+  if (rc != SQLITE_DONE) return sql_error(db_, rc, "rejections by origin");
+  return out;
+}
+
 Status Store::set_clock_offset(int64_t offset_ms) {
   Impl::Tx tx(*impl_);
   if (Status s = tx.begin(); !s) return s;

@@ -196,6 +196,9 @@ class Store {
   Status add_rejections(const std::vector<Rejection>& r);
   // Newest first.
   Result<std::vector<Rejection>> rejections(size_t limit);
+  // How many changes were rejected, per origin (node id), over the whole
+  // `rejections` table. For the hub's node list and metrics.
+  Result<std::vector<std::pair<std::string, uint64_t>>> rejections_by_origin();
 
   // HLC: offset learned from the hub (persisted).
   Status set_clock_offset(int64_t offset_ms);

@@ -11,8 +11,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -34,7 +32,6 @@
 #include "hub/sync_hub.h"
 
 namespace fs = std::filesystem;
-namespace asio = boost::asio;
 using json = nlohmann::json;
 
 namespace terril {
@@ -177,9 +174,7 @@ int cmd_serve(const HubConfig& cfg) {
   auto hp = parse_host_port(cfg.listen);
   if (!hp) return die(hp.status().message());
   if (cfg.insecure) {
-    boost::system::error_code ec;
-    auto addr = asio::ip::make_address(hp->host, ec);
-    if (ec || !addr.is_loopback())
+    if (!is_loopback_address(hp->host))
       return die("--insecure serves plain ws:// and is refused on " + hp->host + ": use a loopback address");
   }
   auto st = open_store(cfg);
@@ -189,17 +184,12 @@ int cmd_serve(const HubConfig& cfg) {
   if (!hub_id) return die(hub_id.status().message());
   Registry registry(store.handle());
 
-  asio::io_context io(1);
-  std::shared_ptr<asio::ssl::context> tls;
-  if (!cfg.insecure) {
-    tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-    tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-    boost::system::error_code ec;
-    tls->use_certificate_chain_file(hub_tls_cert_path(cfg), ec);
-    if (!ec) tls->use_private_key_file(hub_tls_key_path(cfg), asio::ssl::context::pem, ec);
-    if (ec) return die("TLS certificate " + hub_tls_cert_path(cfg) + ": " + ec.message());
-  }
+  EventLoop loop;
+  ServerOptions opts;
+  opts.host = hp->host;
+  opts.port = hp->port;
+  if (!cfg.insecure)
+    if (Status s = load_server_tls(opts, hub_tls_cert_path(cfg), hub_tls_key_path(cfg)); !s) return die(s.message());
 
   SyncHubOptions so;
   so.hub_id = *hub_id;
@@ -210,31 +200,25 @@ int cmd_serve(const HubConfig& cfg) {
   // the same file (WAL: the loop's connection keeps reading meanwhile).
   auto apply_store = open_store(cfg);
   if (!apply_store) return die(apply_store.status().message());
-  asio::thread_pool store_thread(1);
-  so.post = [&io](std::function<void()> fn) { asio::post(io, std::move(fn)); };
-  so.apply_on = [&store_thread](std::function<void()> fn) { asio::post(store_thread, std::move(fn)); };
+  WorkerThread store_thread;
+  so.post = [&loop](std::function<void()> fn) { loop.post(std::move(fn)); };
+  so.apply_on = [&store_thread](std::function<void()> fn) { store_thread.post(std::move(fn)); };
   so.apply_store = apply_store->get();
   SyncHub hub(store, registry, so);
 
   AdminApi admin(store, registry, hub, AdminApi::Options{password_path(cfg), !cfg.insecure, kVersion, now_ms});
 
-  ServerOptions opts;
-  opts.host = hp->host;
-  opts.port = hp->port;
-  opts.tls = tls;
   Server server(
-      io, opts, [&](const HttpRequest& r) { return admin.handle(r); },
+      loop, opts, [&](const HttpRequest& r) { return admin.handle(r); },
       [&](const HttpRequest& r) { return hub.make_session(r); });
   if (Status s = server.start(); !s) return die(s.message());
   spdlog::info("hub {} listening on {}://{}:{} (store {})", *hub_id, cfg.insecure ? "http" : "https", hp->host,
                server.port(), store_path(cfg));
 
-  asio::steady_timer ticker(io);
+  Timer ticker(loop);
   uint64_t wd_us = watchdog_interval_us();
   std::function<void()> tick = [&] {
-    ticker.expires_after(std::chrono::milliseconds(500));
-    ticker.async_wait([&](boost::system::error_code ec) {
-      if (ec) return;
+    ticker.start(500, [&] {
       hub.tick();
       if (wd_us) notify_watchdog();
       tick();
@@ -242,18 +226,17 @@ int cmd_serve(const HubConfig& cfg) {
   };
   tick();
 
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code, int sig) {
+  loop.on_stop_signal([&](int sig) {
     spdlog::info("hub: signal {}, stopping", sig);
     notify_stopping();
     server.stop();
-    io.stop();
+    loop.stop();
   });
   notify_ready();
   notify_status("serving");
   // Tests and scripts read this line to learn the port.
   std::cout << "listening " << hp->host << ":" << server.port() << std::endl;
-  io.run();
+  loop.run();
   store_thread.join();  // a group being applied finishes; its answers are dropped (nodes resend)
   return 0;
 }

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <boost/asio.hpp>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -37,7 +36,6 @@
 #include "node/sync_client.h"
 
 namespace fs = std::filesystem;
-namespace asio = boost::asio;
 using json = nlohmann::json;
 
 namespace terril {
@@ -281,7 +279,7 @@ int cmd_passwd(const NodeConfig& cfg) {
 
 // A quick look at the hub: TCP + TLS (pinned) + WebSocket handshake.
 Status probe_hub(const Credentials& c) {
-  asio::io_context io;
+  EventLoop loop;
   struct Quiet : Peer {
     void on_open(Link& l) override { l.close(); }
     void on_message(std::string_view) override {}
@@ -292,8 +290,8 @@ Status probe_hub(const Credentials& c) {
   co.pin = c.hub_fingerprint;
   co.connect_timeout_s = 3;
   Status result(Code::unavailable, "no answer within 3 s");
-  auto cancel = connect_ws(io, co, std::make_shared<Quiet>(), [&](Status s, const std::string&) { result = s; });
-  io.run_for(std::chrono::seconds(4));
+  auto cancel = connect_ws(loop, co, std::make_shared<Quiet>(), [&](Status s, const std::string&) { result = s; });
+  loop.run_for(4000);
   cancel();
   return result;
 }
@@ -432,7 +430,7 @@ int cmd_serve(const NodeConfig& cfg) {
   if (!st) return die(st.status().message());
   Store& store = **st;
 
-  asio::io_context io(1);
+  EventLoop loop;
   SyncState state;
   std::unique_ptr<SyncClient> client;
   if (*creds) {
@@ -444,7 +442,7 @@ int cmd_serve(const NodeConfig& cfg) {
     SyncClientOptions so;
     so.software_version = kVersion;
     so.now_ms = now_ms;
-    client = std::make_unique<SyncClient>(io, store, state, c, so);
+    client = std::make_unique<SyncClient>(loop, store, state, c, so);
   } else {
     spdlog::warn("node is not enrolled: serving the local UI only (run `terril-node enrol`)");
   }
@@ -469,19 +467,17 @@ int cmd_serve(const NodeConfig& cfg) {
   opts.port = hp->port;
   opts.ws_path.clear();
   Server server(
-      io, opts, [&](const HttpRequest& r) { return api.handle(r); }, nullptr);
+      loop, opts, [&](const HttpRequest& r) { return api.handle(r); }, nullptr);
   if (Status s = server.start(); !s) return die(s.message());
   spdlog::info("node listening on http://{}:{} (store {})", hp->host, server.port(), store_path(cfg));
   if (client) client->start();
 
   // Housekeeping: systemd watchdog, persist the last sync time for `status`.
-  asio::steady_timer ticker(io);
+  Timer ticker(loop);
   int64_t saved_sync = 0;
   uint64_t wd_us = watchdog_interval_us();
   std::function<void()> tick = [&] {
-    ticker.expires_after(std::chrono::seconds(1));
-    ticker.async_wait([&](boost::system::error_code ec) {
-      if (ec) return;
+    ticker.start(1000, [&] {
       if (wd_us) notify_watchdog();
       if (state.last_sync_ms > saved_sync + 5000) {
         saved_sync = state.last_sync_ms;
@@ -492,18 +488,17 @@ int cmd_serve(const NodeConfig& cfg) {
   };
   tick();
 
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code, int sig) {
+  loop.on_stop_signal([&](int sig) {
     spdlog::info("node: signal {}, stopping", sig);
     notify_stopping();
     if (client) client->stop();
     server.stop();
     if (state.last_sync_ms) store.set_meta("last_sync_ms", std::to_string(state.last_sync_ms));
-    io.stop();
+    loop.stop();
   });
   notify_ready();
   std::cout << "listening " << hp->host << ":" << server.port() << std::endl;
-  io.run();
+  loop.run();
   return 0;
 }
 

@@ -2,10 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio.hpp>
 #include <deque>
 #include <random>
 
+#include "common/net/event_loop.h"
 #include "common/net/ws_client.h"
 #include "node/hub_link.h"
 #include "common/store/store.h"
@@ -15,16 +15,14 @@
 
 namespace terril {
 
-namespace asio = boost::asio;
-
 struct SyncClient::Impl : std::enable_shared_from_this<SyncClient::Impl> {
-  asio::io_context& io;
+  EventLoop& loop;
   Store& store;
   SyncState& state;
   Credentials creds;
   SyncClientOptions opts;
-  asio::steady_timer watchdog;
-  asio::steady_timer backoff_timer;
+  Timer watchdog;
+  Timer backoff_timer;
   std::shared_ptr<HubLink> peer;
   std::function<void()> cancel;
   bool connecting = false;
@@ -33,8 +31,8 @@ struct SyncClient::Impl : std::enable_shared_from_this<SyncClient::Impl> {
   int attempt = 0;
   std::mt19937_64 rng{std::random_device{}()};
 
-  Impl(asio::io_context& io_, Store& s, SyncState& st, Credentials c, SyncClientOptions o)
-      : io(io_), store(s), state(st), creds(std::move(c)), opts(std::move(o)), watchdog(io_), backoff_timer(io_) {}
+  Impl(EventLoop& l, Store& s, SyncState& st, Credentials c, SyncClientOptions o)
+      : loop(l), store(s), state(st), creds(std::move(c)), opts(std::move(o)), watchdog(l), backoff_timer(l) {}
 
   void connect() {
     if (stopped || connecting || peer || waiting_backoff) return;
@@ -54,7 +52,7 @@ struct SyncClient::Impl : std::enable_shared_from_this<SyncClient::Impl> {
     co.url = creds.hub_url;
     co.pin = creds.hub_fingerprint;
     co.ws_idle_timeout_s = opts.ws_idle_timeout_s;
-    cancel = connect_ws(io, co, peer, [self = shared_from_this()](Status s, const std::string&) {
+    cancel = connect_ws(loop, co, peer, [self = shared_from_this()](Status s, const std::string&) {
       self->connecting = false;
       if (!s) {
         if (self->state.last_error != s.message()) spdlog::warn("sync: cannot reach hub: {}", s.message());
@@ -87,17 +85,15 @@ struct SyncClient::Impl : std::enable_shared_from_this<SyncClient::Impl> {
     ++attempt;
     int64_t delay = std::uniform_int_distribution<int64_t>(0, cap)(rng);
     waiting_backoff = true;
-    backoff_timer.expires_after(std::chrono::milliseconds(delay));
-    backoff_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    backoff_timer.start(delay, [self = shared_from_this()] {
       self->waiting_backoff = false;
-      if (!ec) self->connect();
+      self->connect();
     });
   }
 
   void arm_watchdog() {
-    watchdog.expires_after(std::chrono::milliseconds(opts.watchdog_ms));
-    watchdog.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-      if (ec || self->stopped) return;
+    watchdog.start(opts.watchdog_ms, [self = shared_from_this()] {
+      if (self->stopped) return;
       if (self->peer && self->peer->streaming())
         self->peer->pump();
       else
@@ -107,8 +103,8 @@ struct SyncClient::Impl : std::enable_shared_from_this<SyncClient::Impl> {
   }
 };
 
-SyncClient::SyncClient(asio::io_context& io, Store& store, SyncState& state, Credentials creds, SyncClientOptions opts)
-    : impl_(std::make_shared<Impl>(io, store, state, std::move(creds), std::move(opts))) {
+SyncClient::SyncClient(EventLoop& loop, Store& store, SyncState& state, Credentials creds, SyncClientOptions opts)
+    : impl_(std::make_shared<Impl>(loop, store, state, std::move(creds), std::move(opts))) {
   impl_->state.enrolled = true;
   impl_->state.hub_url = impl_->creds.hub_url;
   impl_->state.node_id = impl_->creds.node_id;
@@ -184,7 +180,7 @@ class EnrolPeer : public Peer {
 Result<Credentials> enrol_with_hub(const std::string& hub_url, const std::string& code,
                                    const std::string& expected_fingerprint, const std::string& software_version,
                                    int timeout_s) {
-  asio::io_context io;
+  EventLoop loop;
   auto peer = std::make_shared<EnrolPeer>(code, software_version);
   ClientOptions co;
   co.url = hub_url;
@@ -193,11 +189,11 @@ Result<Credentials> enrol_with_hub(const std::string& hub_url, const std::string
   co.connect_timeout_s = timeout_s;
   Status connect_status = Status::ok();
   std::string fingerprint;
-  auto cancel = connect_ws(io, co, peer, [&](Status s, const std::string& fp) {
+  auto cancel = connect_ws(loop, co, peer, [&](Status s, const std::string& fp) {
     connect_status = s;
     fingerprint = fp;
   });
-  io.run_for(std::chrono::seconds(timeout_s + 2));
+  loop.run_for((timeout_s + 2) * int64_t{1000});
   cancel();
   if (!connect_status) return connect_status;
   if (!peer->enrolled) return peer->result.is_ok() ? Status(Code::unavailable, "no answer from the hub") : peer->result;

@@ -26,13 +26,10 @@
 #include "common/credentials.h"
 #include "node/sync_state.h"
 
-namespace boost::asio {
-class io_context;
-}
-
 namespace terril {
 
 class Store;
+class EventLoop;
 
 struct SyncClientOptions {
   std::string software_version;
@@ -44,7 +41,7 @@ struct SyncClientOptions {
 
 class SyncClient {
  public:
-  SyncClient(boost::asio::io_context& io, Store& store, SyncState& state, Credentials creds, SyncClientOptions opts);
+  SyncClient(EventLoop& loop, Store& store, SyncState& state, Credentials creds, SyncClientOptions opts);
   ~SyncClient();
   void start();
   void stop();
@@ -59,7 +56,7 @@ class SyncClient {
 
 // One-shot enrolment: connect to `hub_url` (?enrol=1), present `code`, and
 // return the credentials with the hub certificate's fingerprint pinned.
-// Runs its own io_context; returns within `timeout_s`.
+// Runs its own EventLoop; returns within `timeout_s`.
 // Errors: unavailable (hub unreachable), forbidden (code refused, with the
 // hub's reason), invalid (bad URL).
 Result<Credentials> enrol_with_hub(const std::string& hub_url, const std::string& code,

@@ -278,6 +278,11 @@ Result<ParsedUrl> parse_ws_url(const std::string& url) {
   return p;
 }
 
+std::function<void()> connect_ws(EventLoop& loop, const ClientOptions& opts, std::shared_ptr<Peer> peer,
+                                 ConnectDone done) {
+  return connect_ws(loop.io(), opts, std::move(peer), std::move(done));
+}
+
 std::function<void()> connect_ws(asio::io_context& io, const ClientOptions& opts, std::shared_ptr<Peer> peer,
                                  ConnectDone done) {
   auto url = parse_ws_url(opts.url);

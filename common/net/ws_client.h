@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/core/status.h"
+#include "common/net/event_loop.h"
 #include "common/net/link.h"
 
 namespace boost::asio {
@@ -31,7 +32,10 @@ struct ClientOptions {
 using ConnectDone = std::function<void(Status, const std::string& seen_fingerprint)>;
 
 // Start connecting. Returns a cancel function (closes the link or aborts the
-// attempt). REQUIRES: called on the io_context's thread.
+// attempt). REQUIRES: called on the loop's thread.
+std::function<void()> connect_ws(EventLoop& loop, const ClientOptions& opts, std::shared_ptr<Peer> peer,
+                                 ConnectDone done);
+// The same on an io_context of the caller's (tests, tools).
 std::function<void()> connect_ws(boost::asio::io_context& io, const ClientOptions& opts, std::shared_ptr<Peer> peer,
                                  ConnectDone done);
 

@@ -358,6 +358,29 @@ void Server::Impl::do_accept() {
   });
 }
 
+Status load_server_tls(ServerOptions& opts, const std::string& cert_path, const std::string& key_path) {
+  auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  boost::system::error_code ec;
+  tls->use_certificate_chain_file(cert_path, ec);
+  if (!ec) tls->use_private_key_file(key_path, asio::ssl::context::pem, ec);
+  if (ec)
+    return Status(Code::invalid, "TLS certificate " + cert_path + ": " + ec.message(), {},
+                  "Certificat TLS illisible : " + cert_path + ".");
+  opts.tls = std::move(tls);
+  return {};
+}
+
+bool is_loopback_address(const std::string& host) {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  return !ec && addr.is_loopback();
+}
+
+Server::Server(EventLoop& loop, ServerOptions opts, HttpHandler http, PeerFactory ws)
+    : Server(loop.io(), std::move(opts), std::move(http), std::move(ws)) {}
+
 Server::Server(asio::io_context& io, ServerOptions opts, HttpHandler http, PeerFactory ws)
     : impl_(std::make_shared<Impl>(io, std::move(opts), std::move(http), std::move(ws))) {}
 

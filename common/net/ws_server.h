@@ -3,7 +3,7 @@
 //
 // Each accepted connection gets one session object kept alive by
 // shared_from_this. Every read has a timeout and a size limit; an HTTP body
-// over the limit gets 413. The daemons run the io_context on one thread, so
+// over the limit gets 413. The daemons run their EventLoop on one thread, so
 // handlers and peers run there too (no strands needed).
 #pragma once
 
@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/core/status.h"
+#include "common/net/event_loop.h"
 #include "common/net/http.h"
 #include "common/net/link.h"
 
@@ -37,11 +38,21 @@ struct ServerOptions {
   int ws_idle_timeout_s = 20;                      // pings at half of it; dead link closed after it
 };
 
+// Loads the certificate chain and key (PEM files) into `opts.tls`: TLS 1.2
+// and later only. Errors: invalid (with the file and OpenSSL's reason).
+Status load_server_tls(ServerOptions& opts, const std::string& cert_path, const std::string& key_path);
+
+// `host` is a literal loopback address (127.0.0.0/8, ::1). Names are not
+// resolved: "localhost" is false.
+bool is_loopback_address(const std::string& host);
+
 // Called for a WebSocket upgrade; may return null to refuse (403).
 using PeerFactory = std::function<std::shared_ptr<Peer>(const HttpRequest& upgrade)>;
 
 class Server {
  public:
+  Server(EventLoop& loop, ServerOptions opts, HttpHandler http, PeerFactory ws);
+  // For tests and tools that drive an io_context of their own.
   Server(boost::asio::io_context& io, ServerOptions opts, HttpHandler http, PeerFactory ws);
   ~Server();
   // Bind and listen. Errors: unavailable ("address in use", with the address).

@@ -5,8 +5,10 @@
 // Nodes have no real-time clock: the wall clock may read 1970 or 2040. A node
 // learns the hub's time at each handshake and keeps an `offset_ms` so that
 // `corrected(wall) = wall + offset` tracks the hub. Ticks use the corrected
-// time. See DESIGN "Clocks" and sync/node_session for the re-stamping of
-// unsent future changes.
+// time. Unsent changes stamped while the clock ran ahead are re-stamped by
+// Store::restamp_future (common/store/store.h), which the node's HubLink calls
+// after each Welcome; the hub refuses changes stamped too far in its future
+// (StoreOptions::max_future_ms). See docs/design.md, "Clocks".
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,7 @@
 // Per-field last-writer-wins merge, ordered by (hlc, origin).
 //
-// Invariants (proved by tests/unit/convergence_test.cpp): for any set of
+// Invariants (proved by tests/unit/core/convergence_test.cpp; see also
+// docs/design.md, "Changes and merging"): for any set of
 // changes, applying them in any order and with any duplicates gives the same
 // Record. This holds because
 //   * each field keeps the value of the greatest stamp that set it, and stamps

@@ -1,3 +1,4 @@
+// Status names and the log rendering of a Status (see status.h).
 #include "common/core/status.h"
 
 namespace terril {

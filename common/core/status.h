@@ -43,7 +43,10 @@ class Status {
   const std::string& field() const { return field_; }
   // French, for staff; falls back to the English message.
   const std::string& message_fr() const { return message_fr_.empty() ? message_ : message_fr_; }
-  // A stable machine code for APIs, e.g. "too_long", "sequence_gap".
+  // For logs: "ok", or the category's code_name(), ": " and the English
+  // message, e.g. "invalid: too_long: first_name is longer than 100 bytes".
+  // Not a stable machine code: a validation error's short code ("too_long")
+  // is error_code() (common/core/validate.h).
   std::string to_string() const;
 
  private:

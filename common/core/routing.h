@@ -1,5 +1,5 @@
 // Routing (which replicas receive a change) and permissions (which origin may
-// make it), exactly as DESIGN "Routing and permissions" states. Pure.
+// make it), exactly as docs/design.md "Routing and permissions" states. Pure.
 #pragma once
 
 #include <optional>

@@ -1,6 +1,6 @@
 // Input: a sequence of [u16 little-endian length][that many bytes], each decoded with
 // decode_change. The valid changes are merged forward, backward, and interleaved with
-// duplicates; every order must give the same canonical records (DESIGN "Changes and merging").
+// duplicates; every order must give the same canonical records (docs/design.md "Changes and merging").
 #include <google/protobuf/stubs/logging.h>
 
 #include <algorithm>

@@ -12,7 +12,7 @@ themselves (the API takes a client-made UUID), so each attempt is tracked:
   not sent  the node was down (connection refused)
 
 After the faults stop, `check()` compares the hub and every node's SQLite
-file against the ledger and the routing rules of DESIGN.md.
+file against the ledger and the routing rules of docs/design.md.
 """
 
 import os

@@ -1,4 +1,4 @@
-// THE property test of the merge (DESIGN "Changes and merging"): replicas that receive the same
+// THE property test of the merge (docs/design.md "Changes and merging"): replicas that receive the same
 // changes, in any order and with any duplicates, hold byte-identical records, and those records are
 // what per-field last-writer-wins by (hlc, origin) with an absorbing ERASE says they must be.
 //

@@ -1,4 +1,4 @@
-// Routing and permissions (common/core/routing.h), as DESIGN "Routing and permissions" states.
+// Routing and permissions (common/core/routing.h), as docs/design.md "Routing and permissions" states.
 #include "common/core/routing.h"
 
 #include <catch2/catch.hpp>

@@ -2,6 +2,7 @@
 // terril-node processes on loopback, started from $TERRIL_BUILD, each in a
 // temporary folder. Mirrors tests/integration/harness.py (same commands,
 // same flags) so both suites exercise the daemons the same way.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -186,4 +187,48 @@ export function isoInDays(days, hour = 14) {
   const d = new Date(Date.now() + days * 86400000);
   d.setUTCHours(hour, 0, 0, 0);
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+// The operation's name, the FEDER sentence and its caption as common/core/brand.h
+// (the one source) writes them: `inline constexpr std::string_view kX = "..." "...";`.
+export function brand() {
+  const text = fs.readFileSync(path.join(REPO, 'common', 'core', 'brand.h'), 'utf8');
+  const value = (name) => {
+    const m = new RegExp('std::string_view\\s+' + name + '\\s*=([^;]*);').exec(text);
+    if (!m) throw new Error(name + ' not found in common/core/brand.h');
+    return [...m[1].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((x) => x[1]).join('');
+  };
+  return { operationName: value('kOperationName'), federSentence: value('kFederSentence'), federCaption: value('kFederCaption') };
+}
+
+// Collects what would show in the browser's console as an error: uncaught
+// exceptions, console.error, and resources that failed to load, except the
+// JSON API's refusals (401, 404, 422... are answers the pages handle).
+export function watchConsole(page) {
+  const errors = [];
+  page.on('pageerror', (e) => errors.push('page error: ' + e.message));
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const url = (m.location() || {}).url || '';
+    if (m.text().startsWith('Failed to load resource') && new URL(url, 'http://x/').pathname.startsWith('/api/')) return;
+    errors.push(m.text() + (url ? ' (' + url + ')' : ''));
+  });
+  page.on('requestfailed', (r) => {
+    if (!new URL(r.url()).pathname.startsWith('/api/')) errors.push('request failed: ' + r.url());
+  });
+  return errors;
+}
+
+// The check both UIs end with: the footer shows brand.h's sentence, caption
+// and operation name; /assets/base.js loaded and carries the same values; no
+// console error was seen.
+export async function assertBrandAndConsole(page, errors) {
+  const b = brand();
+  const squash = (s) => (s || '').replace(/\s+/g, ' ').trim();
+  assert.equal(squash(await page.getByTestId('feder').textContent()), b.federSentence, 'footer FEDER sentence = brand.h');
+  assert.equal(squash(await page.getByTestId('feder-caption').textContent()), b.federCaption, 'footer caption = brand.h');
+  assert.equal(squash(await page.getByTestId('operation-name').textContent()), b.operationName, 'operation name = brand.h');
+  const fromModule = await page.evaluate(async () => ({ ...(await import('/assets/base.js')).BRAND }));
+  assert.deepEqual(fromModule, b, '/assets/base.js BRAND = brand.h');
+  assert.deepEqual(errors, [], 'no console error');
 }

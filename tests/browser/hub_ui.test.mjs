@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ADMIN_PASSWORD, Api, Hub, NODE_BIN, Node, REPO, isoInDays, run, sleep, tempRoot } from './cluster.mjs';
+import { ADMIN_PASSWORD, Api, assertBrandAndConsole, brand, Hub, isoInDays, Node, NODE_BIN, REPO, run, sleep, tempRoot, watchConsole } from './cluster.mjs';
 
 const CHROMIUM = process.env.TERRIL_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -35,6 +35,7 @@ let online;
 let offline;
 let context;
 let page;
+let consoleErrors;  // what the browser's console showed as errors (watchConsole)
 let base;
 let failed = false;
 const written = [];  // {centre, role, agglomeration} of every registration the nodes wrote
@@ -125,6 +126,7 @@ before(async () => {
   page = context.pages()[0] || await context.newPage();
   page.setDefaultTimeout(15000);
   page.on('pageerror', (e) => { console.log('# page error: ' + e.message); });
+  consoleErrors = watchConsole(page);
 });
 
 after(async () => {
@@ -279,6 +281,7 @@ step('report: charts of roles per agglomeration and per centre, attendance, and 
   assert.deepEqual(lens, ['Lens-Liévin', ...lensCounts, String(count(OFFLINE))]);
 
   assert.equal(squash(await page.getByTestId('report-feder').textContent()), FEDER);
+  assert.equal(squash(await page.getByTestId('report-feder').textContent()), brand().federSentence, 'the printed report\'s sentence is brand.h\'s');
   await assertPublicity();
   await shot('04-report');
 
@@ -344,4 +347,8 @@ step('events and prototypes pages list what the centres wrote', async () => {
   await page.getByTestId('centres-tables').waitFor();
   await page.setViewportSize({ width: 390, height: 844 });
   try { await shot('11-centres-phone'); } finally { await page.setViewportSize({ width: 1280, height: 900 }); }
+});
+
+step('footer: FEDER sentence, caption and operation name as in common/core/brand.h; the shared module loaded, no console error', async () => {
+  await assertBrandAndConsole(page, consoleErrors);
 });

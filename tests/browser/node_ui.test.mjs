@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { Api, Hub, Node, REPO, STAFF_PASSWORD, isoInDays, sleep, tempRoot } from './cluster.mjs';
+import { Api, assertBrandAndConsole, Hub, isoInDays, Node, REPO, sleep, STAFF_PASSWORD, tempRoot, watchConsole } from './cluster.mjs';
 
 const CHROMIUM = process.env.TERRIL_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -31,6 +31,7 @@ let node;
 let api;
 let context;
 let page;
+let consoleErrors;  // what the browser's console showed as errors (watchConsole)
 let failed = false;
 const ev = {};
 
@@ -100,6 +101,7 @@ before(async () => {
   page = context.pages()[0] || await context.newPage();
   page.setDefaultTimeout(15000);
   page.on('pageerror', (e) => console.log('# page error: ' + e.message));
+  consoleErrors = watchConsole(page);
 });
 
 after(async () => {
@@ -378,4 +380,8 @@ step('the FEDER sentence and the operation name are on every page', async () => 
   await page.getByTestId('logout').click();
   await page.getByTestId('login-password').waitFor();
   await assertPublicity();
+});
+
+step('footer: FEDER sentence, caption and operation name as in common/core/brand.h; the shared module loaded, no console error', async () => {
+  await assertBrandAndConsole(page, consoleErrors);
 });

@@ -1,7 +1,8 @@
 // terril-node status and doctor: what a technician checks on a box (node id,
 // pending changes, last sync, rejections; credentials, permissions, disk,
-// database, clock, hub reachable, staff password). Read-only: neither command
-// changes the store (opening it may create an empty one on a new box).
+// database, clock, hub reachable, staff password). Neither writes records;
+// opening the store creates the private data folder and an empty store on a
+// box that has none yet, as `serve` would.
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 

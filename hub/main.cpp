@@ -1,31 +1,37 @@
-// terril-hub: the central hub. Thin main: parse the command line and config,
-// wire the objects, run the event loop on one thread.
+// terril-hub: the central hub and its command line. Thin main: parse the
+// command line and config, then run one command; `serve` wires the objects
+// and runs the event loop on one thread (common/ops/daemon_loop.h), group
+// commit on a store thread of its own.
 //
 //   terril-hub init --data-dir DIR            create store, TLS cert, admin password, seed centres
+//                                             (password: stdin when not a terminal, else random)
 //   terril-hub serve [--config FILE]          dashboard + JSON API + /v1/sync on one port
-//   terril-hub passwd                         change the admin password (stdin when not a tty)
+//   terril-hub passwd                         change the admin password (stdin when not a terminal)
 //   terril-hub node add|list|revoke|replace   node management
 //   terril-hub export --entity E --format csv export consolidated data
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "common/cli_util.h"
-#include "common/config.h"
 #include "common/core/ids.h"
-#include "common/log.h"
 #include "common/net/auth.h"
+#include "common/net/event_loop.h"
 #include "common/net/ws_server.h"
-#include "common/sd_notify.h"
+#include "common/ops/cli_util.h"
+#include "common/ops/config.h"
+#include "common/ops/daemon_loop.h"
+#include "common/ops/data_store.h"
+#include "common/ops/log.h"
+#include "common/ops/tls.h"
 #include "common/store/store.h"
-#include "common/tls.h"
+#include "common/version.h"
 #include "hub/admin.h"
 #include "hub/centres_seed.h"
 #include "hub/registry.h"
@@ -37,29 +43,24 @@ using json = nlohmann::json;
 namespace terril {
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
-
 int64_t now_ms() {
   return wall_now_ms();
 }
 
-int die(const std::string& msg) {
-  std::cerr << "terril-hub: " << msg << "\n";
-  return 1;
+int die(std::string_view msg) {
+  return fail("terril-hub", msg);
 }
 
-std::string store_path(const HubConfig& c) {
-  return (fs::path(c.data_dir) / "hub.db").string();
-}
 std::string password_path(const HubConfig& c) {
-  return (fs::path(c.data_dir) / "admin.password").string();
+  return data_file(c.data_dir, "admin.password");
 }
 
-Result<std::unique_ptr<Store>> open_store(const HubConfig& c) {
+// DATA_DIR/hub.db; only `init` creates the data folder.
+Result<std::unique_ptr<Store>> open_store(const HubConfig& c, bool create_dir = false) {
   StoreOptions o;
   o.origin = "hub";
   o.hub = true;
-  return Store::open(store_path(c), o);
+  return open_data_store(c.data_dir, "hub.db", o, create_dir);
 }
 
 std::string random_password() {
@@ -80,12 +81,11 @@ Result<std::string> hub_id_of(Store& st) {
   return **id;
 }
 
+// The admin password: the one given (piped on standard input, or typed at
+// the terminal with --password-stdin), else on a new hub a random one printed
+// once; a hub that has one keeps it.
 int cmd_init(const HubConfig& cfg, bool password_stdin) {
-  std::error_code ec;
-  fs::create_directories(cfg.data_dir, ec);
-  if (ec) return die("cannot create " + cfg.data_dir + ": " + ec.message());
-  ::chmod(cfg.data_dir.c_str(), 0700);
-  auto st = open_store(cfg);
+  auto st = open_store(cfg, true);
   if (!st) return die(st.status().message());
   auto existing = (*st)->meta("hub_id");
   if (!existing) return die(existing.status().message());
@@ -106,10 +106,12 @@ int cmd_init(const HubConfig& cfg, bool password_stdin) {
   }
   auto fp = cert_fingerprint_pem(cert);
   if (!fp) return die(fp.status().message());
-  bool new_password = !fs::exists(password_path(cfg)) || password_stdin;
+  std::optional<std::string> given = given_password("Admin password: ", password_stdin);
+  if (!given && password_stdin) return die("no password on standard input (--password-stdin)");
+  bool new_password = given || !fs::exists(password_path(cfg));
   std::string pw;
   if (new_password) {
-    pw = password_stdin ? read_password("Admin password: ") : random_password();
+    pw = given ? *given : random_password();
     if (Status s = check_password_policy(pw); !s) return die(s.message());
     auto h = hash_password(pw);
     if (!h) return die(h.status().message());
@@ -120,7 +122,7 @@ int cmd_init(const HubConfig& cfg, bool password_stdin) {
             << "  centres:          " << centres->size() << "\n"
             << "  TLS certificate:  " << cert << "\n"
             << "  fingerprint:      " << *fp << "\n";
-  if (new_password && !password_stdin)
+  if (new_password && !given)
     std::cout << "  admin password:   " << pw << "   (shown once; change it with `terril-hub passwd`)\n";
   return 0;
 }
@@ -193,7 +195,7 @@ int cmd_serve(const HubConfig& cfg) {
 
   SyncHubOptions so;
   so.hub_id = *hub_id;
-  so.software_version = kVersion;
+  so.software_version = std::string(kVersion);
   so.now_ms = now_ms;
   so.random_bytes = [](size_t n) { return *random_bytes(n); };
   // Group commit on a store thread of its own, over a second connection to
@@ -206,37 +208,25 @@ int cmd_serve(const HubConfig& cfg) {
   so.apply_store = apply_store->get();
   SyncHub hub(store, registry, so);
 
-  AdminApi admin(store, registry, hub, AdminApi::Options{password_path(cfg), !cfg.insecure, kVersion, now_ms});
+  AdminApi admin(store, registry, hub,
+                 AdminApi::Options{password_path(cfg), !cfg.insecure, std::string(kVersion), now_ms});
 
   Server server(
       loop, opts, [&](const HttpRequest& r) { return admin.handle(r); },
       [&](const HttpRequest& r) { return hub.make_session(r); });
   if (Status s = server.start(); !s) return die(s.message());
   spdlog::info("hub {} listening on {}://{}:{} (store {})", *hub_id, cfg.insecure ? "http" : "https", hp->host,
-               server.port(), store_path(cfg));
+               server.port(), data_file(cfg.data_dir, "hub.db"));
 
-  Timer ticker(loop);
-  uint64_t wd_us = watchdog_interval_us();
-  std::function<void()> tick = [&] {
-    ticker.start(500, [&] {
-      hub.tick();
-      if (wd_us) notify_watchdog();
-      tick();
-    });
-  };
-  tick();
-
-  loop.on_stop_signal([&](int sig) {
-    spdlog::info("hub: signal {}, stopping", sig);
-    notify_stopping();
-    server.stop();
-    loop.stop();
-  });
-  notify_ready();
-  notify_status("serving");
-  // Tests and scripts read this line to learn the port.
-  std::cout << "listening " << hp->host << ":" << server.port() << std::endl;
-  loop.run();
+  DaemonLoopOptions d;
+  d.name = "hub";
+  d.tick_ms = 500;
+  d.on_tick = [&] { hub.tick(); };
+  d.on_stop = [&] { server.stop(); };
+  d.status = "serving";
+  d.host = hp->host;
+  d.port = server.port();
+  run_daemon(loop, d);
   store_thread.join();  // a group being applied finishes; its answers are dropped (nodes resend)
   return 0;
 }
@@ -249,23 +239,23 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);  // a closed stdout or socket is an error code, not a death
   CLI::App app{"terril-hub: central hub of the Centres sociaux connectés du bassin minier"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", kVersion);
+  app.set_version_flag("--version", std::string(kVersion));
   HubConfig flags;
   std::string config_path = kDefaultHubConfigPath;
   bool config_given = false;
   bool as_json = false;
 
   auto add_common = [&](CLI::App* sub) {
-    sub->add_option("--config", config_path, "TOML config file")->each([&](const std::string&) {
-      config_given = true;
-    });
+    add_config_flag(*sub, config_path, config_given);
     add_hub_flags(*sub, flags);
   };
 
   auto* init = app.add_subcommand("init", "Create the hub's data folder, store, TLS certificate and admin password");
   add_common(init);
   bool password_stdin = false;
-  init->add_flag("--password-stdin", password_stdin, "Read the admin password from standard input");
+  init->add_flag("--password-stdin", password_stdin,
+                 "Read the admin password from standard input (the default when it is not a terminal; with a "
+                 "terminal, prompt for it)");
   auto* serve = app.add_subcommand("serve", "Serve the dashboard, JSON API and /v1/sync");
   add_common(serve);
   auto* passwd = app.add_subcommand("passwd", "Change the admin password");

@@ -1,6 +1,7 @@
 """Sync scenarios with real processes: convergence, routing, offline catch-up,
 kill -9 of either side mid-transfer. Run: TERRIL_BUILD=build python3 -m unittest tests/integration/test_sync.py"""
 
+import json
 import os
 import sys
 import unittest
@@ -146,6 +147,38 @@ class SyncTest(unittest.TestCase):
             hub = states(cl.hub.db(), "prototype_notes")
             self.assertEqual(states(b.db(), "prototype_notes"), hub)
             del ev
+
+    def test_status_shows_the_last_sync_the_web_banner_shows(self):
+        # Issue 11: right after a registration had reached the hub and the other centre,
+        # `terril-node status` said « Dernière synchro : jamais » while the banner
+        # (GET /api/v1/status) showed the sync. One source of truth: what the API has
+        # shown, the store already holds, and after a restart the API shows it again.
+        with Cluster() as cl:
+            cl.hub.start()
+            a = cl.add_node("node-a", A)
+            b = cl.add_node("node-b", B)
+            ev = b.create("events", event_body("Atelier CV"))
+            wait_for(lambda: len(rows(a.db(), "SELECT id FROM events")) == 1, what="event at A")
+            reg = a.create("registrations", registration_body(ev["id"]))
+            wait_for(lambda: rows(cl.hub.db(), "SELECT id FROM registrations") == [(reg["id"],)],
+                     what="registration at the hub")
+            wait_for(lambda: rows(b.db(), "SELECT id FROM registrations") == [(reg["id"],)],
+                     what="registration at host B")
+            wait_for(lambda: a.status()["pending"] == 0, what="A's change acknowledged")
+            banner = a.status()["last_sync"]
+            self.assertIsNotNone(banner)
+            cli = json.loads(a.cli("status", "--json").stdout)["last_sync"]
+            self.assertIsNotNone(cli, "status says never while the banner shows a sync")
+            self.assertGreaterEqual(cli, banner)  # same ISO 8601 format: the text order is the time order
+            text = a.cli("status").stdout
+            self.assertNotIn("jamais", text)
+            # With the hub gone, a restarted node shows the same last sync in both places.
+            cl.hub.process.stop()
+            a.process.stop()
+            stored = json.loads(a.cli("status", "--json").stdout)["last_sync"]
+            self.assertGreaterEqual(stored, banner)
+            a.start()
+            self.assertEqual(a.status()["last_sync"], stored)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-#include "common/credentials.h"
+// The node's credentials.toml (node/credentials.h): load, save, check permissions.
+#include "node/credentials.h"
 
 #include <sys/stat.h>
 #include <toml++/toml.h>
@@ -11,7 +12,7 @@
 #include <sstream>
 
 #include "common/core/validate.h"
-#include "common/tls.h"
+#include "common/ops/tls.h"
 
 namespace terril {
 namespace {

@@ -1,4 +1,5 @@
-#include "common/log.h"
+// Logging setup for both daemons (common/ops/log.h): stderr, or the journal through it.
+#include "common/ops/log.h"
 
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>

@@ -4,7 +4,7 @@
 // Protocol (sd_notify(3), "NOTIFY_SOCKET"): an AF_UNIX datagram socket named
 // by a path, or by an abstract name when the variable starts with '@'; the
 // message is newline-separated KEY=VALUE assignments.
-#include "common/sd_notify.h"
+#include "common/ops/sd_notify.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -1,4 +1,4 @@
-#include "common/log.h"
+#include "common/ops/log.h"
 
 #include <catch2/catch.hpp>
 #include <spdlog/spdlog.h>

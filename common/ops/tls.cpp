@@ -1,4 +1,5 @@
-#include "common/tls.h"
+// OpenSSL helpers (common/ops/tls.h): certificate, fingerprints, HMAC, randomness, key files.
+#include "common/ops/tls.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

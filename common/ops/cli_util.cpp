@@ -1,4 +1,5 @@
-#include "common/cli_util.h"
+// Command-line helpers of both mains: clock, passwords from a terminal or a pipe, error exit.
+#include "common/ops/cli_util.h"
 
 #include <termios.h>
 #include <unistd.h>
@@ -13,9 +14,14 @@ int64_t wall_now_ms() {
       .count();
 }
 
-std::string read_password(const char* prompt) {
+bool stdin_is_terminal() {
+  return ::isatty(STDIN_FILENO) != 0;
+}
+
+std::optional<std::string> given_password(const char* prompt, bool ask_terminal) {
   std::string pw;
-  if (isatty(STDIN_FILENO)) {
+  if (stdin_is_terminal()) {
+    if (!ask_terminal) return std::nullopt;
     std::cerr << prompt << std::flush;
     termios old{};
     bool restore = tcgetattr(STDIN_FILENO, &old) == 0;
@@ -28,10 +34,20 @@ std::string read_password(const char* prompt) {
     if (restore) tcsetattr(STDIN_FILENO, TCSANOW, &old);
     std::cerr << "\n";
   } else {
-    std::getline(std::cin, pw);
+    // getline sets failbit only when it extracted nothing before the end of input.
+    if (!std::getline(std::cin, pw)) return std::nullopt;
   }
   while (!pw.empty() && (pw.back() == '\r' || pw.back() == '\n')) pw.pop_back();
   return pw;
+}
+
+std::string read_password(const char* prompt) {
+  return given_password(prompt, true).value_or("");
+}
+
+int fail(std::string_view program, std::string_view message) {
+  std::cerr << program << ": " << message << "\n";
+  return 1;
 }
 
 }  // namespace terril

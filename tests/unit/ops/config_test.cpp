@@ -1,10 +1,11 @@
-#include "common/config.h"
+#include "common/ops/config.h"
 
 #include <CLI/CLI.hpp>
 #include <catch2/catch.hpp>
 #include <sstream>
 
-#include "tests/unit/hub/test_util.h"
+#include "tests/support/files.h"
+#include "tests/support/temp_dir.h"
 
 using namespace terril;
 using terril::test::TempDir;

@@ -1,4 +1,5 @@
-#include "common/config.h"
+// Daemon configuration (common/ops/config.h): TOML files, flags, validation.
+#include "common/ops/config.h"
 
 #include <CLI/CLI.hpp>
 #include <toml++/toml.h>
@@ -257,6 +258,10 @@ Status validate_node_config(const NodeConfig& c) {
 }
 Status validate_hub_config(const HubConfig& c) {
   return validate_config(c, hub_keys());
+}
+
+void add_config_flag(CLI::App& app, std::string& path, bool& given) {
+  app.add_option("--config", path, "TOML config file")->each([&given](const std::string&) { given = true; });
 }
 
 void add_node_flags(CLI::App& app, NodeConfig& flags) {

@@ -1,9 +1,10 @@
-#include "common/tls.h"
+#include "common/ops/tls.h"
 
 #include <catch2/catch.hpp>
 #include <cstdio>
 
-#include "tests/unit/hub/test_util.h"
+#include "tests/support/files.h"
+#include "tests/support/temp_dir.h"
 
 using namespace terril;
 using terril::test::file_mode;

@@ -1,0 +1,175 @@
+// terril-node status and doctor: what a technician checks on a box (node id,
+// pending changes, last sync, rejections; credentials, permissions, disk,
+// database, clock, hub reachable, staff password). Neither writes records;
+// opening the store creates the private data folder and an empty store on a
+// box that has none yet, as `serve` would.
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "common/core/ids.h"
+#include "common/net/event_loop.h"
+#include "common/net/link.h"
+#include "common/net/ws_client.h"
+#include "node/commands.h"
+#include "node/credentials.h"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace terril {
+namespace {
+
+// A quick look at the hub: TCP + TLS (pinned) + WebSocket handshake.
+Status probe_hub(const Credentials& c) {
+  EventLoop loop;
+  struct Quiet : Peer {
+    void on_open(Link& l) override { l.close(); }
+    void on_message(std::string_view) override {}
+    void on_closed(std::string_view) override {}
+  };
+  ClientOptions co;
+  co.url = c.hub_url;
+  co.pin = c.hub_fingerprint;
+  co.connect_timeout_s = 3;
+  Status result(Code::unavailable, "no answer within 3 s");
+  auto cancel = connect_ws(loop, co, std::make_shared<Quiet>(), [&](Status s, const std::string&) { result = s; });
+  loop.run_for(4000);
+  cancel();
+  return result;
+}
+
+}  // namespace
+
+int cmd_status(const NodeConfig& cfg, bool as_json) {
+  auto creds = load_credentials(cfg.data_dir);
+  if (!creds) return node_fail(creds.status().message());
+  auto st = open_node_store(cfg, *creds ? (*creds)->node_id : "");
+  if (!st) return node_fail(st.status().message());
+  auto stats = (*st)->stats();
+  if (!stats) return node_fail(stats.status().message());
+  // Persisted by `serve` before its API shows it, so this agrees with the web banner.
+  int64_t last_sync = stored_last_sync_ms(**st);
+  auto rej = (*st)->rejections(20);
+  bool reachable = false;
+  std::string reach_error;
+  if (*creds) {
+    Status p = probe_hub(**creds);
+    reachable = p.is_ok();
+    reach_error = p.message();
+  }
+  if (as_json) {
+    json r = json::array();
+    if (rej)
+      for (const auto& x : *rej)
+        r.push_back({{"origin_seq", x.origin_seq},
+                     {"code", x.code},
+                     {"field", x.field},
+                     {"message", x.message},
+                     {"entity", x.entity},
+                     {"record_id", x.record_id}});
+    std::cout << json{{"node_id", *creds ? json((*creds)->node_id) : json(nullptr)},
+                      {"centre_id", *creds ? json((*creds)->centre_id) : json(nullptr)},
+                      {"enrolled", static_cast<bool>(*creds)},
+                      {"pending", stats->pending},
+                      {"acked_seq", stats->acked_seq},
+                      {"hub_cursor", stats->hub_cursor},
+                      {"last_sync", last_sync ? json(format_iso8601(last_sync)) : json(nullptr)},
+                      {"hub_url", *creds ? json((*creds)->hub_url) : json(nullptr)},
+                      {"hub_reachable", reachable},
+                      {"rejections", r}}
+                     .dump()
+              << "\n";
+    return 0;
+  }
+  if (!*creds) {
+    std::cout
+        << "Ce poste n'est pas encore enrôlé. / Not enrolled yet: run `terril-node enrol --hub URL --code CODE`.\n"
+        << "Modifications en attente / pending changes: " << stats->pending << "\n";
+    return 0;
+  }
+  std::cout << "Poste / node:        " << (*creds)->node_id << " (centre " << (*creds)->centre_id << ")\n"
+            << "En attente d'envoi:  " << stats->pending << " modification(s) / pending changes\n"
+            << "Dernière synchro:    " << (last_sync ? format_fr_datetime(last_sync) : std::string("jamais / never"))
+            << "\n"
+            << "Hub:                 " << (*creds)->hub_url << " — "
+            << (reachable ? "joignable / reachable" : "injoignable / unreachable (" + reach_error + ")") << "\n";
+  if (rej && !rej->empty()) {
+    std::cout << "Modifications refusées par le hub / rejected by the hub: " << rej->size() << "\n";
+    for (const auto& x : *rej)
+      std::cout << "  #" << x.origin_seq << " " << x.entity << " " << x.record_id << ": " << x.message << "\n";
+  }
+  return 0;
+}
+
+int cmd_doctor(const NodeConfig& cfg, bool as_json) {
+  struct Check {
+    std::string name;
+    bool ok;
+    std::string detail;
+  };
+  std::vector<Check> checks;
+  auto creds = load_credentials(cfg.data_dir);
+  bool enrolled = creds && *creds;
+  checks.push_back(
+      {"credentials", enrolled,
+       enrolled ? "enrolled as " + (*creds)->node_id : "not enrolled: run `terril-node enrol --hub URL --code CODE`"});
+  if (enrolled && (*creds)->loose_permissions)
+    checks.push_back(
+        {"credentials permissions", false, cfg.data_dir + "/credentials.toml is readable by others: chmod 600 it"});
+  struct stat sb {};
+  if (::stat(cfg.data_dir.c_str(), &sb) == 0)
+    checks.push_back({"data folder permissions", (sb.st_mode & 077) == 0,
+                      (sb.st_mode & 077) == 0 ? cfg.data_dir + " is private"
+                                              : cfg.data_dir + " is readable by others: chmod 700 it"});
+  struct statvfs vfs {};
+  if (statvfs(cfg.data_dir.c_str(), &vfs) == 0) {
+    uint64_t free_mb = vfs.f_bavail * vfs.f_frsize >> 20;
+    checks.push_back({"disk space", free_mb >= 100,
+                      std::to_string(free_mb) + " MiB free" + (free_mb < 100 ? ": free space on the SD card" : "")});
+  }
+  auto st = open_node_store(cfg, enrolled ? (*creds)->node_id : "");
+  if (!st) {
+    checks.push_back({"database", false, st.status().message()});
+  } else {
+    Status ic = (*st)->integrity_check();
+    checks.push_back({"database integrity", ic.is_ok(), ic.is_ok() ? "ok" : ic.message()});
+    if (auto s = (*st)->stats()) {
+      checks.push_back({"database size", s->wal_bytes < (64ll << 20),
+                        std::to_string(s->db_bytes >> 10) + " KiB, WAL " + std::to_string(s->wal_bytes >> 10) + " KiB" +
+                            (s->wal_bytes >= (64ll << 20) ? ": WAL is large, is the daemon stuck?" : "")});
+      checks.push_back({"pending changes", true, std::to_string(s->pending) + " waiting for the hub"});
+    }
+    int64_t off = (*st)->clock_offset();
+    checks.push_back({"clock", std::llabs(off) < 10 * 60 * 1000,
+                      "offset from the hub " + std::to_string(off / 1000) + " s" +
+                          (std::llabs(off) >= 10 * 60 * 1000
+                               ? ": the box's clock is wrong (no RTC?); terril corrects it, but enable NTP"
+                               : "")});
+  }
+  if (enrolled) {
+    Status p = probe_hub(**creds);
+    checks.push_back({"hub reachable", p.is_ok(),
+                      p.is_ok() ? (*creds)->hub_url + " answers, certificate matches pin" : p.message()});
+  }
+  if (!fs::exists(node_password_path(cfg)))
+    checks.push_back({"staff password", false, "not set: run `terril-node passwd`"});
+  bool all_ok = true;
+  for (const auto& c : checks) all_ok = all_ok && c.ok;
+  if (as_json) {
+    json arr = json::array();
+    for (const auto& c : checks) arr.push_back({{"check", c.name}, {"ok", c.ok}, {"detail", c.detail}});
+    std::cout << json{{"ok", all_ok}, {"checks", arr}}.dump(2) << "\n";
+  } else {
+    for (const auto& c : checks) std::cout << (c.ok ? "[ ok ] " : "[FAIL] ") << c.name << ": " << c.detail << "\n";
+    std::cout << (all_ok ? "Everything looks fine.\n" : "Some checks need a technician's action (see [FAIL]).\n");
+  }
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace terril

@@ -1,0 +1,228 @@
+// terril-node enrol: enrol this box with the hub using a one-time code, save
+// the credentials and the hub's clock offset; run as root, leave nothing the
+// service user cannot read (DataDirOwner, ChownOnExit). Errors are explained
+// to the technician in French and English (explain_enrol_error).
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "common/net/ws_client.h"
+#include "common/version.h"
+#include "node/commands.h"
+#include "node/credentials.h"
+#include "node/sync_client.h"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace terril {
+namespace {
+
+// Both languages: technicians on site read French, logs and docs are English.
+// `code_spent`: the hub already accepted the code (the failure is local).
+int explain_enrol_error(const Status& s, const std::string& hub, bool code_spent = false) {
+  std::string fr, en = s.message();
+  switch (s.code()) {
+    case Code::unavailable:
+      fr = "Le hub " + hub + " est injoignable. Vérifiez le câble ou le Wi-Fi, l'adresse du hub, puis réessayez.";
+      break;
+    case Code::forbidden:
+      if (en.find("fingerprint") != std::string::npos)
+        fr = "Le certificat du hub ne correspond pas à l'empreinte attendue : ne poursuivez pas, prévenez "
+             "l'administrateur du hub.";
+      else if (en.find("expired") != std::string::npos)
+        fr = "Ce code d'enrôlement a expiré. Demandez un nouveau code à l'administrateur du hub (terril-hub node "
+             "replace).";
+      else
+        fr = "Code d'enrôlement refusé (inconnu ou déjà utilisé). Vérifiez la saisie ou demandez un nouveau code.";
+      break;
+    case Code::full:
+      fr = "Plus d'espace disque : libérez de la place sur la carte SD puis réessayez.";
+      break;
+    case Code::invalid:
+      fr = "Adresse du hub invalide : elle doit commencer par wss://";
+      break;
+    case Code::io:
+      fr = "Impossible d'écrire dans le dossier de données (carte SD pleine, en lecture seule, ou droits ?).";
+      break;
+    default:
+      fr = "L'enrôlement a échoué.";
+      break;
+  }
+  if (code_spent) {
+    fr += " Le hub a déjà accepté ce code : après correction, demandez un nouveau code (terril-hub node replace).";
+    en += ". The hub already took this code: once fixed, ask for a new one (terril-hub node replace).";
+  }
+  std::cerr << "Échec de l'enrôlement : " << fr << "\nEnrolment failed: " << en << "\n";
+  return 1;
+}
+
+// The packaged service runs as this user (systemd/terril-node.service, User=).
+constexpr const char* kServiceUser = "terril-node";
+
+// `sudo terril-node enrol` (root) must not leave root-owned files that the
+// service (User=terril-node) cannot open. Run as root, enrol:
+//  - hands everything it writes in the data folder to the folder's owner when
+//    that is not root (the package makes /var/lib/terril-node owned by
+//    terril-node): the usual case, `sudo terril-node enrol` just works;
+//  - refuses, before spending the code, when the folder is the service user's
+//    own (its home, /var/lib/terril-node) but missing or root's;
+//  - otherwise (a folder of root's choosing, a source build, the tests) writes
+//    root's files, with a warning when the service user exists.
+struct DataDirOwner {
+  bool chown_to_owner = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string warning;  // printed on stderr after a successful enrolment
+};
+
+bool same_path(const std::string& a, const std::string& b) {
+  std::error_code ec1, ec2;
+  auto x = fs::weakly_canonical(a, ec1), y = fs::weakly_canonical(b, ec2);
+  return !ec1 && !ec2 && x == y;
+}
+
+Result<DataDirOwner> decide_data_dir_owner(const std::string& dir) {
+  DataDirOwner o;
+  if (::geteuid() != 0) return o;
+  struct stat sb {};
+  bool exists = ::stat(dir.c_str(), &sb) == 0 && S_ISDIR(sb.st_mode);
+  if (exists && sb.st_uid != 0) {
+    o.chown_to_owner = true;
+    o.uid = sb.st_uid;
+    o.gid = sb.st_gid;
+    return o;
+  }
+  const struct passwd* svc = ::getpwnam(kServiceUser);
+  if (svc == nullptr) return o;
+  std::string run_as = std::string("  sudo -u ") + kServiceUser + " terril-node enrol --hub URL --code CODE\n";
+  if (svc->pw_dir != nullptr && same_path(dir, svc->pw_dir)) {
+    std::string state = exists ? "appartient à root / is owned by root" : "n'existe pas / does not exist";
+    return Status(
+        Code::forbidden,
+        std::string("Échec de l'enrôlement : ne le lancez pas en root, le service tourne sous l'utilisateur ") +
+            kServiceUser +
+            " et ne pourrait pas lire les fichiers écrits par root. Le code n'a pas été "
+            "utilisé. Relancez :\n" +
+            run_as + "Enrolment refused: do not run it as root, the service runs as the " + kServiceUser +
+            " user and could not read files written by root. The code was not used. Run again:\n" + run_as + "(" + dir +
+            " " + state + "; reinstalling the package recreates it owned by " + kServiceUser + ".)");
+  }
+  o.warning = std::string("Attention : fichiers écrits par root dans ") + dir + " ; le service " + kServiceUser +
+              " ne pourra pas les lire (chown -R " + kServiceUser + ": " + dir + ").\n" +
+              "Warning: files written by root in " + dir + "; the " + kServiceUser +
+              " service will not be able to read them (chown -R " + kServiceUser + ": " + dir + ").\n";
+  return o;
+}
+
+// Gives `dir` and everything under it to the owner chosen above (no-op unless
+// running as root over a user's folder). Runs when enrol returns, success or not.
+class ChownOnExit {
+ public:
+  ChownOnExit(std::string dir, DataDirOwner o) : dir_(std::move(dir)), o_(o) {}
+  ~ChownOnExit() { run(); }
+  void run() {
+    if (!o_.chown_to_owner) return;
+    std::error_code ec;
+    give(dir_);
+    for (fs::recursive_directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec))
+      give(it->path().string());
+  }
+
+ private:
+  void give(const std::string& path) {
+    if (::lchown(path.c_str(), o_.uid, o_.gid) != 0)
+      std::cerr << "terril-node: cannot give " << path << " to uid " << o_.uid << ": " << std::strerror(errno) << "\n";
+  }
+  std::string dir_;
+  DataDirOwner o_;
+};
+
+}  // namespace
+
+int cmd_enrol(NodeConfig cfg, const std::string& hub, const std::string& code, const std::string& fingerprint,
+              bool as_json) {
+  auto owner = decide_data_dir_owner(cfg.data_dir);
+  if (!owner) {
+    std::cerr << owner.status().message() << "\n";
+    return 1;
+  }
+  ChownOnExit chown_on_exit(cfg.data_dir, *owner);
+  auto existing = load_credentials(cfg.data_dir);
+  if (existing && *existing)
+    return node_fail(
+        "ce boîtier est déjà enrôlé comme " + (*existing)->node_id + " / this box is already enrolled as " +
+        (*existing)->node_id + " (" + cfg.data_dir +
+        "/credentials.toml). To move it, ask the hub admin for `terril-hub node replace` and remove that file.");
+  auto url = parse_ws_url(hub);
+  if (!url) return explain_enrol_error(url.status(), hub);
+  if (!url->tls && !cfg.insecure)
+    return explain_enrol_error(
+        Status(Code::invalid, "refusing plain ws:// to " + hub + ": use wss:// (or --insecure for loopback tests)"),
+        hub);
+  struct statvfs vfs {};
+  std::error_code ec;
+  fs::create_directories(cfg.data_dir, ec);
+  if (statvfs(cfg.data_dir.c_str(), &vfs) == 0 && vfs.f_bavail * vfs.f_frsize < 16ull << 20)
+    return explain_enrol_error(Status(Code::full, "less than 16 MiB free in " + cfg.data_dir), hub);
+  auto creds = enrol_with_hub(hub, code, fingerprint, std::string(kVersion), 15);
+  if (!creds) return explain_enrol_error(creds.status(), hub);
+  // From here the code is spent at the hub: a failure needs a new code.
+  auto local_failure = [&](const Status& s) {
+    return explain_enrol_error(Status(s.code() == Code::full ? Code::full : Code::io, s.message()), hub, true);
+  };
+  auto st = open_node_store(cfg, creds->node_id);
+  if (!st) return local_failure(st.status());
+  if (Status s = save_credentials(cfg.data_dir, *creds); !s) return local_failure(s);
+  if (Status s = (*st)->set_meta("node_id", creds->node_id); !s) return local_failure(s);
+  if (Status s = (*st)->set_meta("centre_id", creds->centre_id); !s) return local_failure(s);
+  int64_t offset = creds->enrolled_at_ms - wall_now_ms();
+  if (Status s = (*st)->set_clock_offset(offset); !s) return local_failure(s);
+  st->reset();  // close the database (and its WAL) before handing the files over
+  chown_on_exit.run();
+  std::cerr << owner->warning;
+  if (as_json) {
+    std::cout << json{{"node_id", creds->node_id},
+                      {"centre_id", creds->centre_id},
+                      {"hub_url", creds->hub_url},
+                      {"hub_fingerprint", creds->hub_fingerprint},
+                      {"clock_offset_ms", offset}}
+                     .dump()
+              << "\n";
+    return 0;
+  }
+  std::cout << "Enrôlement réussi / Enrolled: node " << creds->node_id << ", centre " << creds->centre_id << "\n";
+  if (!creds->hub_fingerprint.empty()) std::cout << "Hub certificate pinned: " << creds->hub_fingerprint << "\n";
+  if (std::llabs(offset) > 5 * 60 * 1000) {
+    long long secs = std::llabs(offset) / 1000;
+    bool behind = offset > 0;  // the hub's time is ahead of this box's
+    // "12 min" / "5 h" / "19000 jours|days": plain words for the technician.
+    auto amount = [secs](const char* days) {
+      if (secs < 3600) return std::to_string(secs / 60) + " min";
+      if (secs < 2 * 86400) return std::to_string(secs / 3600) + " h";
+      return std::to_string(secs / 86400) + " " + days;
+    };
+    std::cout << "Attention : l'horloge de ce boîtier est " << (behind ? "en retard" : "en avance") << " de "
+              << amount("jours") << " sur celle du hub (pas de pile d'horloge ?). terril date ses fiches à l'heure "
+              << "du hub ; activez NTP (sudo timedatectl set-ntp true).\n"
+              << "Note: this box's clock is " << amount("days") << " " << (behind ? "behind" : "ahead of")
+              << " the hub's"
+              << " (no real-time clock?); terril uses the hub's time for its records. "
+                 "Enable NTP (sudo timedatectl set-ntp true).\n";
+  }
+  std::cout << "Ensuite / Next: set the staff password, start the service, check it:\n"
+            << "  sudo -u terril-node terril-node passwd\n"
+            << "  sudo systemctl enable --now terril-node\n"
+            << "  sudo -u terril-node terril-node doctor\n";
+  return 0;
+}
+
+}  // namespace terril

@@ -128,7 +128,7 @@ runs=${RUNS:-5}
 echo "== idle memory (amd64, stripped binaries)"
 rm -rf "$tmp/node"
 memory terril-node "$runs" "$tmp/amd64-terril-node" serve --data-dir "$tmp/node" --config /dev/null --listen 127.0.0.1:0
-"$tmp/amd64-terril-hub" init --data-dir "$tmp/hub" --config /dev/null >/dev/null
+"$tmp/amd64-terril-hub" init --data-dir "$tmp/hub" --config /dev/null </dev/null >/dev/null
 memory terril-hub "$runs" "$tmp/amd64-terril-hub" serve --data-dir "$tmp/hub" --config /dev/null --insecure \
   --listen 127.0.0.1:0
 

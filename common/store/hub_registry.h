@@ -30,7 +30,7 @@
 // Thread safety: none. Use a Registry on the thread that uses the Store whose
 // connection it shares, never inside one of the Store's transactions. Each
 // method is one transaction: it commits whole or changes nothing.
-// Errors common to every method: io (SQLite failure).
+// Errors common to every method: io (SQLite failure), full (disk full).
 #pragma once
 
 #include <cstdint>

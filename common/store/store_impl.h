@@ -1,7 +1,10 @@
 // Store::Impl, the internals shared by the store's role files (store_*.cpp):
 // the prepared statements, the transaction discipline, the record and
 // change-log primitives, and the meta keys the store owns. Internal to
-// common/store; nothing outside it includes this header.
+// common/store; nothing outside it includes this header. Schema and column
+// meanings: common/store/schema/*.sql. Record state encoding:
+// common/store/record_codec.cpp. Change-log payloads: serialized
+// terril.v1.Change (common/wire).
 //
 // Transactions: every public method that writes runs in one BEGIN IMMEDIATE
 // transaction (Impl::Tx) and either commits whole or rolls back; the

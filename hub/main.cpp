@@ -184,7 +184,7 @@ int cmd_serve(const HubConfig& cfg) {
   Store& store = **st;
   auto hub_id = hub_id_of(store);
   if (!hub_id) return die(hub_id.status().message());
-  Registry registry(store.handle());
+  Registry registry(store);
 
   EventLoop loop;
   ServerOptions opts;
@@ -306,7 +306,7 @@ int main(int argc, char** argv) {
     auto st = open_store(*cfg);
     if (!st) return die(st.status().message());
     if (auto id = hub_id_of(**st); !id) return die(id.status().message());
-    Registry registry((*st)->handle());
+    Registry registry(**st);
     int64_t now = now_ms();
     if (used == add) {
       auto centre = (*st)->get(Entity::centre, centre_id);

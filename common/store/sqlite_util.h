@@ -1,6 +1,7 @@
-// Thin helpers over the SQLite C API for the store: a statement cache, a
-// scoped use of a cached statement, and the mapping of SQLite result codes to
-// Status. Internal to common/store.
+// Thin helpers over the SQLite C API for common/store (the store and the
+// hub registry): a statement cache, a scoped use of a cached statement, the
+// mapping of SQLite result codes to Status, and the test-only fail point
+// behind StoreOptions::fail_after. Internal to common/store.
 #pragma once
 
 #include <sqlite3.h>
@@ -22,6 +23,45 @@ inline constexpr const char* kDiskFullFr =
 // message above), anything else -> io. `what` names the operation; the SQLite
 // message never holds values, only table and column names.
 Status sql_error(sqlite3* db, int rc, std::string_view what);
+
+// --- Fault injection (tests only) -------------------------------------------
+
+// Counts the SQLite calls made while it is armed (Query::step and the
+// store's WAL checkpoint) and makes call number `fail_at` (0-based) fail
+// with SQLITE_IOERR instead of running. Fails once; later calls run.
+class FailPoint {
+ public:
+  explicit FailPoint(int64_t fail_at) : fail_at_(fail_at) {}
+  // Counts one call; true when it is the one to fail.
+  bool next() { return calls_++ == fail_at_; }
+  int64_t calls() const { return calls_; }
+
+ private:
+  int64_t fail_at_;
+  int64_t calls_ = 0;
+};
+
+// The fail point armed on this thread: nullptr unless a test set
+// StoreOptions::fail_after and a write transaction of that store is open.
+inline constinit thread_local FailPoint* t_fail_point = nullptr;
+
+// Arms `fp` on this thread for its lifetime, then restores the previous one.
+class FailScope {
+ public:
+  explicit FailScope(FailPoint& fp) : prev_(t_fail_point) { t_fail_point = &fp; }
+  ~FailScope() { t_fail_point = prev_; }
+  FailScope(const FailScope&) = delete;
+  FailScope& operator=(const FailScope&) = delete;
+
+ private:
+  FailPoint* prev_;
+};
+
+// True when the armed fail point makes this call fail. With none armed (the
+// daemons), one thread-local load.
+inline bool injected_failure() {
+  return t_fail_point != nullptr && t_fail_point->next();
+}
 
 // Prepared statements keyed by their SQL text, prepared once (persistent) and
 // finalized with the cache. Not thread-safe, like the connection it serves.
@@ -71,8 +111,13 @@ class Query {
     sqlite3_bind_null(s_, i);
     return *this;
   }
-  // SQLITE_ROW, SQLITE_DONE or an error code.
-  int step() { return sqlite3_step(s_); }
+  // SQLITE_ROW, SQLITE_DONE or an error code (SQLITE_IOERR, without
+  // running, when the armed fail point says so).
+  int step() {
+    if (injected_failure()) [[unlikely]]
+      return SQLITE_IOERR;
+    return sqlite3_step(s_);
+  }
 
   bool is_null(int c) const { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
   int64_t i64(int c) const { return sqlite3_column_int64(s_, c); }

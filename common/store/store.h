@@ -7,7 +7,12 @@
 // or strand); open several Store objects on one file for concurrent readers.
 //
 // Schema: common/store/schema/NNN_*.sql, applied in order, PRAGMA user_version
-// = the number of the last one applied.
+// = the number of the last one applied. The implementation is split by role:
+// store_open.cpp (open, migrations, meta, maintenance), store_write.cpp
+// (local writes), store_hub.cpp (hub apply, group commit), store_node.cpp
+// (node apply, clock), store_outgoing.cpp (changes to send, cursors),
+// store_query.cpp (records, lists, counts); store_impl.h holds the internals
+// they share. The hub's node registry shares the file: hub_registry.h.
 #pragma once
 
 #include <cstdint>
@@ -27,10 +32,18 @@ struct sqlite3;
 
 namespace terril {
 
+namespace store::testing {
+struct Access;  // common/store/testing.h: the raw connection, for tests only
+}  // namespace store::testing
+
 struct StoreOptions {
   // This replica's origin: "hub" on the hub, the node id on a node (may be
   // empty before enrolment; writes are then refused).
   std::string origin;
+  // The role, fixed at open: true on the hub, false on a node. Methods
+  // documented "Hub:" or "Node:" below are meant for that role;
+  // apply_from_node(s), apply_from_hub and set_acked refuse the other one
+  // (invalid).
   bool hub = false;
   // Simulate a full disk in tests (PRAGMA max_page_count); 0 = unlimited.
   int64_t max_page_count = 0;
@@ -39,6 +52,12 @@ struct StoreOptions {
   bool durable = true;
   // Refuse changes stamped more than this ahead of the hub's clock (hub only).
   int64_t max_future_ms = 5 * 60 * 1000;
+  // Tests only (fault injection): when >= 0, the SQLite calls this Store
+  // makes inside its write transactions (every statement step, and the WAL
+  // checkpoint after an erasure) are counted from open, and call number
+  // fail_after (0-based) fails with an I/O error instead of running; once.
+  // -1 (the daemons): off, at the cost of one thread-local load per step.
+  int64_t fail_after = -1;
 };
 
 // A write made here (by staff through the API, or the hub admin).
@@ -117,6 +136,10 @@ struct StoreStats {
   uint64_t rejections = 0;
   int64_t db_bytes = 0;
   int64_t wal_bytes = 0;
+  // Since open: WAL checkpoints after an erasure that failed (the erasure
+  // is committed; the erased bytes stay in the WAL until the next
+  // checkpoint). Kept so a caller can retry Store::checkpoint and report it.
+  uint64_t erase_checkpoint_failures = 0;
 };
 
 class Store {
@@ -234,13 +257,22 @@ class Store {
   Result<StoreStats> stats();
   // PRAGMA integrity_check == "ok".
   Status integrity_check();
-  // wal_checkpoint(TRUNCATE).
+  // wal_checkpoint(TRUNCATE). Errors: io (also when a reader holds the WAL).
   Status checkpoint();
 
-  // The raw handle, for hub-only tables (hub/registry) that share the file.
+  // TRANSITIONAL, not part of the API: the raw connection, for the tests and
+  // benchmarks that still reach SQLite directly (pragmas, commit hooks) and
+  // the old Registry(sqlite3*) constructor. No product code calls it; it is
+  // removed once those callers use store::testing::raw_handle()
+  // (common/store/testing.h) and Registry(Store&).
   sqlite3* handle() { return db_; }
 
  private:
+  // The hub's node registry (common/store/hub_registry.h) shares this
+  // connection for its own tables.
+  friend class Registry;
+  friend struct store::testing::Access;
+
   Store(sqlite3* db, StoreOptions opts);
   // One batch of apply_from_nodes inside the open transaction.
   Status apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyReport& report, bool& any_erase, bool& wrote);

@@ -1,5 +1,6 @@
-// Shared helpers of the store tests: a temporary folder, record builders and
-// sync loops between a node store and a hub store. Header-only.
+// Shared helpers of the store tests: record builders, sync loops between a
+// node store and a hub store, raw SQL reads. Header-only. Temporary folders:
+// TempDir from tests/support/temp_dir.h, included here.
 #pragma once
 
 #include <sqlite3.h>
@@ -17,33 +18,13 @@
 #include <catch2/catch.hpp>
 
 #include "common/store/store.h"
+#include "common/store/testing.h"
+#include "tests/support/temp_dir.h"
 
 namespace terril::test {
 
 // 2026-11-29T00:00:00Z-ish: a plausible "now" for every test.
 constexpr int64_t kNow = 1796000000000;
-
-// A folder under /tmp, removed with everything in it at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/terril-store-XXXXXX";
-    const char* p = ::mkdtemp(tmpl);
-    REQUIRE(p != nullptr);
-    path_ = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 inline std::string uuid(uint64_t n, uint32_t kind = 0) {
   char buf[40];
@@ -185,7 +166,7 @@ inline uint64_t pull(Store& hub, Store& node, const std::string& centre, const s
 // One integer from a SQL query on the store's connection.
 inline int64_t sql_int(Store& s, const std::string& sql) {
   sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(s.handle(), sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_prepare_v2(store::testing::raw_handle(s), sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(st) == SQLITE_ROW);
   int64_t v = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
@@ -194,7 +175,7 @@ inline int64_t sql_int(Store& s, const std::string& sql) {
 
 inline std::string sql_text(Store& s, const std::string& sql) {
   sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(s.handle(), sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_prepare_v2(store::testing::raw_handle(s), sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(st) == SQLITE_ROW);
   auto* t = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
   std::string v = t ? t : "";

@@ -78,7 +78,7 @@ TEST_CASE("record tables have one typed column per field of the field table", "[
     std::set<std::string> cols;
     sqlite3_stmt* st = nullptr;
     const std::string sql = "SELECT name, type FROM pragma_table_info('" + std::string(es.table) + "')";
-    REQUIRE(sqlite3_prepare_v2(s->handle(), sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_prepare_v2(store::testing::raw_handle(*s), sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
     std::map<std::string, std::string> types;
     while (sqlite3_step(st) == SQLITE_ROW)
       types[reinterpret_cast<const char*>(sqlite3_column_text(st, 0))] =
@@ -345,9 +345,9 @@ TEST_CASE("group commit: batches of several nodes in one transaction, a failing 
   group[4] = {"node-c", {reg("node-c", 1, 31)}, allow_all};
   int commits = 0;
   sqlite3_commit_hook(
-      hub->handle(), [](void* n) { return ++*static_cast<int*>(n), 0; }, &commits);
+      store::testing::raw_handle(*hub), [](void* n) { return ++*static_cast<int*>(n), 0; }, &commits);
   auto out = hub->apply_from_nodes(group, kNow);
-  sqlite3_commit_hook(hub->handle(), nullptr, nullptr);
+  sqlite3_commit_hook(store::testing::raw_handle(*hub), nullptr, nullptr);
   CHECK(commits == 1);  // one transaction, one fsync, for the whole group
   REQUIRE(out.size() == 5);
   REQUIRE(out[0].is_ok());

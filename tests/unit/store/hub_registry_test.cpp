@@ -1,4 +1,6 @@
-#include "hub/registry.h"
+// The hub's node registry (common/store/hub_registry.h) over a real hub
+// Store: codes, enrolment, proofs, revocation, replacement, the admin log.
+#include "common/store/hub_registry.h"
 
 #include <sqlite3.h>
 
@@ -7,8 +9,9 @@
 #include <set>
 
 #include "common/store/store.h"
-#include "common/tls.h"
-#include "tests/unit/hub/test_util.h"
+#include "common/store/testing.h"
+#include "common/ops/tls.h"
+#include "tests/support/temp_dir.h"
 
 using namespace terril;
 using terril::test::TempDir;
@@ -19,7 +22,8 @@ constexpr int64_t kNow = 1714564800000;  // 2024-05-01T12:00:00Z
 constexpr int64_t kDay = 24LL * 3600 * 1000;
 
 // A hub store in a temp folder: Store::open applies every migration,
-// 002_hub_registry included, and the registry shares its handle.
+// 002_hub_registry included, and the registry shares its connection (`db`,
+// for the raw checks of the tables).
 struct HubDb {
   HubDb() {
     StoreOptions opts;
@@ -28,7 +32,7 @@ struct HubDb {
     auto s = Store::open(dir.file("hub.db"), opts);
     REQUIRE(s.is_ok());
     store = std::move(s).value();
-    db = store->handle();
+    db = store::testing::raw_handle(*store);
   }
   TempDir dir;  // declared first: removed after the store is closed
   std::unique_ptr<Store> store;
@@ -55,7 +59,7 @@ std::string lower_with_aliases(std::string code) {
 
 TEST_CASE("registry: add gives a one-time code of 12 Crockford characters", "[registry]") {
   HubDb h;
-  Registry reg(h.db);
+  Registry reg(*h.store);
   auto nc = reg.add("cs-denain-1", "cs-denain", kNow);
   REQUIRE(nc.is_ok());
   CHECK(nc->node_id == "cs-denain-1");
@@ -96,7 +100,7 @@ TEST_CASE("registry: the hub store carries the registry schema", "[registry]") {
 
 TEST_CASE("registry: codes differ", "[registry]") {
   HubDb h;
-  Registry reg(h.db);
+  Registry reg(*h.store);
   std::set<std::string> codes;
   for (int i = 0; i < 20; ++i) codes.insert(reg.add("n-" + std::to_string(i), "c", kNow)->code);
   CHECK(codes.size() == 20);
@@ -104,7 +108,7 @@ TEST_CASE("registry: codes differ", "[registry]") {
 
 TEST_CASE("registry: add refuses bad ids and existing nodes", "[registry]") {
   HubDb h;
-  Registry reg(h.db);
+  Registry reg(*h.store);
   CHECK(reg.add("Bad Id", "c", kNow).status().code() == Code::invalid);
   CHECK(reg.add("hub", "c", kNow).status().code() == Code::invalid);
   CHECK(reg.add("n1", "", kNow).status().code() == Code::invalid);
@@ -116,7 +120,7 @@ TEST_CASE("registry: add refuses bad ids and existing nodes", "[registry]") {
 
 TEST_CASE("registry: enrol spends the code once and issues a secret", "[registry]") {
   HubDb h;
-  Registry reg(h.db);
+  Registry reg(*h.store);
   auto nc = reg.add("cs-denain-1", "cs-denain", kNow);
   REQUIRE(nc.is_ok());
 
@@ -147,7 +151,7 @@ TEST_CASE("registry: enrol spends the code once and issues a secret", "[registry
 
 TEST_CASE("registry: an expired code is refused as expired", "[registry]") {
   HubDb h;
-  Registry reg(h.db);
+  Registry reg(*h.store);
   auto nc = reg.add("n1", "c", kNow);
   auto e = reg.enrol(nc->code, kNow + 7 * kDay);
   REQUIRE_FALSE(e.is_ok());
@@ -161,7 +165,7 @@ TEST_CASE("registry: an expired code is refused as expired", "[registry]") {
 
 TEST_CASE("registry: bad codes are refused", "[registry]") {
   HubDb h;
-  Registry reg(h.db);
+  Registry reg(*h.store);
   REQUIRE(reg.add("n1", "c", kNow).is_ok());
   for (const char* code :
        {"", "ABCD-EFGH-JKMN", "ABCD-EFGH-JKM", "ABCD-EFGH-JKMNP", "ABCD-EFGH-JKMU", "ABCD+EFGH+JKMN"}) {
@@ -183,7 +187,7 @@ TEST_CASE("registry: code normalisation", "[registry]") {
 
 TEST_CASE("registry: verify checks the HMAC proof and the node's state", "[registry]") {
   HubDb h;
-  Registry reg(h.db);
+  Registry reg(*h.store);
   auto nc = reg.add("n1", "c", kNow);
   CHECK(reg.verify("n1", "nonce", std::string(32, 'x')).code() == Code::forbidden);  // pending
   auto e = reg.enrol(nc->code, kNow);
@@ -207,7 +211,7 @@ TEST_CASE("registry: verify checks the HMAC proof and the node's state", "[regis
 
 TEST_CASE("registry: replace revokes the old box and enrols a new node id", "[registry]") {
   HubDb h;
-  Registry reg(h.db);
+  Registry reg(*h.store);
   auto nc = reg.add("cs-lens-1", "cs-lens", kNow);
   auto old = reg.enrol(nc->code, kNow);
   REQUIRE(old.is_ok());
@@ -242,7 +246,7 @@ TEST_CASE("registry: replace revokes the old box and enrols a new node id", "[re
 
 TEST_CASE("registry: replacing a pending node gives it a new code, same id", "[registry]") {
   HubDb h;
-  Registry reg(h.db);
+  Registry reg(*h.store);
   auto first = reg.add("n1", "c", kNow);
   auto second = reg.replace("n1", kNow + 8 * kDay);  // the first code expired unused
   REQUIRE(second.is_ok());
@@ -254,7 +258,7 @@ TEST_CASE("registry: replacing a pending node gives it a new code, same id", "[r
 
 TEST_CASE("registry: a revoked node can be replaced; long ids stay valid", "[registry]") {
   HubDb h;
-  Registry reg(h.db);
+  Registry reg(*h.store);
   std::string long_id(64, 'a');
   REQUIRE(reg.add(long_id, "c", kNow).is_ok());
   REQUIRE(reg.revoke(long_id, kNow).is_ok());
@@ -265,7 +269,7 @@ TEST_CASE("registry: a revoked node can be replaced; long ids stay valid", "[reg
 
 TEST_CASE("registry: list, touch, hub cursor, admin log", "[registry]") {
   HubDb h;
-  Registry reg(h.db);
+  Registry reg(*h.store);
   REQUIRE(reg.add("z-node", "a-centre", kNow).is_ok());
   REQUIRE(reg.add("a-node", "b-centre", kNow).is_ok());
   REQUIRE(reg.add("b-node", "a-centre", kNow).is_ok());

@@ -9,7 +9,7 @@ constexpr int64_t kMinuteMs = 60LL * 1000;
 constexpr int64_t kHourMs = 60 * kMinuteMs;
 constexpr int64_t kDayMs = 24 * kHourMs;
 
-// 2026-11-29T02:13:20Z: a plausible "now" for a test that has no reason to
+// 2026-11-30T00:53:20Z: a plausible "now" for a test that has no reason to
 // pick another.
 constexpr int64_t kNow = 1796000000000;
 

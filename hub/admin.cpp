@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -29,11 +28,7 @@ using json = nlohmann::json;
 
 AdminApi::AdminApi(Store& store, Registry& registry, SyncHub& hub, Options opts)
     : store_(store), registry_(registry), hub_(hub), opts_(std::move(opts)), limiter_(opts_.login_limits) {
-  if (!opts_.now_ms)
-    opts_.now_ms = [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
+  if (!opts_.now_ms) opts_.now_ms = wall_clock_ms;
   if (!opts_.random16) opts_.random16 = random_id_bytes;
   if (opts_.version.empty()) opts_.version = TERRIL_VERSION;
 }
@@ -183,21 +178,6 @@ json AdminApi::render_all(const std::vector<Record>& records) {
 
 // --- Records -----------------------------------------------------------------
 
-HttpResponse AdminApi::list(const EntitySpec& es, const HttpRequest& req) {
-  ListQuery q;
-  if (auto refused = parse_list_query(es.entity, req, q)) return std::move(*refused);
-  auto page = store_.list(es.entity, q);
-  if (!page) return status_response(page.status(), kWho);
-  return json_response(200, page_json(render_all(page->items), page->next));
-}
-
-HttpResponse AdminApi::get_one(const EntitySpec& es, const std::string& id) {
-  auto rec = store_.get(es.entity, id);
-  if (!rec) return status_response(rec.status(), kWho);
-  if (!rec->has_value() || (*rec)->erased) return not_found();
-  return json_response(200, render(**rec));
-}
-
 RecordPolicy AdminApi::policy() const {
   RecordPolicy p;
   p.owner = RecordPolicy::Owner::from_body;
@@ -232,11 +212,7 @@ Status AdminApi::admin_write(const HttpRequest& req, const LocalWrite& w, std::s
 HttpResponse AdminApi::write_and_render(const HttpRequest& req, const LocalWrite& w, std::string_view action,
                                         int ok_status) {
   if (Status s = admin_write(req, w, action); !s) return status_response(s, kWho);
-  if (w.op == Op::erase) return json_response(200, json{{"id", w.record_id}, {"erased", true}});
-  auto rec = store_.get(w.entity, w.record_id);
-  if (!rec) return status_response(rec.status(), kWho);
-  if (!rec->has_value()) return status_response(Status(Code::internal, "record vanished after write"), kWho);
-  return json_response(ok_status, render(**rec));
+  return written_answer(*this, w, ok_status, kWho);
 }
 
 HttpResponse AdminApi::create(const EntitySpec& es, const HttpRequest& req) {
@@ -246,22 +222,16 @@ HttpResponse AdminApi::create(const EntitySpec& es, const HttpRequest& req) {
 }
 
 HttpResponse AdminApi::update(const EntitySpec& es, const std::string& id, const HttpRequest& req) {
-  auto got = store_.get(es.entity, id);
-  if (!got) return status_response(got.status(), kWho);
-  if (!got->has_value()) return not_found();
-  const Record& existing = **got;
-  PreparedWrite p = prepare_update(store_, es, existing, req, policy());
+  PreparedWrite p = prepare_update(store_, es, id, req, policy());
   if (p.answer) return std::move(*p.answer);
-  if (p.write.fields.empty()) return json_response(200, render(existing));
+  if (p.write.fields.empty()) return json_response(200, render(*p.existing));
   return write_and_render(req, p.write, "record.update", 200);
 }
 
 HttpResponse AdminApi::remove(const EntitySpec& es, const std::string& id, const HttpRequest& req) {
-  auto got = store_.get(es.entity, id);
-  if (!got) return status_response(got.status(), kWho);
-  if (!got->has_value() || (*got)->erased) return not_found();
-  const Record& existing = **got;
-  if (existing.deleted()) return json_response(200, render(existing));
+  PreparedWrite p = prepare_delete(store_, es, id, kWho);
+  if (p.answer) return std::move(*p.answer);
+  if (p.existing->deleted()) return json_response(200, render(*p.existing));
   if (es.entity == Entity::centre) {
     auto nodes = registry_.list();
     if (!nodes) return status_response(nodes.status(), kWho);
@@ -270,21 +240,15 @@ HttpResponse AdminApi::remove(const EntitySpec& es, const std::string& id, const
         return error_response(409, "centre_has_node", "",
                               "Ce centre a un boîtier (" + n.node_id + ") : révoquez-le avant de supprimer le centre.");
   }
-  return write_and_render(req, LocalWrite{es.entity, id, existing.centre_id, Op::del, {}}, "record.delete", 200);
+  return write_and_render(req, p.write, "record.delete", 200);
 }
 
 HttpResponse AdminApi::erase(const std::string& id, const HttpRequest& req) {
-  if (auto refused = check_erase_confirm(req, kWho,
-                                         "Confirmez l'effacement : il est définitif et efface les données sur le hub "
-                                         "et sur tous les postes qui en ont une copie."))
-    return std::move(*refused);
-  auto got = store_.get(Entity::registration, id);
-  if (!got) return status_response(got.status(), kWho);
-  if (!got->has_value()) return not_found();
-  const Record& existing = **got;
-  if (existing.erased) return json_response(200, json{{"id", id}, {"erased", true}});
-  return write_and_render(req, LocalWrite{Entity::registration, id, existing.centre_id, Op::erase, {}},
-                          "registration.erase", 200);
+  PreparedWrite p = prepare_erase(store_, id, req, kWho,
+                                  "Confirmez l'effacement : il est définitif et efface les données sur le hub et sur "
+                                  "tous les postes qui en ont une copie.");
+  if (p.answer) return std::move(*p.answer);
+  return write_and_render(req, p.write, "registration.erase", 200);
 }
 
 // --- Reports, export and audit -----------------------------------------------

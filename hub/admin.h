@@ -117,8 +117,8 @@ class AdminApi : private ApiHandlers {
   HttpResponse logout(const HttpRequest& req) override;
   bool authenticated(const HttpRequest& req) override;
   std::optional<HttpResponse> own_route(const std::vector<std::string_view>& segs, const HttpRequest& req) override;
-  HttpResponse list(const EntitySpec& es, const HttpRequest& req) override;
-  HttpResponse get_one(const EntitySpec& es, const std::string& id) override;
+  Store& records() override { return store_; }
+  nlohmann::json render_all(const std::vector<Record>& records) override;
   HttpResponse create(const EntitySpec& es, const HttpRequest& req) override;
   HttpResponse update(const EntitySpec& es, const std::string& id, const HttpRequest& req) override;
   HttpResponse remove(const EntitySpec& es, const std::string& id, const HttpRequest& req) override;
@@ -144,7 +144,6 @@ class AdminApi : private ApiHandlers {
   std::string who(const HttpRequest& req) const;
   RecordPolicy policy() const;
   nlohmann::json render(const Record& r);
-  nlohmann::json render_all(const std::vector<Record>& records);
   // Store::write as the hub, then fan out and audit. Errors as Store::write.
   Status admin_write(const HttpRequest& req, const LocalWrite& w, std::string_view action);
   // admin_write, then answers `ok_status` with the record as stored.

@@ -4,7 +4,6 @@
 #include "node/api.h"
 
 #include <algorithm>
-#include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -37,11 +36,7 @@ NodeApi::NodeApi(Store& store, const SyncState& sync, SessionManager& sessions, 
       limiter_(limiter),
       password_file_(std::move(password_hash_file)),
       hooks_(std::move(hooks)) {
-  if (!hooks_.now_ms)
-    hooks_.now_ms = [] {
-      return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
+  if (!hooks_.now_ms) hooks_.now_ms = wall_clock_ms;
   if (!hooks_.random16) hooks_.random16 = random_id_bytes;
   if (hooks_.version.empty()) hooks_.version = TERRIL_VERSION;
 }
@@ -205,21 +200,6 @@ json NodeApi::render_all(const std::vector<Record>& records) {
 
 // --- Collections -----------------------------------------------------------
 
-HttpResponse NodeApi::list(const EntitySpec& es, const HttpRequest& req) {
-  ListQuery q;
-  if (auto refused = parse_list_query(es.entity, req, q)) return std::move(*refused);
-  auto page = store_.list(es.entity, q);
-  if (!page) return status_response(page.status(), kWho);
-  return json_response(200, page_json(render_all(page->items), page->next));
-}
-
-HttpResponse NodeApi::get_one(const EntitySpec& es, const std::string& id) {
-  auto rec = store_.get(es.entity, id);
-  if (!rec) return status_response(rec.status(), kWho);
-  if (!rec->has_value() || (*rec)->erased) return not_found();
-  return json_response(200, render(**rec));
-}
-
 std::optional<HttpResponse> NodeApi::refuse_unenrolled() const {
   if (!centre().empty() && !sync_.node_id.empty()) return std::nullopt;
   return error_response(503, "not_enrolled", "",
@@ -242,11 +222,7 @@ HttpResponse NodeApi::write_and_render(const LocalWrite& w, int ok_status) {
   auto written = store_.write(w, now());
   if (!written) return status_response(written.status(), kWho);
   if (hooks_.on_local_write) hooks_.on_local_write();
-  if (w.op == Op::erase) return json_response(200, json{{"id", w.record_id}, {"erased", true}});
-  auto rec = store_.get(w.entity, w.record_id);
-  if (!rec) return status_response(rec.status(), kWho);
-  if (!rec->has_value()) return status_response(Status(Code::internal, "record vanished after write"), kWho);
-  return json_response(ok_status, render(**rec));
+  return written_answer(*this, w, ok_status, kWho);
 }
 
 HttpResponse NodeApi::create(const EntitySpec& es, const HttpRequest& req) {
@@ -259,27 +235,25 @@ HttpResponse NodeApi::create(const EntitySpec& es, const HttpRequest& req) {
   return write_and_render(p.write, 201);
 }
 
-// The node's one permission rule, for every change it makes.
-Status check_own_change(const SyncState& sync, const LocalWrite& w, const Record& existing, const std::string& host) {
+// The node's one permission rule (check_node_change), then the write.
+HttpResponse NodeApi::checked_write(const PreparedWrite& p, const std::string& host, int ok_status) {
   Change c;
-  c.origin = sync.node_id;
-  c.entity = w.entity;
-  c.record_id = w.record_id;
-  c.centre_id = w.centre_id;
-  c.op = w.op;
-  c.fields = w.fields;
-  PermissionContext ctx{sync.node_id, sync.centre_id, &existing, host};
-  return check_node_change(ctx, c);
+  c.origin = sync_.node_id;
+  c.entity = p.write.entity;
+  c.record_id = p.write.record_id;
+  c.centre_id = p.write.centre_id;
+  c.op = p.write.op;
+  c.fields = p.write.fields;
+  PermissionContext ctx{sync_.node_id, centre(), p.existing ? &*p.existing : nullptr, host};
+  if (Status s = check_node_change(ctx, c); !s) return status_response(s, kWho);
+  return write_and_render(p.write, ok_status);
 }
 
 HttpResponse NodeApi::update(const EntitySpec& es, const std::string& id, const HttpRequest& req) {
   if (auto refused = refuse_unenrolled()) return std::move(*refused);
-  auto got = store_.get(es.entity, id);
-  if (!got) return status_response(got.status(), kWho);
-  if (!got->has_value()) return not_found();
-  const Record& existing = **got;
-  PreparedWrite p = prepare_update(store_, es, existing, req, policy());
+  PreparedWrite p = prepare_update(store_, es, id, req, policy());
   if (p.answer) return std::move(*p.answer);
+  const Record& existing = *p.existing;
   if (p.write.fields.empty()) return json_response(200, render(existing));
 
   // The host of a registration's event may mark attendance.
@@ -290,38 +264,26 @@ HttpResponse NodeApi::update(const EntitySpec& es, const std::string& id, const 
       if (ev && ev->has_value()) host = (*ev)->centre_id;
     }
   }
-  if (Status s = check_own_change(sync_, p.write, existing, host); !s) return status_response(s, kWho);
-  return write_and_render(p.write, 200);
+  return checked_write(p, host, 200);
 }
 
 HttpResponse NodeApi::remove(const EntitySpec& es, const std::string& id, const HttpRequest&) {
   if (auto refused = refuse_unenrolled()) return std::move(*refused);
-  auto got = store_.get(es.entity, id);
-  if (!got) return status_response(got.status(), kWho);
-  if (!got->has_value() || (*got)->erased) return not_found();
-  const Record& existing = **got;
+  PreparedWrite p = prepare_delete(store_, es, id, kWho);
+  if (p.answer) return std::move(*p.answer);
   if (es.entity == Entity::centre)
     return error_response(403, "forbidden", "", "Un centre ne peut pas être supprimé depuis un poste.");
-  if (existing.deleted()) return json_response(200, render(existing));
-  LocalWrite w{es.entity, id, existing.centre_id, Op::del, {}};
-  if (Status s = check_own_change(sync_, w, existing, ""); !s) return status_response(s, kWho);
-  return write_and_render(w, 200);
+  if (p.existing->deleted()) return json_response(200, render(*p.existing));
+  return checked_write(p, "", 200);
 }
 
 HttpResponse NodeApi::erase(const std::string& id, const HttpRequest& req) {
   if (auto refused = refuse_unenrolled()) return std::move(*refused);
-  if (auto refused = check_erase_confirm(req, kWho,
-                                         "Confirmez l'effacement : il est définitif et efface les données sur ce "
-                                         "poste, sur le hub et sur tous les postes qui en ont une copie."))
-    return std::move(*refused);
-  auto got = store_.get(Entity::registration, id);
-  if (!got) return status_response(got.status(), kWho);
-  if (!got->has_value()) return not_found();
-  const Record& existing = **got;
-  if (existing.erased) return json_response(200, json{{"id", id}, {"erased", true}});
-  LocalWrite w{Entity::registration, id, existing.centre_id, Op::erase, {}};
-  if (Status s = check_own_change(sync_, w, existing, ""); !s) return status_response(s, kWho);
-  return write_and_render(w, 200);
+  PreparedWrite p = prepare_erase(store_, id, req, kWho,
+                                  "Confirmez l'effacement : il est définitif et efface les données sur ce poste, sur "
+                                  "le hub et sur tous les postes qui en ont une copie.");
+  if (p.answer) return std::move(*p.answer);
+  return checked_write(p, "", 200);
 }
 
 }  // namespace terril

@@ -94,8 +94,8 @@ class NodeApi : private ApiHandlers {
   HttpResponse logout(const HttpRequest& req) override;
   bool authenticated(const HttpRequest& req) override;
   std::optional<HttpResponse> own_route(const std::vector<std::string_view>& segs, const HttpRequest& req) override;
-  HttpResponse list(const EntitySpec& es, const HttpRequest& req) override;
-  HttpResponse get_one(const EntitySpec& es, const std::string& id) override;
+  Store& records() override { return store_; }
+  nlohmann::json render_all(const std::vector<Record>& records) override;
   HttpResponse create(const EntitySpec& es, const HttpRequest& req) override;
   HttpResponse update(const EntitySpec& es, const std::string& id, const HttpRequest& req) override;
   HttpResponse remove(const EntitySpec& es, const std::string& id, const HttpRequest& req) override;
@@ -111,10 +111,12 @@ class NodeApi : private ApiHandlers {
   // Store::write, then wakes the sync client; answers `ok_status` with the
   // record as stored, or the store error.
   HttpResponse write_and_render(const LocalWrite& w, int ok_status);
+  // check_node_change on p.write over p.existing (`host`: the centre hosting
+  // a registration's event), then write_and_render.
+  HttpResponse checked_write(const PreparedWrite& p, const std::string& host, int ok_status);
 
   // Record JSON with the computed keys ("synced", "registered"...).
   nlohmann::json render(const Record& r);
-  nlohmann::json render_all(const std::vector<Record>& records);
 
   Store& store_;
   const SyncState& sync_;

@@ -2,6 +2,7 @@
 // query parsing, the filter date rule, staff login and the common routing.
 #include "common/net/api_support.h"
 
+#include <chrono>
 #include <cstdlib>
 
 #include "common/core/ids.h"
@@ -189,6 +190,11 @@ bool same_value(const FieldSpec& fs, const Value* existing, const Value& v) {
   return value_to_json(fs, existing ? *existing : Value{}) == value_to_json(fs, v);
 }
 
+int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 // --- Staff login -------------------------------------------------------------
 
 HttpResponse staff_login(const HttpRequest& req, const StaffLogin& l, int64_t now_ms) {
@@ -233,21 +239,37 @@ bool is_get(const std::string& m) {
   return m == "GET" || m == "HEAD";
 }
 
-HttpResponse route_records(ApiHandlers& api, const std::vector<std::string_view>& segs, const HttpRequest& req) {
+HttpResponse list(ApiHandlers& api, const EntitySpec& es, const HttpRequest& req, std::string_view who) {
+  ListQuery q;
+  if (auto refused = parse_list_query(es.entity, req, q)) return std::move(*refused);
+  auto page = api.records().list(es.entity, q);
+  if (!page) return status_response(page.status(), who);
+  return json_response(200, page_json(api.render_all(page->items), page->next));
+}
+
+HttpResponse get_one(ApiHandlers& api, const EntitySpec& es, const std::string& id, std::string_view who) {
+  auto rec = api.records().get(es.entity, id);
+  if (!rec) return status_response(rec.status(), who);
+  if (!rec->has_value() || (*rec)->erased) return not_found();
+  return json_response(200, api.render_all({**rec}).front());
+}
+
+HttpResponse route_records(ApiHandlers& api, const std::vector<std::string_view>& segs, const HttpRequest& req,
+                           std::string_view who) {
   const EntitySpec* es = nullptr;
   for (const auto& s : entities())
     if (s.path == segs[0]) es = &s;
   if (!es) return not_found();
   const std::string& m = req.method;
   if (segs.size() == 1) {
-    if (m == "GET") return api.list(*es, req);
+    if (m == "GET") return list(api, *es, req, who);
     if (m == "POST") return api.create(*es, req);
     return method_not_allowed("GET, POST");
   }
   std::string id(segs[1]);
   if (id.empty()) return not_found();
   if (segs.size() == 2) {
-    if (m == "GET") return api.get_one(*es, id);
+    if (m == "GET") return get_one(api, *es, id, who);
     if (m == "PATCH" || m == "PUT") return api.update(*es, id, req);
     if (m == "DELETE") return api.remove(*es, id, req);
     return method_not_allowed("GET, PATCH, PUT, DELETE");
@@ -259,7 +281,7 @@ HttpResponse route_records(ApiHandlers& api, const std::vector<std::string_view>
   return not_found();
 }
 
-HttpResponse route(ApiHandlers& api, const HttpRequest& req, std::span<const StaticFile> ui) {
+HttpResponse route(ApiHandlers& api, const HttpRequest& req, std::span<const StaticFile> ui, std::string_view who) {
   const std::string& path = req.path;
   if (req.body.size() > kMaxBodyBytes)
     return error_response(413, "too_large", "", "La requête est trop volumineuse (1 Mio au plus).");
@@ -288,10 +310,18 @@ HttpResponse route(ApiHandlers& api, const HttpRequest& req, std::span<const Sta
   }
   if (!api.authenticated(req)) return error_response(401, "unauthenticated", "", "Veuillez vous connecter.");
   if (auto own = api.own_route(segs, req)) return std::move(*own);
-  return route_records(api, segs, req);
+  return route_records(api, segs, req, who);
 }
 
 }  // namespace
+
+HttpResponse written_answer(ApiHandlers& api, const LocalWrite& w, int ok_status, std::string_view who) {
+  if (w.op == Op::erase) return json_response(200, json{{"id", w.record_id}, {"erased", true}});
+  auto rec = api.records().get(w.entity, w.record_id);
+  if (!rec) return status_response(rec.status(), who);
+  if (!rec->has_value()) return status_response(Status(Code::internal, "record vanished after write"), who);
+  return json_response(ok_status, api.render_all({**rec}).front());
+}
 
 HttpResponse serve_api(ApiHandlers& api, const HttpRequest& req, std::span<const StaticFile> ui, std::string_view who,
                        const std::function<void(const HttpRequest&, const char*)>& on_exception) {
@@ -299,10 +329,10 @@ HttpResponse serve_api(ApiHandlers& api, const HttpRequest& req, std::span<const
   try {
     if (req.path.empty() && !req.target.empty()) {
       HttpRequest copy = req;
-      res = fill_path_and_query(copy) ? route(api, copy, ui)
+      res = fill_path_and_query(copy) ? route(api, copy, ui, who)
                                       : bad_request("bad_target", "", "Adresse de requête invalide.");
     } else {
-      res = route(api, req, ui);
+      res = route(api, req, ui, who);
     }
   } catch (const std::exception& e) {
     if (on_exception) on_exception(req, e.what());

@@ -87,6 +87,10 @@ nlohmann::json time_or_null(int64_t ms);
 // read [], so sending back a record as read writes nothing.
 bool same_value(const FieldSpec& fs, const Value* existing, const Value& v);
 
+// The system clock in ms since the epoch: the daemons' default now_ms.
+// Nothing in this layer calls it.
+int64_t wall_clock_ms();
+
 // --- Staff login -------------------------------------------------------------
 
 // What a daemon's login needs; the references outlive the call.
@@ -121,19 +125,26 @@ class ApiHandlers {
   // The daemon's own authenticated routes (status...), tried before the
   // record routes; nullopt when `segs` (the path after /api/v1/) is not one.
   virtual std::optional<HttpResponse> own_route(const std::vector<std::string_view>& segs, const HttpRequest& req) = 0;
-  virtual HttpResponse list(const EntitySpec& es, const HttpRequest& req) = 0;
-  virtual HttpResponse get_one(const EntitySpec& es, const std::string& id) = 0;
+  // The store GET /{entity}[/{id}] reads (serve_api answers those itself),
+  // and the records as JSON with the daemon's computed keys.
+  virtual Store& records() = 0;
+  virtual nlohmann::json render_all(const std::vector<Record>& records) = 0;
   virtual HttpResponse create(const EntitySpec& es, const HttpRequest& req) = 0;
   virtual HttpResponse update(const EntitySpec& es, const std::string& id, const HttpRequest& req) = 0;
   virtual HttpResponse remove(const EntitySpec& es, const std::string& id, const HttpRequest& req) = 0;
   virtual HttpResponse erase(const std::string& id, const HttpRequest& req) = 0;
 };
 
+// The answer after a successful write `w`: `ok_status` with the record as
+// stored now (an erasure: 200 {"id", "erased": true}), or the store error.
+HttpResponse written_answer(ApiHandlers& api, const LocalWrite& w, int ok_status, std::string_view who);
+
 // One request, start to end: fills path and query from the target when the
 // server did not, then 413 above kMaxBodyBytes; GET|HEAD /healthz; GET
 // /metrics; GET|HEAD of the embedded UI (`ui`: /, /index.html, /assets/*);
 // the CSRF rules; /api/v1/login and /logout; 401 without a session; then
-// own_route and /api/v1/{entity}[/{id}[/erase]]. Never throws: an exception
+// own_route and /api/v1/{entity}[/{id}[/erase]] (GET of a list or a record
+// answered here: filters of parse_list_query, 404 for an erased record). Never throws: an exception
 // becomes 500 internal (`on_exception`, when set, is told what() first).
 // Every response gets the security headers and, unless set, Cache-Control:
 // no-store. `who` as in status_response.

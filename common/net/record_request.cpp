@@ -132,6 +132,19 @@ std::optional<HttpResponse> check_event(Store& store, const std::vector<FieldVal
   return std::nullopt;
 }
 
+// The stored record for a write route: in `out.existing`, or out.answer set
+// (404 when absent, or erased and `erased_absent`; the store error).
+void find_existing(Store& store, Entity e, const std::string& id, bool erased_absent, std::string_view who,
+                   PreparedWrite& out) {
+  auto got = store.get(e, id);
+  if (!got)
+    out.answer = status_response(got.status(), who);
+  else if (!got->has_value() || (erased_absent && (*got)->erased))
+    out.answer = not_found();
+  else
+    out.existing = std::move(**got);
+}
+
 }  // namespace
 
 std::array<uint8_t, 16> random_id_bytes() {
@@ -197,10 +210,13 @@ PreparedWrite prepare_create(Store& store, const EntitySpec& es, const HttpReque
   return out;
 }
 
-PreparedWrite prepare_update(Store& store, const EntitySpec& es, const Record& existing, const HttpRequest& req,
+PreparedWrite prepare_update(Store& store, const EntitySpec& es, const std::string& id, const HttpRequest& req,
                              const RecordPolicy& p) {
   const Entity e = es.entity;
-  const std::string& id = existing.id;
+  PreparedWrite out;
+  find_existing(store, e, id, /*erased_absent=*/false, p.who, out);
+  if (out.answer) return out;
+  const Record& existing = *out.existing;
   if (existing.erased)
     return answer(error_response(409, "erased", "", "Les données de cette inscription ont été effacées."));
   auto parsed_body = body_object(req);
@@ -223,11 +239,7 @@ PreparedWrite prepare_update(Store& store, const EntitySpec& es, const Record& e
   }
   if (!errors.empty()) return answer(invalid_response(errors));
 
-  PreparedWrite out;
-  out.write.entity = e;
-  out.write.record_id = id;
-  out.write.centre_id = existing.centre_id;
-  out.write.op = Op::upsert;
+  out.write = LocalWrite{e, id, existing.centre_id, Op::upsert, {}};
   std::vector<FieldValue>& changed = out.write.fields;
   for (auto& fv : parsed.value())
     if (!same_value(*field_spec(e, fv.field), existing.get(fv.field), fv.value)) changed.push_back(std::move(fv));
@@ -252,14 +264,26 @@ PreparedWrite prepare_update(Store& store, const EntitySpec& es, const Record& e
   return out;
 }
 
-std::optional<HttpResponse> check_erase_confirm(const HttpRequest& req, std::string_view who,
-                                                std::string_view message_fr) {
+PreparedWrite prepare_delete(Store& store, const EntitySpec& es, const std::string& id, std::string_view who) {
+  PreparedWrite out;
+  find_existing(store, es.entity, id, /*erased_absent=*/true, who, out);
+  if (out.existing) out.write = LocalWrite{es.entity, id, out.existing->centre_id, Op::del, {}};
+  return out;
+}
+
+PreparedWrite prepare_erase(Store& store, const std::string& id, const HttpRequest& req, std::string_view who,
+                            std::string_view confirm_fr) {
   auto body = body_object(req);
-  if (!body) return status_response(body.status(), who);
+  if (!body) return answer(status_response(body.status(), who));
   auto confirm = body->find("confirm");
   if (confirm == body->end() || !confirm->is_boolean() || !confirm->get<bool>())
-    return bad_request("confirm_required", "confirm", message_fr);
-  return std::nullopt;
+    return answer(bad_request("confirm_required", "confirm", confirm_fr));
+  PreparedWrite out;
+  find_existing(store, Entity::registration, id, /*erased_absent=*/false, who, out);
+  if (out.answer) return out;
+  if (out.existing->erased) return answer(json_response(200, json{{"id", id}, {"erased", true}}));
+  out.write = LocalWrite{Entity::registration, id, out.existing->centre_id, Op::erase, {}};
+  return out;
 }
 
 }  // namespace terril

@@ -60,7 +60,8 @@ std::array<uint8_t, 16> random_id_bytes();
 // What a request asks: the write, or the answer to give instead.
 struct PreparedWrite {
   std::optional<HttpResponse> answer;  // set: send it and write nothing
-  LocalWrite write;                    // op upsert; for an update, no fields = nothing changed
+  LocalWrite write;                    // for an update, no fields = nothing changed
+  std::optional<Record> existing;      // update, delete, erase: the record as stored
 };
 
 // POST /{entity}: the upsert creating a new record (id chosen or drawn), or
@@ -68,16 +69,23 @@ struct PreparedWrite {
 // error's answer.
 PreparedWrite prepare_create(Store& store, const EntitySpec& es, const HttpRequest& req, const RecordPolicy& p);
 
-// PATCH|PUT /{entity}/{id} on `existing`: the upsert of the fields that
-// change (none: the caller answers the record as it is), or 409 erased, 400
+// PATCH|PUT /{entity}/{id}: the upsert of the fields that change (none: the
+// caller answers the record as it is), or 404 (absent), 409 erased, 400
 // (read-only keys, bad values, unknown event, an event ending before it
 // starts), or a store error's answer.
-PreparedWrite prepare_update(Store& store, const EntitySpec& es, const Record& existing, const HttpRequest& req,
+PreparedWrite prepare_update(Store& store, const EntitySpec& es, const std::string& id, const HttpRequest& req,
                              const RecordPolicy& p);
 
-// POST /registrations/{id}/erase needs {"confirm": true}: nullopt when given,
-// else 400 confirm_required with `message_fr` (what will be erased where).
-std::optional<HttpResponse> check_erase_confirm(const HttpRequest& req, std::string_view who,
-                                                std::string_view message_fr);
+// DELETE /{entity}/{id}: the tombstone, or 404 (absent or erased), or a store
+// error's answer. An already deleted record is left to the caller (who
+// answers it as it is, after its own refusals).
+PreparedWrite prepare_delete(Store& store, const EntitySpec& es, const std::string& id, std::string_view who);
+
+// POST /registrations/{id}/erase {"confirm": true}: the erasure, or 400
+// confirm_required (`confirm_fr` says what is erased where), 404, an
+// already erased record's 200 {"id", "erased": true}, or a store error's
+// answer.
+PreparedWrite prepare_erase(Store& store, const std::string& id, const HttpRequest& req, std::string_view who,
+                            std::string_view confirm_fr);
 
 }  // namespace terril

@@ -338,8 +338,7 @@ TEST_CASE("record_request: an update writes only what changes, and refuses read-
   REQUIRE(existing);
   REQUIRE(existing->has_value());
   auto update = [&](const json& body) {
-    return prepare_update(*f.store, spec(Entity::event), **existing, request("PATCH", "/x", body),
-                          Records::hub_policy());
+    return prepare_update(*f.store, spec(Entity::event), kEventId, request("PATCH", "/x", body), Records::hub_policy());
   };
   PreparedWrite same = update(json{{"title", "Atelier"}, {"attended", 0}});
   REQUIRE_FALSE(same.answer);
@@ -353,6 +352,31 @@ TEST_CASE("record_request: an update writes only what changes, and refuses read-
   PreparedWrite backwards = update(json{{"ends_at", "2000-01-01T00:00:00Z"}});
   REQUIRE(backwards.answer);
   CHECK(test::to_reply(*backwards.answer).body["field"] == "ends_at");
+}
+
+TEST_CASE("record_request: delete and erase find the record, erase needs a confirmation", "[api_support]") {
+  Records f;
+  PreparedWrite del = prepare_delete(*f.store, spec(Entity::event), kEventId, "du hub");
+  REQUIRE_FALSE(del.answer);
+  CHECK(del.write.op == Op::del);
+  CHECK(del.write.centre_id == "lens");
+  REQUIRE(del.existing);
+  CHECK(del.existing->id == kEventId);
+  PreparedWrite absent =
+      prepare_delete(*f.store, spec(Entity::event), "0e000000-0000-4000-8000-0000000000ff", "du hub");
+  REQUIRE(absent.answer);
+  CHECK(absent.answer->status == 404);
+
+  PreparedWrite unconfirmed =
+      prepare_erase(*f.store, kEventId, request("POST", "/x", json{{"confirm", false}}), "du hub", "Confirmez.");
+  REQUIRE(unconfirmed.answer);
+  auto r = test::to_reply(*unconfirmed.answer);
+  CHECK(r.body["code"] == "confirm_required");
+  CHECK(r.body["message"] == "Confirmez.");
+  PreparedWrite missing = prepare_erase(*f.store, "0e000000-0000-4000-8000-0000000000ff",
+                                        request("POST", "/x", json{{"confirm", true}}), "du hub", "Confirmez.");
+  REQUIRE(missing.answer);
+  CHECK(missing.answer->status == 404);
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 // The HTTP API layer both daemons share (node/api, hub/admin): response
 // helpers, the one mapping from Status to HTTP, query and filter parsing with
 // one date rule, paging, staff login, and the routing every API has in
-// common (health, metrics, the embedded UI, CSRF, login, records). Pure:
-// no socket, no clock (times are passed in).
+// common (health, metrics, the embedded UI, CSRF, login, records). No
+// socket and no clock read: times are passed in (wall_clock_ms below is only
+// the daemons' default clock). Thread rules: the caller's; the handlers are
+// called on the thread that calls serve_api().
 //
 // Errors are {"code", "field", "message"} with a French message; a form's
 // errors add "errors": [every error]. Lists are {"items": [...], "next":

@@ -23,7 +23,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kNow = 1796000000000;  // 2026-11-29T...
+constexpr int64_t kNow = 1796000000000;  // 2026-11-30T00:53:20Z
 constexpr int64_t kDay = 86400000;
 constexpr const char* kPassword = "accueil-lens-2026";
 constexpr const char* kFeder =

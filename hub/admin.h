@@ -1,11 +1,15 @@
 // The hub admin's HTTP face: JSON API under /api/v1 (behind the admin login),
-// /healthz, /metrics, and the French dashboard at / (hub/ui, embedded). Also
-// the exports shared by the dashboard and `terril-hub export`.
+// /healthz, /metrics, and the French dashboard at / (hub/ui, embedded).
 //
 // Routes are pure request -> response functions over the store, the
 // registry and the sync hub (for live state). Runs on the hub's event-loop
-// thread. JSON bodies, French messages; errors are {"code","field","message"}
-// as on the node (node/api.h), lists are {"items": [...], "next": cursor|null}.
+// thread. Routing, errors, login, filters and the body -> write pipeline are
+// the shared layer's (common/net/api_support.h, record_request.h), as on the
+// node (node/api.h): errors are {"code","field","message"}, lists are
+// {"items": [...], "next": cursor|null}. The AdminApi's code is split by
+// role: admin.cpp (routes, sessions, status, records), admin_nodes.cpp (node
+// enrolment), metrics.cpp; the reports and exports it serves are
+// hub/reports.h and hub/export.h.
 //
 //   GET  /healthz                         200 "ok" (no auth)
 //   GET  /metrics                         Prometheus text (no auth, no personal data)
@@ -48,15 +52,16 @@
 // SyncHub::notify_changes(), and leaves an admin_log row (entity, id, field
 // names; never values).
 //
-// Dates in filters: ISO 8601, or YYYY-MM-DD meaning that day in Paris time;
-// `to` is exclusive for a full timestamp and includes the whole day for a date.
+// Dates in filters: the shared rule (common/net/api_support.h): ISO 8601, or
+// YYYY-MM-DD meaning that day in Paris time; `to` is exclusive for a full
+// timestamp and includes the whole day for a date.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
-#include <ostream>
 #include <span>
 #include <string>
 #include <string_view>
@@ -64,15 +69,13 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "common/core/brand.h"
 #include "common/core/model.h"
 #include "common/core/status.h"
+#include "common/net/api_support.h"
 #include "common/net/auth.h"
 #include "common/net/http.h"
-
-namespace CLI {
-class App;
-}
+#include "common/net/record_request.h"
+#include "hub/export.h"
 
 namespace terril {
 
@@ -84,29 +87,7 @@ struct LocalWrite;
 // The dashboard compiled into the binary (hub/ui, embedded by hub/ui/embed.cmake).
 std::span<const StaticFile> hub_ui_files();
 
-
-// Filters of an export, from the CLI or the query string.
-struct ExportFilters {
-  std::string centre_id, agglomeration, event_id, role, attended, from, to, q;
-};
-void add_export_flags(CLI::App& app, ExportFilters& f);
-
-// Parses a filter date: ISO 8601, or YYYY-MM-DD = Paris midnight of that day
-// (`end_of_day`: of the next day, so that `to` includes the day). nullopt if
-// neither.
-std::optional<int64_t> parse_filter_date(const std::string& s, bool end_of_day);
-
-// Streams the live records of `e` matching `f` as CSV (UTF-8 with BOM, ';',
-// French dates, one header row, CRLF, then one row with the FEDER sentence)
-// or JSON ({"operation", "feder", "items": [...]}), in bounded memory: one
-// record at a time from Store::for_each to `out`. Registration exports are
-// written to the admin log first (who, when, filters; never the content, and
-// the search text only as "(set)"). Errors: invalid (bad filter, with a French
-// message), io (store or output).
-Status export_records(Store& store, Registry& registry, Entity e, const std::string& format, const ExportFilters& f,
-                      const std::string& who, int64_t now_ms, std::ostream& out);
-
-class AdminApi {
+class AdminApi : private ApiHandlers {
  public:
   struct Options {
     std::string password_file;  // argon2id hash, read at each login (`terril-hub passwd` acts at once)
@@ -117,7 +98,7 @@ class AdminApi {
     // ws(s):// + the request's Host header.
     std::string public_url;
     std::string hub_fingerprint;                        // shown beside an enrolment code; may be empty
-    std::function<std::array<uint8_t, 16>()> random16;  // new record ids; default: OpenSSL
+    std::function<std::array<uint8_t, 16>()> random16;  // new record ids; default: random_id_bytes()
     LoginLimiterOptions login_limits;
   };
   // REQUIRES: store (opened with origin "hub"), registry (on the store's
@@ -130,42 +111,43 @@ class AdminApi {
   HttpResponse handle(const HttpRequest& req);
 
  private:
-  struct CentreInfo {
-    std::string id, name, agglomeration;
-  };
+  // ApiHandlers (common/net/api_support.h), called by serve_api().
+  HttpResponse metrics() override;  // metrics.cpp
+  HttpResponse login(const HttpRequest& req) override;
+  HttpResponse logout(const HttpRequest& req) override;
+  bool authenticated(const HttpRequest& req) override;
+  std::optional<HttpResponse> own_route(const std::vector<std::string_view>& segs, const HttpRequest& req) override;
+  Store& records() override { return store_; }
+  nlohmann::json render_all(const std::vector<Record>& records) override;
+  HttpResponse create(const EntitySpec& es, const HttpRequest& req) override;
+  HttpResponse update(const EntitySpec& es, const std::string& id, const HttpRequest& req) override;
+  HttpResponse remove(const EntitySpec& es, const std::string& id, const HttpRequest& req) override;
+  HttpResponse erase(const std::string& id, const HttpRequest& req) override;
 
-  HttpResponse route(const HttpRequest& req);
-  HttpResponse login(const HttpRequest& req);
-  HttpResponse logout(const HttpRequest& req);
   HttpResponse status();
-  HttpResponse metrics();
-  HttpResponse list(const EntitySpec& es, const HttpRequest& req);
-  HttpResponse get_one(const EntitySpec& es, const std::string& id);
-  HttpResponse create(const EntitySpec& es, const HttpRequest& req);
-  HttpResponse update(const EntitySpec& es, const std::string& id, const HttpRequest& req);
-  HttpResponse remove(const EntitySpec& es, const std::string& id, const HttpRequest& req);
-  HttpResponse erase(const std::string& id, const HttpRequest& req);
+  HttpResponse reports(std::string_view which, const HttpRequest& req);
+  HttpResponse export_http(const HttpRequest& req);
+  HttpResponse admin_log(const HttpRequest& req);
+  // admin_nodes.cpp
   HttpResponse nodes_list();
   HttpResponse node_add(const HttpRequest& req);
   HttpResponse node_revoke(const std::string& id, const HttpRequest& req);
   HttpResponse node_replace(const std::string& id, const HttpRequest& req);
-  HttpResponse report_roles(const HttpRequest& req);
-  HttpResponse report_attendance(const HttpRequest& req);
-  HttpResponse report_prototypes();
-  HttpResponse export_http(const HttpRequest& req);
-  HttpResponse admin_log(const HttpRequest& req);
-
-  bool authenticated(const HttpRequest& req);
-  int64_t now() const;
-  std::string who(const HttpRequest& req) const;
-  // Live centres in id order (reference data: a few dozen at most).
-  Result<std::vector<CentreInfo>> centres();
-  nlohmann::json render(const Record& r);
-  nlohmann::json render_all(const std::vector<Record>& records);
   nlohmann::json code_json(const HttpRequest& req, const std::string& node_id, const std::string& centre_id,
                            const std::string& code, int64_t expires_at_ms) const;
+
+  // Rejected changes stored per origin (node id). Errors: the store's.
+  Result<std::map<std::string, uint64_t>> rejected_by_node();
+
+  static constexpr std::string_view kWho = "du hub";  // status_response's `who`
+  int64_t now() const;
+  std::string who(const HttpRequest& req) const;
+  RecordPolicy policy() const;
+  nlohmann::json render(const Record& r);
   // Store::write as the hub, then fan out and audit. Errors as Store::write.
   Status admin_write(const HttpRequest& req, const LocalWrite& w, std::string_view action);
+  // admin_write, then answers `ok_status` with the record as stored.
+  HttpResponse write_and_render(const HttpRequest& req, const LocalWrite& w, std::string_view action, int ok_status);
 
   Store& store_;
   Registry& registry_;

@@ -34,6 +34,7 @@
 #include "common/version.h"
 #include "hub/admin.h"
 #include "hub/centres_seed.h"
+#include "hub/export_cli.h"
 #include "hub/registry.h"
 #include "hub/sync_hub.h"
 

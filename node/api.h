@@ -4,6 +4,10 @@
 // handle(); nothing here touches a socket or reads the clock.
 //
 // Routes (JSON bodies, French messages; errors are {"code","field","message"}):
+// Routing, errors, login, filters and the body -> write pipeline are the
+// shared layer's (common/net/api_support.h, record_request.h); this file
+// keeps what only the node does: its centre, its permissions, its status.
+//
 //   GET  /healthz                      200 "ok" (no auth)
 //   GET  /metrics                      Prometheus text (no auth, no personal data)
 //   GET  /, /index.html, /assets/*     the embedded web UI (no auth: it shows the login form)
@@ -26,13 +30,11 @@
 // events carry "registered" (live registrations this node knows) and
 // "places_left" (max(0, capacity - registered), null without capacity).
 //
-// Body keys beyond the entity's fields (see common/net/json_codec.h):
-//   id           create: a client-chosen UUID (409 exists if taken); update: must equal the path id
-//   centre_id    must equal this node's centre (create) or the record's (update)
-//   created_at   ignored on update when unchanged; refused otherwise (read_only)
-//   updated_at, synced, registered, places_left: ignored (computed)
-//   consent      registrations, create: true sets consent_at to now (400 on
-//                field "consent" when neither it nor consent_at is given)
+// Body keys beyond the entity's fields: see common/net/record_request.h. On
+// create, centre_id may only be this node's centre (else 403); consent is
+// stamped with the clock corrected by the hub offset, and refused (503
+// clock) while that clock reads before 2000. Dates in filters: the shared
+// rule (YYYY-MM-DD is that day in Paris time; `to` includes it).
 //
 // Permissions mirror check_node_change (common/core/routing.h): this node
 // changes only its own centre's records, except `attended` on registrations
@@ -45,14 +47,18 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/net/api_support.h"
 #include "common/net/auth.h"
 #include "common/net/http.h"
+#include "common/net/record_request.h"
 #include "common/store/store.h"
 #include "node/sync_state.h"
 
@@ -61,11 +67,11 @@ namespace terril {
 // The web UI compiled into the binary (node/ui, embedded by node/ui/embed.cmake).
 std::span<const StaticFile> node_ui_files();
 
-class NodeApi {
+class NodeApi : private ApiHandlers {
  public:
   struct Hooks {
     std::function<int64_t()> now_ms;                    // wall clock, ms since the epoch
-    std::function<std::array<uint8_t, 16>()> random16;  // for new record ids
+    std::function<std::array<uint8_t, 16>()> random16;  // for new record ids; default: random_id_bytes()
     std::function<void()> on_local_write;               // wake the sync client (may be empty)
     bool secure_cookie = false;                         // the listener is TLS: cookie gets Secure
     std::string version;                                // software version for /status; default: build's
@@ -82,27 +88,35 @@ class NodeApi {
   HttpResponse handle(const HttpRequest& req);
 
  private:
-  HttpResponse route(const HttpRequest& req);
-  HttpResponse login(const HttpRequest& req);
-  HttpResponse logout(const HttpRequest& req);
-  HttpResponse status();
-  HttpResponse metrics();
-  HttpResponse list(const EntitySpec& es, const HttpRequest& req);
-  HttpResponse get_one(const EntitySpec& es, const std::string& id);
-  HttpResponse create(const EntitySpec& es, const HttpRequest& req);
-  HttpResponse update(const EntitySpec& es, const std::string& id, const HttpRequest& req);
-  HttpResponse remove(const EntitySpec& es, const std::string& id);
-  HttpResponse erase(const std::string& id, const HttpRequest& req);
+  // ApiHandlers (common/net/api_support.h), called by serve_api().
+  HttpResponse metrics() override;
+  HttpResponse login(const HttpRequest& req) override;
+  HttpResponse logout(const HttpRequest& req) override;
+  bool authenticated(const HttpRequest& req) override;
+  std::optional<HttpResponse> own_route(const std::vector<std::string_view>& segs, const HttpRequest& req) override;
+  Store& records() override { return store_; }
+  nlohmann::json render_all(const std::vector<Record>& records) override;
+  HttpResponse create(const EntitySpec& es, const HttpRequest& req) override;
+  HttpResponse update(const EntitySpec& es, const std::string& id, const HttpRequest& req) override;
+  HttpResponse remove(const EntitySpec& es, const std::string& id, const HttpRequest& req) override;
+  HttpResponse erase(const std::string& id, const HttpRequest& req) override;
 
-  bool authenticated(const HttpRequest& req);
+  HttpResponse status();
   int64_t now() const;
   int64_t corrected_now() const;  // wall clock corrected by the hub offset
   std::string centre() const { return sync_.centre_id; }
-  void after_write();
+  // 503 not_enrolled before the node has a centre, else nullopt.
+  std::optional<HttpResponse> refuse_unenrolled() const;
+  RecordPolicy policy() const;
+  // Store::write, then wakes the sync client; answers `ok_status` with the
+  // record as stored, or the store error.
+  HttpResponse write_and_render(const LocalWrite& w, int ok_status);
+  // check_node_change on p.write over p.existing (`host`: the centre hosting
+  // a registration's event), then write_and_render.
+  HttpResponse checked_write(const PreparedWrite& p, const std::string& host, int ok_status);
 
   // Record JSON with the computed keys ("synced", "registered"...).
   nlohmann::json render(const Record& r);
-  nlohmann::json render_all(const std::vector<Record>& records);
 
   Store& store_;
   const SyncState& sync_;

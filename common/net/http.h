@@ -1,6 +1,7 @@
 // Pure HTTP request/response values and helpers shared by the node and hub
-// servers. No sockets, no Beast: the network server (node/, hub/) parses the
-// wire into an HttpRequest, calls a handler, and writes the HttpResponse.
+// servers. No sockets, no Beast: the network server (common/net/ws_server)
+// parses the wire into an HttpRequest, calls a handler, and writes the
+// HttpResponse.
 //
 // Routes are pure functions HttpRequest -> HttpResponse (STYLE 19), so they
 // are unit-tested without a listener.

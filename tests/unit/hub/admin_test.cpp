@@ -20,12 +20,14 @@
 #include "hub/registry.h"
 #include "hub/sync_hub.h"
 #include "terril/v1/sync.pb.h"
+#include "tests/support/http.h"
 #include "tests/unit/hub/test_util.h"
 
 namespace terril {
 namespace {
 
 using nlohmann::json;
+using test::Reply;
 using test::TempDir;
 
 constexpr int64_t kNow = 1795168800000;  // 2026-11-20T10:00:00Z
@@ -40,16 +42,6 @@ constexpr const char* kDenain = "denain-tonini";                // porte-du-hain
 constexpr const char* kDouchy = "douchy-agora";                 // porte-du-hainaut
 constexpr const char* kMazingarbe = "mazingarbe-3-cites";       // lens-lievin
 constexpr const char* kBeaujardin = "valenciennes-beaujardin";  // valenciennes-metropole
-
-struct Reply {
-  int status = 0;
-  json body;
-  HttpResponse raw;
-  std::string header(std::string_view name) const {
-    const std::string* h = raw.header(name);
-    return h ? *h : std::string();
-  }
-};
 
 // One side of an in-memory link: records what the hub sends.
 class MemoryLink : public Link {
@@ -113,32 +105,17 @@ struct Fixture {
 
   Reply call(std::string method, std::string target, std::optional<json> body = std::nullopt,
              std::optional<std::string> with_cookie = std::nullopt, std::map<std::string, std::string> headers = {}) {
-    HttpRequest req;
-    req.method = std::move(method);
-    req.target = std::move(target);
-    REQUIRE(fill_path_and_query(req));
-    req.headers["host"] = "hub.example:8443";
-    req.remote_addr = "192.0.2.10";
-    if (body) {
-      req.body = body->dump();
-      req.headers["content-type"] = "application/json";
-    }
-    for (auto& [k, v] : headers) req.headers[k] = v;
-    std::string c = with_cookie ? *with_cookie : cookie;
-    if (!c.empty()) req.headers["cookie"] = c;
-    HttpResponse res = api->handle(req);
-    Reply r;
-    r.status = res.status;
-    if (res.content_type.rfind("application/json", 0) == 0 && !res.body.empty()) r.body = json::parse(res.body);
-    r.raw = std::move(res);
-    return r;
+    std::optional<HttpRequest> req =
+        test::make_request(std::move(method), std::move(target), body, with_cookie ? *with_cookie : cookie,
+                           "hub.example:8443", "192.0.2.10", headers);
+    REQUIRE(req);
+    return test::to_reply(api->handle(*req));
   }
 
   void login() {
     Reply r = call("POST", "/api/v1/login", json{{"password", kPassword}}, "");
     REQUIRE(r.status == 200);
-    std::string set = r.header("Set-Cookie");
-    cookie = set.substr(0, set.find(';'));
+    cookie = test::session_cookie_of(r);
   }
 
   json create(const std::string& path, const json& body) {

@@ -15,45 +15,23 @@
 #include "common/core/hlc.h"
 #include "common/core/ids.h"
 #include "common/core/validate.h"
+#include "tests/support/http.h"
+#include "tests/support/temp_dir.h"
 
 namespace terril {
 namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kNow = 1796000000000;  // 2026-11-29T...
+constexpr int64_t kNow = 1796000000000;  // 2026-11-30T00:53:20Z
 constexpr int64_t kDay = 86400000;
 constexpr const char* kPassword = "accueil-lens-2026";
 constexpr const char* kFeder =
     "L'opération « Centres sociaux connectés du bassin minier » est cofinancée par le FEDER dans le cadre du "
     "programme opérationnel FEDER 2014-2020 pour la Région Hauts-de-France.";
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/terril-api-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl));
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-struct Reply {
-  int status = 0;
-  json body;
-  HttpResponse raw;
-  std::string header(std::string_view name) const {
-    const std::string* h = raw.header(name);
-    return h ? *h : std::string();
-  }
-};
+using test::Reply;
+using test::TempDir;
 
 // A node of centre "lens" (node id "node-lens"); centre "denain" is another
 // centre whose records arrive from the hub.
@@ -124,37 +102,19 @@ struct Fixture {
 
   Reply call(std::string method, std::string target, std::optional<json> body = std::nullopt,
              std::optional<std::string> with_cookie = std::nullopt) {
-    HttpRequest req;
-    req.method = std::move(method);
-    req.target = std::move(target);
-    REQUIRE(fill_path_and_query(req));
-    req.headers["host"] = "127.0.0.1:8080";
-    req.remote_addr = "127.0.0.1";
-    if (body) {
-      req.body = body->dump();
-      req.headers["content-type"] = "application/json";
-    }
-    std::string c = with_cookie ? *with_cookie : cookie;
-    if (!c.empty()) req.headers["cookie"] = c;
-    return to_reply(api->handle(req));
+    std::optional<HttpRequest> req = test::make_request(
+        std::move(method), std::move(target), body, with_cookie ? *with_cookie : cookie, "127.0.0.1:8080", "127.0.0.1");
+    REQUIRE(req);
+    return test::to_reply(api->handle(*req));
   }
 
   // A hand-made request: NodeApi fills path and query from the target.
-  Reply send(const HttpRequest& req) { return to_reply(api->handle(req)); }
-
-  static Reply to_reply(HttpResponse res) {
-    Reply r;
-    r.status = res.status;
-    if (res.content_type.rfind("application/json", 0) == 0) r.body = json::parse(res.body);
-    r.raw = std::move(res);
-    return r;
-  }
+  Reply send(const HttpRequest& req) { return test::to_reply(api->handle(req)); }
 
   void login() {
     Reply r = call("POST", "/api/v1/login", json{{"password", kPassword}}, "");
     REQUIRE(r.status == 200);
-    std::string set = r.header("Set-Cookie");
-    cookie = set.substr(0, set.find(';'));
+    cookie = test::session_cookie_of(r);
   }
 
   json create(const std::string& path, const json& body) {
@@ -743,6 +703,31 @@ TEST_CASE("list filters and their errors", "[api]") {
   CHECK(f.call("GET", "/api/v1/events?limit=abc").status == 400);
   CHECK(f.call("GET", "/api/v1/events?from=demain").status == 400);
   CHECK(f.call("GET", "/api/v1/registrations?attended=peut-etre").status == 400);
+}
+
+TEST_CASE("list: a YYYY-MM-DD date is that day in Paris time, and to= includes the whole day", "[api]") {
+  // The hub's rule (common/net/api_support.h); the node used UTC midnight.
+  Fixture f;
+  f.login();
+  json morning = f.event_body("Matin");
+  morning["starts_at"] = "2026-12-06T02:13:20Z";  // 03:13 in Paris
+  f.create("events", morning);
+  json late = f.event_body("Tard");
+  late["starts_at"] = "2026-12-06T23:30:00Z";  // 00:30 on 7 December in Paris
+  f.create("events", late);
+  auto titles = [&](const std::string& query) {
+    Reply r = f.call("GET", "/api/v1/events?" + query);
+    INFO(query << " " << r.body.dump());
+    REQUIRE(r.status == 200);
+    std::set<std::string> out;
+    for (const auto& e : r.body["items"]) out.insert(e["title"].get<std::string>());
+    return out;
+  };
+  CHECK(titles("to=2026-12-06") == std::set<std::string>{"Matin"});
+  CHECK(titles("from=2026-12-06&to=2026-12-06") == std::set<std::string>{"Matin"});
+  CHECK(titles("from=2026-12-07") == std::set<std::string>{"Tard"});
+  CHECK(titles("to=2026-12-05").empty());
+  CHECK(titles("from=&to=").size() == 2);  // an empty date means "any"
 }
 
 TEST_CASE("status describes the link, the store and the rejections", "[api]") {

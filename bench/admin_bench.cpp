@@ -31,7 +31,7 @@
 #include "common/store/store.h"
 #include "hub/admin.h"
 #include "hub/centres_seed.h"
-#include "hub/registry.h"
+#include "common/store/hub_registry.h"
 #include "hub/sync_hub.h"
 
 using namespace terril;
@@ -129,7 +129,7 @@ int main(int argc, char** argv) {
   (void)store.set_meta("hub_id", "hub-bench");
   auto centres = parse_centres(centres_csv());
   if (!centres || !store.seed_centres(*centres, kNow - 90 * kDay)) return 1;
-  Registry registry(store.handle());
+  Registry registry(store);
   SyncHubOptions ho;
   ho.hub_id = "hub-bench";
   ho.software_version = "bench";

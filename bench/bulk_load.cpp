@@ -10,7 +10,7 @@
 #include <random>
 
 #include "common/core/ids.h"
-#include "common/credentials.h"
+#include "node/credentials.h"
 #include "common/store/store.h"
 
 using namespace terril;

@@ -32,6 +32,7 @@
 
 #include "common/core/hlc.h"
 #include "common/store/store.h"
+#include "common/store/testing.h"
 #include "common/wire/wire.h"
 
 using namespace terril;
@@ -301,7 +302,7 @@ void run(uint64_t n, const std::string& dir) {
   const int64_t ceiling_bytes = file_size(ceiling_path) + file_size(ceiling_path + "-wal");
   const double batches = static_cast<double>((n + kBatch - 1) / kBatch);
   std::printf("store:   %10.0f changes/s  (%.2f s, of which CPU %.2f s; %.0f pages written per batch)\n", store_rate,
-              store_s, store_cpu, static_cast<double>(pages_written(hub.handle())) / batches);
+              store_s, store_cpu, static_cast<double>(pages_written(store::testing::raw_handle(hub))) / batches);
   std::printf("ceiling: %10.0f changes/s  (%.2f s, of which CPU %.2f s; %.0f pages written per batch)\n", ceiling_rate,
               ceiling_s, ceiling_cpu, static_cast<double>(pages_written(ceiling.db)) / batches);
   std::printf("ratio store/ceiling: %.2f  (goal >= 0.50)\n", store_rate / ceiling_rate);

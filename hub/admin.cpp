@@ -14,13 +14,10 @@
 #include "common/core/ids.h"
 #include "common/net/json_codec.h"
 #include "common/store/store.h"
-#include "hub/registry.h"
+#include "common/store/hub_registry.h"
+#include "common/version.h"
 #include "hub/reports.h"
 #include "hub/sync_hub.h"
-
-#ifndef TERRIL_VERSION
-#define TERRIL_VERSION "0.0.0"
-#endif
 
 namespace terril {
 
@@ -30,7 +27,7 @@ AdminApi::AdminApi(Store& store, Registry& registry, SyncHub& hub, Options opts)
     : store_(store), registry_(registry), hub_(hub), opts_(std::move(opts)), limiter_(opts_.login_limits) {
   if (!opts_.now_ms) opts_.now_ms = wall_clock_ms;
   if (!opts_.random16) opts_.random16 = random_id_bytes;
-  if (opts_.version.empty()) opts_.version = TERRIL_VERSION;
+  if (opts_.version.empty()) opts_.version = std::string(kVersion);
 }
 
 int64_t AdminApi::now() const {

@@ -10,7 +10,7 @@
 #include "common/core/validate.h"
 #include "common/store/store.h"
 #include "hub/admin.h"
-#include "hub/registry.h"
+#include "common/store/hub_registry.h"
 #include "hub/reports.h"
 #include "hub/sync_hub.h"
 

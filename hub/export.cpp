@@ -12,7 +12,7 @@
 #include "common/core/ids.h"
 #include "common/net/api_support.h"
 #include "common/net/json_codec.h"
-#include "hub/registry.h"
+#include "common/store/hub_registry.h"
 
 namespace terril {
 

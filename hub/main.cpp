@@ -35,7 +35,7 @@
 #include "hub/admin.h"
 #include "hub/centres_seed.h"
 #include "hub/export_cli.h"
-#include "hub/registry.h"
+#include "common/store/hub_registry.h"
 #include "hub/sync_hub.h"
 
 namespace fs = std::filesystem;

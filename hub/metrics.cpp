@@ -7,7 +7,7 @@
 #include "common/net/prometheus.h"
 #include "common/store/store.h"
 #include "hub/admin.h"
-#include "hub/registry.h"
+#include "common/store/hub_registry.h"
 #include "hub/sync_hub.h"
 
 namespace terril {

@@ -11,10 +11,7 @@
 #include "common/core/routing.h"
 #include "common/net/json_codec.h"
 #include "common/net/prometheus.h"
-
-#ifndef TERRIL_VERSION
-#define TERRIL_VERSION "0.0.0"
-#endif
+#include "common/version.h"
 
 namespace terril {
 namespace {
@@ -38,7 +35,7 @@ NodeApi::NodeApi(Store& store, const SyncState& sync, SessionManager& sessions, 
       hooks_(std::move(hooks)) {
   if (!hooks_.now_ms) hooks_.now_ms = wall_clock_ms;
   if (!hooks_.random16) hooks_.random16 = random_id_bytes;
-  if (hooks_.version.empty()) hooks_.version = TERRIL_VERSION;
+  if (hooks_.version.empty()) hooks_.version = std::string(kVersion);
 }
 
 int64_t NodeApi::now() const {

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "common/config.h"
+#include "common/ops/config.h"
 #include "tests/fuzz/replica.h"
 
 using namespace terril;

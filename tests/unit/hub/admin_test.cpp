@@ -14,14 +14,14 @@
 #include "common/core/hlc.h"
 #include "common/core/ids.h"
 #include "common/store/store.h"
-#include "common/tls.h"
+#include "common/ops/tls.h"
 #include "common/wire/wire.h"
 #include "hub/centres_seed.h"
-#include "hub/registry.h"
+#include "common/store/hub_registry.h"
 #include "hub/sync_hub.h"
 #include "terril/v1/sync.pb.h"
 #include "tests/support/http.h"
-#include "tests/unit/hub/test_util.h"
+#include "tests/support/temp_dir.h"
 
 namespace terril {
 namespace {
@@ -82,7 +82,7 @@ struct Fixture {
     auto centres = parse_centres(centres_csv());
     REQUIRE(centres);
     REQUIRE(store->seed_centres(*centres, kNow - 30 * kDay));
-    registry = std::make_unique<Registry>(store->handle());
+    registry = std::make_unique<Registry>(*store);
     SyncHubOptions so;
     so.hub_id = "hub-test";
     so.software_version = "9.9.9";

@@ -15,6 +15,7 @@
 #include "common/core/hlc.h"
 #include "common/core/ids.h"
 #include "common/core/validate.h"
+#include "common/store/testing.h"
 #include "tests/support/http.h"
 #include "tests/support/temp_dir.h"
 
@@ -808,7 +809,7 @@ TEST_CASE("unknown routes and methods", "[api]") {
 
 int64_t sql_count(Store& s, const std::string& sql) {
   sqlite3_stmt* q = nullptr;
-  REQUIRE(sqlite3_prepare_v2(s.handle(), sql.c_str(), -1, &q, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_prepare_v2(store::testing::raw_handle(s), sql.c_str(), -1, &q, nullptr) == SQLITE_OK);
   REQUIRE(sqlite3_step(q) == SQLITE_ROW);
   int64_t n = sqlite3_column_int64(q, 0);
   sqlite3_finalize(q);
@@ -887,8 +888,9 @@ TEST_CASE("hostile: a full disk answers 507 in French, corrupts nothing, and wri
   f.login();
   json ev = f.create("events", f.event_body());
   const int64_t pages = sql_count(*f.store, "PRAGMA page_count");
-  REQUIRE(sqlite3_exec(f.store->handle(), ("PRAGMA max_page_count = " + std::to_string(pages + 2)).c_str(), nullptr,
-                       nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(store::testing::raw_handle(*f.store),
+                       ("PRAGMA max_page_count = " + std::to_string(pages + 2)).c_str(), nullptr, nullptr,
+                       nullptr) == SQLITE_OK);
   std::vector<std::string> accepted;
   Reply refused;
   for (int i = 0; i < 500 && refused.status == 0; ++i) {
@@ -910,8 +912,8 @@ TEST_CASE("hostile: a full disk answers 507 in French, corrupts nothing, and wri
   CHECK(list.body["items"].size() == accepted.size());
   CHECK(f.store->stats()->own_seq == 1 + accepted.size());
   // Space comes back: the same request goes through.
-  REQUIRE(sqlite3_exec(f.store->handle(), "PRAGMA max_page_count = 1073741823", nullptr, nullptr, nullptr) ==
-          SQLITE_OK);
+  REQUIRE(sqlite3_exec(store::testing::raw_handle(*f.store), "PRAGMA max_page_count = 1073741823", nullptr, nullptr,
+                       nullptr) == SQLITE_OK);
   CHECK(f.call("POST", "/api/v1/registrations", f.registration_body(ev["id"])).status == 201);
   CHECK(f.store->integrity_check());
 }

@@ -56,20 +56,12 @@ void NodeSession::check_invariants() const {
       assert(!registered);
       assert(sent_ == 0 && inflight_.empty());
       break;
-    case State::streaming: {
+    case State::streaming:
       assert(link_);
       assert(!node_id_.empty() && !centre_id_.empty());
       assert(registered);
-      assert(acked_ <= sent_);
-      assert(inflight_.size() <= wire::kWindow);
-      uint64_t prev = acked_;
-      for (uint64_t seq : inflight_) {
-        assert(seq > prev && seq <= sent_);
-        prev = seq;
-      }
-      assert(inflight_.empty() || inflight_.back() == sent_);
+      assert(wire::window_consistent(inflight_, acked_, sent_));
       break;
-    }
     case State::closed:
       assert(!registered);
       assert(!link_ || close_requested_);

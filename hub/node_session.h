@@ -33,7 +33,8 @@
 //   STREAMING:   a link; node id and centre set; registered by node and by
 //                centre (SessionHost::registered); acked <= sent; the in-flight
 //                batches' last_seq ascending, each in (acked, sent], the last
-//                equal to sent, at most kWindow of them. A batch from the node
+//                equal to sent (acked == sent when none), at most kWindow of
+//                them (wire::window_consistent). A batch from the node
 //                is acknowledged only after its transaction committed
 //                (synchronous=FULL).
 //   CLOSED:      not registered; the link, if still set, was asked to close.

@@ -58,19 +58,11 @@ void HubLink::check_invariants() const {
       assert(link_);
       assert(hello_sent_ && inflight_.empty());
       break;
-    case State::streaming: {
+    case State::streaming:
       assert(link_);
       assert(state_.connected);
-      assert(acked_ <= sent_);
-      assert(inflight_.size() <= wire::kWindow);
-      uint64_t prev = acked_;
-      for (uint64_t seq : inflight_) {
-        assert(seq > prev && seq <= sent_);
-        prev = seq;
-      }
-      assert(inflight_.empty() || inflight_.back() == sent_);
+      assert(wire::window_consistent(inflight_, acked_, sent_));
       break;
-    }
     case State::closed:
       break;
   }

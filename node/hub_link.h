@@ -25,8 +25,9 @@
 //   AWAIT_WELCOME:   a link; a Hello sent; nothing in flight.
 //   STREAMING:       a link; SyncState::connected; acked <= sent; the
 //                    in-flight batches' last_seq ascending, each in
-//                    (acked, sent], the last equal to sent, at most kWindow of
-//                    them. The hub cursor is advanced only in the transaction
+//                    (acked, sent], the last equal to sent (acked == sent when
+//                    none), at most kWindow of them (wire::window_consistent).
+//                    The hub cursor is advanced only in the transaction
 //                    that applied the hub's batch; the acked cursor is stored
 //                    before it is used.
 //   CLOSED:          nothing more is sent; on_lost is called once, at on_closed.

@@ -148,6 +148,16 @@ const char* frame_name(const Frame& f) {
   return kNames[f.index()];
 }
 
+bool window_consistent(const std::deque<uint64_t>& inflight, uint64_t acked, uint64_t sent) {
+  if (acked > sent || inflight.size() > kWindow) return false;
+  uint64_t prev = acked;
+  for (uint64_t seq : inflight) {
+    if (seq <= prev || seq > sent) return false;
+    prev = seq;
+  }
+  return inflight.empty() ? acked == sent : inflight.back() == sent;
+}
+
 Error error_frame(ErrorCode code, std::string message) {
   Error e{code, std::move(message), {}};
   if (code == ErrorCode::unsupported_version) e.protocol_versions.push_back(kProtocolVersion);

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -27,6 +28,13 @@ constexpr size_t kMaxFrameBytes = 4u << 20;
 // Changes per batch, and unacknowledged batches in flight per direction.
 constexpr size_t kMaxBatchChanges = 2048;
 constexpr uint32_t kWindow = 4;
+
+// The sending window both peers keep while streaming: `inflight` holds the
+// last_seq of each unacknowledged batch sent. True when the entries ascend
+// strictly within (acked, sent], the last equals sent (or, with nothing in
+// flight, acked equals sent), and there are at most kWindow of them. The
+// debug invariant checks of both state machines use it.
+bool window_consistent(const std::deque<uint64_t>& inflight, uint64_t acked, uint64_t sent);
 
 // hub -> node, first frame of every sync connection. nonce: 32 bytes.
 struct Challenge {

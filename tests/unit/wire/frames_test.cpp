@@ -5,6 +5,7 @@
 #include "common/wire/frames.h"
 
 #include <catch2/catch.hpp>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,31 @@ TEST_CASE("decode_frame refuses bad frames with the code to answer", "[wire][fra
     CHECK(error_code_for(Step::decoding, f.status()) == r.code);
     v1::Frame raw;
     CHECK_FALSE(decode_frame(r.bytes, raw).is_ok());  // the same checks at the protobuf level
+  }
+}
+
+TEST_CASE("window_consistent holds the streaming invariant of both peers", "[wire][frames]") {
+  struct Row {
+    std::deque<uint64_t> inflight;
+    uint64_t acked, sent;
+    bool ok;
+  };
+  const std::vector<Row> table = {
+      {{}, 0, 0, true},
+      {{}, 5, 5, true},
+      {{}, 3, 5, false},  // nothing in flight, yet not everything acknowledged
+      {{7}, 5, 7, true},
+      {{6, 7, 9, 12}, 5, 12, true},
+      {{6, 7, 9, 12, 13}, 5, 13, false},  // over the window
+      {{}, 6, 5, false},                  // acked beyond sent
+      {{5, 7}, 5, 7, false},              // an acknowledged batch still in flight
+      {{7, 6}, 5, 7, false},              // not ascending
+      {{7, 7}, 5, 7, false},
+      {{6}, 5, 7, false},  // the last batch sent is missing
+  };
+  for (size_t i = 0; i < table.size(); ++i) {
+    INFO("row " << i);
+    CHECK(window_consistent(table[i].inflight, table[i].acked, table[i].sent) == table[i].ok);
   }
 }
 

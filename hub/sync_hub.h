@@ -1,27 +1,14 @@
-// The hub's side of the sync protocol: one NodeSession per WebSocket, and
-// SyncHub, the hub-wide registry of connected sessions that fans new changes
-// out to the nodes they are routed to.
+// The hub's side of the sync protocol, hub-wide: SyncHub makes one
+// NodeSession (hub/node_session.h, the per-link state machine) per WebSocket
+// on /v1/sync, keeps the streaming sessions by node and by centre, fans new
+// changes out to the sessions they are routed to, hands node batches to the
+// group commit (hub/group_commit.h), and runs the periodic housekeeping.
 //
-// NodeSession state machine (a Peer: it sees frames, never sockets):
-//
-//      on_open            good Hello                 Error sent / link closed
-//   o ---------> AWAIT_HELLO ----------> STREAMING ---------------------------> CLOSED
-//                   |  (Challenge sent)     |  Changes -> queued -> group commit -> Ack
-//                   |                       |  Ack -> pump next hub batches (window)
-//                   +--- bad Hello, timeout, revoked, malformed ---> CLOSED
-//
-//   ENROL (socket opened with ?enrol=1): on Enrol -> Enrolled or Error -> CLOSED
-//
-// Invariants in STREAMING: acked_ <= sent_; inflight_ holds the last_seq of
-// each unacknowledged batch sent, ascending, size <= window; a batch is
-// acknowledged only after its transaction committed (synchronous=FULL).
-//
-// Threading: everything runs on the hub's single event-loop thread.
+// Threading: everything runs on the hub's single event-loop thread, except
+// the group commit's store thread (see SyncHubOptions).
 #pragma once
 
-#include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -33,26 +20,12 @@
 #include "common/net/http.h"
 #include "common/net/link.h"
 #include "common/store/store.h"
+#include "hub/group_commit.h"
+#include "hub/node_session.h"
 
 namespace terril {
 
 class Registry;
-
-struct HubMetrics {
-  uint64_t changes_applied = 0;
-  uint64_t changes_sent = 0;
-  uint64_t rejected = 0;
-  uint64_t bytes_in = 0;
-  uint64_t bytes_out = 0;
-  uint64_t sessions_opened = 0;
-  uint64_t handshake_failures = 0;
-  // apply latency histogram (ms) buckets: <=1, 2, 5, 10, 25, 50, 100, 250, 1000, +Inf
-  std::array<uint64_t, 10> apply_ms_buckets{};
-  double apply_ms_sum = 0;
-  // Group commit: transactions run, and the node batches they carried.
-  uint64_t group_commits = 0;
-  uint64_t grouped_batches = 0;
-};
 
 struct SyncHubOptions {
   std::string hub_id;
@@ -60,29 +33,21 @@ struct SyncHubOptions {
   std::function<int64_t()> now_ms;                  // wall clock
   std::function<std::string(size_t)> random_bytes;  // nonces
   int hello_timeout_ms = 10000;
-  // Group commit. Batches from nodes are queued and applied together, one
-  // transaction and one fsync per group, in one of three ways:
-  //  - `apply_on` and `post` set (the daemon): the group runs on a store
-  //    thread, over `apply_store` (a second connection to the hub's file),
-  //    while the event loop keeps reading; `post` brings the results back to
-  //    the loop thread, which acks and wakes sessions, then starts the next
-  //    group with what arrived meanwhile. One group in flight at a time, so
-  //    a group is as large as what one fsync took to accumulate.
-  //  - only `post` set: the group runs on the loop, posted after the handlers
-  //    already ready;
-  //  - neither: each batch is applied at once (tests).
+  // Group commit (hub/group_commit.h says how each combination runs):
+  // `apply_on` and `post` set, the daemon's store thread; only `post`, on the
+  // loop after the ready handlers; neither, each batch at once (tests).
   // Everything else, and every SyncHub member, stays on the loop thread.
   std::function<void(std::function<void()>)> post;      // onto the event-loop thread
   std::function<void(std::function<void()>)> apply_on;  // onto the store thread
   Store* apply_store = nullptr;
 };
 
-class NodeSession;
-
-class SyncHub {
+class SyncHub : private SessionHost {
  public:
   SyncHub(Store& store, Registry& registry, SyncHubOptions opts);
   ~SyncHub();
+  SyncHub(const SyncHub&) = delete;
+  SyncHub& operator=(const SyncHub&) = delete;
 
   // For the server: a new WebSocket on /v1/sync. `?enrol=1` opens an
   // enrolment session, anything else a sync session.
@@ -105,39 +70,22 @@ class SyncHub {
   // Close every session of this node (revocation from this process).
   void drop_node(const std::string& node_id);
 
-  struct Connected {
-    std::string node_id, centre_id, remote, software_version;
-    int64_t since_ms = 0;
-    uint64_t acked_hub_seq = 0;
-  };
+  using Connected = NodeSession::Info;
   std::vector<Connected> connected() const;
   const HubMetrics& metrics() const { return metrics_; }
 
  private:
-  friend class NodeSession;
-  void attach(const std::string& node_id, const std::shared_ptr<NodeSession>& s);
-  void detach(const NodeSession* s);
+  // SessionHost, for the sessions.
+  void attach(const std::shared_ptr<NodeSession>& s) override;
+  void detach(const NodeSession& s) override;
+  void submit(const std::shared_ptr<NodeSession>& s, NodeBatch batch) override;
+  bool registered(const NodeSession& s) const override;
+
   // Removes node_id's entries if they point to s (or to a closed session).
   void forget(const std::string& node_id, const NodeSession* s);
-
-  // Group commit: a received batch waits for flush(), which applies every
-  // queued batch in one transaction, answers each session, then wakes the
-  // sessions the applied changes are routed to.
-  void submit(const std::shared_ptr<NodeSession>& s, NodeBatch batch);
-  void flush();
-  struct Queued {
-    std::shared_ptr<NodeSession> session;
-    NodeBatch batch;
-  };
-  struct Group {
-    std::vector<std::shared_ptr<NodeSession>> sessions;
-    std::vector<NodeBatch> batches;
-    std::vector<Result<ApplyReport>> results;
-    int64_t elapsed_ms = 0;
-  };
   // Loop thread: answers each session of an applied group, wakes the
   // sessions its changes are routed to.
-  void finish(Group& g);
+  void finish(GroupCommit::Group& g);
   struct Wake {
     std::vector<std::shared_ptr<NodeSession>> sessions;
     std::set<const NodeSession*> seen;
@@ -146,18 +94,14 @@ class SyncHub {
   // `everyone`) concern, except the node they came from.
   void collect(Wake& wake, bool everyone, const std::vector<std::string>& centres, const std::string& from_node);
 
-  Store& store_;
   Registry& registry_;
-  SyncHubOptions opts_;
   HubMetrics metrics_;
+  SessionContext ctx_;
   std::vector<std::weak_ptr<NodeSession>> pending_;            // before Hello
   std::map<std::string, std::weak_ptr<NodeSession>> by_node_;  // streaming
   // centre -> node -> session, for waking only the sessions a change concerns
   std::map<std::string, std::map<std::string, std::weak_ptr<NodeSession>>> by_centre_;
-  std::vector<Queued> queue_;
-  bool flush_posted_ = false;     // `post` only: a flush is queued on the loop
-  bool group_in_flight_ = false;  // `apply_on`: a group is on the store thread
-  std::shared_ptr<bool> alive_;   // a deferred flush after destruction does nothing
+  GroupCommit group_commit_;
   int64_t last_cursor_flush_ms_ = 0;
   // Idle sessions are advanced round-robin, a tenth per tick (~500 ms).
   static constexpr size_t kAdvanceTicks = 10;

@@ -1,19 +1,61 @@
+// SyncClient: the node's connection to the hub, its one LinkState, reconnect
+// backoff (see sync_client.h); and the one-shot enrolment client.
 #include "node/sync_client.h"
 
 #include <spdlog/spdlog.h>
 
-#include <deque>
+#include <cassert>
+#include <optional>
 #include <random>
 
+#include "common/core/backoff.h"
 #include "common/net/event_loop.h"
 #include "common/net/ws_client.h"
-#include "node/hub_link.h"
 #include "common/store/store.h"
 #include "common/tls.h"
-#include "common/wire/wire.h"
-#include "terril/v1/sync.pb.h"
+#include "common/wire/errors.h"
+#include "common/wire/frames.h"
+#include "node/hub_link.h"
 
 namespace terril {
+
+const char* link_state_name(LinkState s) {
+  switch (s) {
+    case LinkState::idle:
+      return "idle";
+    case LinkState::connecting:
+      return "connecting";
+    case LinkState::handshaking:
+      return "handshaking";
+    case LinkState::streaming:
+      return "streaming";
+    case LinkState::backoff:
+      return "backoff";
+    case LinkState::stopped:
+      return "stopped";
+  }
+  return "?";
+}
+
+bool link_transition_allowed(LinkState from, LinkState to) {
+  using S = LinkState;
+  if (to == S::stopped) return true;
+  switch (from) {
+    case S::idle:
+      return to == S::connecting;
+    case S::connecting:
+      return to == S::handshaking || to == S::backoff;
+    case S::handshaking:
+      return to == S::streaming || to == S::backoff;
+    case S::streaming:
+      return to == S::backoff;
+    case S::backoff:
+      return to == S::connecting;
+    case S::stopped:
+      return false;
+  }
+  return false;
+}
 
 struct SyncClient::Impl : std::enable_shared_from_this<SyncClient::Impl> {
   EventLoop& loop;
@@ -21,22 +63,55 @@ struct SyncClient::Impl : std::enable_shared_from_this<SyncClient::Impl> {
   SyncState& state;
   Credentials creds;
   SyncClientOptions opts;
+  BackoffPolicy backoff;
   Timer watchdog;
   Timer backoff_timer;
-  std::shared_ptr<HubLink> peer;
+  LinkState link = LinkState::idle;
+  std::shared_ptr<HubLink> peer;  // set in CONNECTING, HANDSHAKING, STREAMING (and while a stop closes it)
   std::function<void()> cancel;
-  bool connecting = false;
-  bool waiting_backoff = false;
-  bool stopped = false;
   int attempt = 0;
   std::mt19937_64 rng{std::random_device{}()};
 
   Impl(EventLoop& l, Store& s, SyncState& st, Credentials c, SyncClientOptions o)
-      : loop(l), store(s), state(st), creds(std::move(c)), opts(std::move(o)), watchdog(l), backoff_timer(l) {}
+      : loop(l), store(s), state(st), creds(std::move(c)), opts(std::move(o)), watchdog(l), backoff_timer(l) {
+    backoff.cap_ms = opts.max_backoff_ms;
+  }
 
+  void enter(LinkState to) {
+    assert(link_transition_allowed(link, to));
+    link = to;
+    check_invariants();
+    if (opts.on_state) opts.on_state(to);
+  }
+
+  void check_invariants() const {
+#ifndef NDEBUG
+    switch (link) {
+      case LinkState::idle:
+        assert(!peer && !backoff_timer.pending());
+        break;
+      case LinkState::connecting:
+        assert(peer && peer->state() == HubLink::State::await_open && !backoff_timer.pending());
+        break;
+      case LinkState::handshaking:
+        assert(peer && !backoff_timer.pending());
+        break;
+      case LinkState::streaming:
+        assert(peer && peer->streaming() && !backoff_timer.pending() && attempt == 0);
+        break;
+      case LinkState::backoff:
+        assert(!peer && backoff_timer.pending());
+        break;
+      case LinkState::stopped:
+        assert(!backoff_timer.pending() && !watchdog.pending());
+        break;
+    }
+#endif
+  }
+
+  // IDLE or BACKOFF (timer fired) -> CONNECTING.
   void connect() {
-    if (stopped || connecting || peer || waiting_backoff) return;
-    connecting = true;
+    if (link != LinkState::idle && link != LinkState::backoff) return;
     HubLinkOptions ho;
     ho.software_version = opts.software_version;
     ho.now_ms = opts.now_ms;
@@ -44,60 +119,53 @@ struct SyncClient::Impl : std::enable_shared_from_this<SyncClient::Impl> {
     ho.on_handshake = [weak] {
       if (auto s = weak.lock()) s->handshake_done();
     };
-    ho.on_lost = [weak](int code) {
+    ho.on_lost = [weak](wire::ErrorCode code) {
       if (auto s = weak.lock()) s->link_lost(code);
     };
     peer = std::make_shared<HubLink>(store, state, creds, ho);
+    enter(LinkState::connecting);
     ClientOptions co;
     co.url = creds.hub_url;
     co.pin = creds.hub_fingerprint;
     co.ws_idle_timeout_s = opts.ws_idle_timeout_s;
     cancel = connect_ws(loop, co, peer, [self = shared_from_this()](Status s, const std::string&) {
-      self->connecting = false;
-      if (!s) {
-        if (self->state.last_error != s.message()) spdlog::warn("sync: cannot reach hub: {}", s.message());
-        self->state.last_error = s.message();
-        self->peer.reset();
-        self->schedule_reconnect();
-      }
+      if (self->link != LinkState::connecting) return;  // stopped meanwhile
+      if (s) return self->enter(LinkState::handshaking);
+      if (self->state.last_error != s.message()) spdlog::warn("sync: cannot reach hub: {}", s.message());
+      self->state.last_error = s.message();
+      self->peer.reset();
+      self->schedule_reconnect();
     });
   }
 
-  // Called by the peer when its link is gone.
-  void link_lost(int code) {
+  // Called by the HubLink when its link is gone.
+  void link_lost(wire::ErrorCode code) {
     peer.reset();
     state.connected = false;
     if (state.offline_since_ms == 0) state.offline_since_ms = opts.now_ms();
-    if (code == v1::ERROR_CODE_REVOKED_NODE || code == v1::ERROR_CODE_UNKNOWN_NODE || code == v1::ERROR_CODE_BAD_PROOF)
-      attempt = std::max(attempt, 6);  // needs a technician: retry slowly
+    if (link == LinkState::stopped) return;
+    if (wire::next_step(code) == wire::NextStep::retry_slowly) attempt = std::max(attempt, backoff.slow_attempt);
     schedule_reconnect();
   }
 
   void handshake_done() {
     attempt = 0;
     ++state.reconnects;
+    enter(LinkState::streaming);
   }
 
+  // CONNECTING, HANDSHAKING or STREAMING -> BACKOFF.
   void schedule_reconnect() {
-    if (stopped || waiting_backoff) return;
-    // Full jitter: uniform in [0, min(cap, base * 2^attempt)].
-    int64_t cap = std::min<int64_t>(opts.max_backoff_ms, int64_t{1000} << std::min(attempt, 16));
+    const int64_t delay = backoff_delay_ms(attempt, std::uniform_real_distribution<double>(0.0, 1.0)(rng), backoff);
     ++attempt;
-    int64_t delay = std::uniform_int_distribution<int64_t>(0, cap)(rng);
-    waiting_backoff = true;
-    backoff_timer.start(delay, [self = shared_from_this()] {
-      self->waiting_backoff = false;
-      self->connect();
-    });
+    backoff_timer.start(delay, [self = shared_from_this()] { self->connect(); });
+    enter(LinkState::backoff);
   }
 
   void arm_watchdog() {
     watchdog.start(opts.watchdog_ms, [self = shared_from_this()] {
-      if (self->stopped) return;
-      if (self->peer && self->peer->streaming())
-        self->peer->pump();
-      else
-        self->connect();
+      if (self->link == LinkState::stopped) return;
+      if (self->link == LinkState::streaming) self->peer->pump();
       self->arm_watchdog();
     });
   }
@@ -122,16 +190,20 @@ void SyncClient::start() {
 }
 
 void SyncClient::stop() {
-  if (!impl_ || impl_->stopped) return;
-  impl_->stopped = true;
+  if (!impl_ || impl_->link == LinkState::stopped) return;
   impl_->watchdog.cancel();
   impl_->backoff_timer.cancel();
+  impl_->enter(LinkState::stopped);
   if (impl_->peer) impl_->peer->close();
   if (impl_->cancel) impl_->cancel();
 }
 
 void SyncClient::nudge() {
-  if (impl_->peer && impl_->peer->streaming()) impl_->peer->pump();
+  if (impl_->link == LinkState::streaming) impl_->peer->pump();
+}
+
+LinkState SyncClient::state() const {
+  return impl_->link;
 }
 
 // --- Enrolment ---------------------------------------------------------------
@@ -143,20 +215,17 @@ class EnrolPeer : public Peer {
   EnrolPeer(std::string code, std::string version) : code_(std::move(code)), version_(std::move(version)) {}
   void on_open(Link& link) override {
     link_ = &link;
-    v1::Frame f;
-    f.mutable_enrol()->set_code(code_);
-    f.mutable_enrol()->set_software_version(version_);
-    link.send(wire::encode_frame(f));
+    link.send(wire::encode_frame(wire::Enrol{code_, version_}));
   }
   void on_message(std::string_view bytes) override {
-    v1::Frame f;
-    if (!f.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-      result = Status(Code::invalid, "the hub sent an unreadable answer");
-    } else if (f.msg_case() == v1::Frame::kEnrolled) {
-      enrolled = f.enrolled();
+    auto f = wire::decode_frame(bytes);
+    if (!f) {
+      result = Status(Code::invalid, "the hub sent an unreadable answer: " + f.status().message());
+    } else if (auto* e = std::get_if<wire::Enrolled>(&*f)) {
+      enrolled = std::move(*e);
       result = Status::ok();
-    } else if (f.msg_case() == v1::Frame::kError) {
-      result = Status(Code::forbidden, f.error().message());
+    } else if (auto* err = std::get_if<wire::Error>(&*f)) {
+      result = Status(Code::forbidden, err->message);
     }
     if (link_) link_->close();
   }
@@ -171,7 +240,7 @@ class EnrolPeer : public Peer {
   std::string code_, version_;
   Link* link_ = nullptr;
   Status result = Status(Code::unavailable, "no answer from the hub");
-  std::optional<v1::Enrolled> enrolled;
+  std::optional<wire::Enrolled> enrolled;
   bool done = false;
 };
 
@@ -199,13 +268,13 @@ Result<Credentials> enrol_with_hub(const std::string& hub_url, const std::string
   if (!peer->enrolled) return peer->result.is_ok() ? Status(Code::unavailable, "no answer from the hub") : peer->result;
   auto parsed = parse_ws_url(hub_url);
   Credentials c;
-  c.node_id = peer->enrolled->node_id();
-  c.node_secret = peer->enrolled->node_secret();
-  c.centre_id = peer->enrolled->centre_id();
-  c.hub_id = peer->enrolled->hub_id();
+  c.node_id = peer->enrolled->node_id;
+  c.node_secret = peer->enrolled->node_secret;
+  c.centre_id = peer->enrolled->centre_id;
+  c.hub_id = peer->enrolled->hub_id;
   c.hub_url = hub_url;
   c.hub_fingerprint = parsed && parsed->tls ? fingerprint : "";
-  c.enrolled_at_ms = static_cast<int64_t>(peer->enrolled->hub_time_ms());
+  c.enrolled_at_ms = static_cast<int64_t>(peer->enrolled->hub_time_ms);
   return c;
 }
 

@@ -1,11 +1,13 @@
 // A message link between two protocol peers: one binary message per frame.
 //
-// The sync protocol logic (hub/node_session, node/sync_client) implements
-// Peer and talks to a Link; it never sees sockets. The WebSocket server and
-// client implement Link over Beast; tests join two peers with MemoryLink.
+// The sync protocol's state machines (hub/node_session, node/hub_link)
+// implement Peer and talk to a Link; they never see sockets. The WebSocket
+// server and client (common/net/ws_server, ws_client) implement Link over
+// Beast; tests join two peers with in-memory Links (tests/unit/sync/
+// protocol_test.cpp's Wire, tests/unit/hub/admin_test.cpp's MemoryLink).
 //
 // Threading: every call on a Link and every Peer callback happens on the
-// owning io_context's single thread (the daemons run one event-loop thread).
+// owning EventLoop's single thread (the daemons run one event-loop thread).
 #pragma once
 
 #include <cstdint>

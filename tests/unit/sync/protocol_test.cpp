@@ -1,5 +1,5 @@
 // The sync protocol with both peers joined in memory: the hub's NodeSession
-// (via SyncHub) and the node's HubLink exchange frames through MemoryLinks,
+// (via SyncHub) and the node's HubLink exchange frames through a Wire,
 // over real SQLite stores in a temp folder. No sockets, no threads, fixed
 // clocks. "Fail every step": the link is cut after frame k for k = 0, 1, 2...
 // and the next connection must resume with nothing lost and nothing doubled.

@@ -1,7 +1,9 @@
-#include "common/wire/wire.h"
+// Change <-> terril.v1.Change, and the change bytes the stores keep (see change_codec.h).
+#include "common/wire/change_codec.h"
 
 #include "common/core/ids.h"
 #include "common/core/validate.h"
+#include "common/wire/errors.h"
 #include "terril/v1/sync.pb.h"
 
 namespace terril::wire {
@@ -10,12 +12,6 @@ static_assert(static_cast<int>(Entity::centre) == v1::ENTITY_CENTRE);
 static_assert(static_cast<int>(Entity::prototype_note) == v1::ENTITY_PROTOTYPE_NOTE);
 static_assert(static_cast<int>(Op::upsert) == v1::OP_UPSERT);
 static_assert(static_cast<int>(Op::erase) == v1::OP_ERASE);
-
-namespace {
-Status malformed(std::string what) {
-  return Status(Code::invalid, "malformed frame: " + what);
-}
-}  // namespace
 
 void to_wire(const Change& c, v1::Change& out) {
   out.Clear();
@@ -119,37 +115,6 @@ Result<Change> decode_change(std::string_view bytes) {
   v1::Change w;
   if (!w.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return malformed("change does not parse");
   return from_wire(w);
-}
-
-Status decode_frame(std::string_view bytes, v1::Frame& out) {
-  if (bytes.size() > kMaxFrameBytes) return Status(Code::invalid, "frame too large");
-  if (!out.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) return malformed("does not parse");
-  switch (out.msg_case()) {
-    case v1::Frame::MSG_NOT_SET:
-      return malformed("empty frame");
-    case v1::Frame::kChanges: {
-      const auto& ch = out.changes();
-      if (static_cast<size_t>(ch.changes_size()) > kMaxBatchChanges) return malformed("batch too large");
-      for (const auto& c : ch.changes())
-        if (auto r = from_wire(c); !r)
-          return Status(Code::invalid, "invalid change: " + r.status().message(), r.status().field());
-      return Status::ok();
-    }
-    case v1::Frame::kHello:
-      if (out.hello().node_id().empty() || out.hello().node_id().size() > kMaxOriginLen)
-        return malformed("bad node id");
-      if (out.hello().proof().size() != 32) return malformed("proof is not 32 bytes");
-      return Status::ok();
-    case v1::Frame::kChallenge:
-      if (out.challenge().nonce().size() != 32) return malformed("nonce is not 32 bytes");
-      return Status::ok();
-    default:
-      return Status::ok();
-  }
-}
-
-std::string encode_frame(const v1::Frame& f) {
-  return f.SerializeAsString();
 }
 
 }  // namespace terril::wire

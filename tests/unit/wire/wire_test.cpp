@@ -1,4 +1,4 @@
-// Wire conversion and the validating frame decoder (common/wire/wire.h).
+// Change conversion and the protobuf-level frame decoder (common/wire/wire.h, change_codec.h).
 #include "common/wire/wire.h"
 
 #include <google/protobuf/stubs/logging.h>

@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  (*st)->checkpoint();
+  if (Status s = (*st)->checkpoint(); !s) std::fprintf(stderr, "bulk_load: checkpoint: %s\n", s.message().c_str());
   std::printf("wrote %zu registrations\n", n);
   return 0;
 }

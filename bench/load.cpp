@@ -55,9 +55,10 @@
 #include "common/core/ids.h"
 #include "common/net/ws_client.h"
 #include "common/store/store.h"
-#include "common/tls.h"
+#include "common/store/testing.h"
+#include "common/ops/tls.h"
 #include "common/wire/wire.h"
-#include "hub/registry.h"
+#include "common/store/hub_registry.h"
 #include "terril/v1/sync.pb.h"
 
 extern char** environ;
@@ -160,7 +161,7 @@ std::vector<NodeCreds> bulk_enrol(const std::string& db_path, int n) {
   auto st = Store::open(db_path, so);
   if (!st) die("open " + db_path + ": " + st.status().message());
   Store& store = **st;
-  sqlite3_exec(store.handle(), "PRAGMA synchronous=OFF", nullptr, nullptr, nullptr);  // setup only
+  sqlite3_exec(store::testing::raw_handle(store), "PRAGMA synchronous=OFF", nullptr, nullptr, nullptr);  // setup only
   std::vector<LocalWrite> centres;
   std::vector<NodeCreds> out;
   char id[32];
@@ -177,7 +178,7 @@ std::vector<NodeCreds> bulk_enrol(const std::string& db_path, int n) {
     centres.push_back(std::move(w));
   }
   if (Status s = store.seed_centres(centres, wall_ms()); !s) die("seed centres: " + s.message());
-  Registry reg(store.handle());
+  Registry reg(store);
   for (int i = 0; i < n; ++i) {
     char node[32];
     std::snprintf(node, sizeof node, "load-node-%04d", i);
@@ -187,7 +188,7 @@ std::vector<NodeCreds> bulk_enrol(const std::string& db_path, int n) {
     if (!en) die(std::string("enrol ") + node + ": " + en.status().message());
     out.push_back({en->node_id, en->centre_id, en->secret});
   }
-  sqlite3_exec(store.handle(), "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+  sqlite3_exec(store::testing::raw_handle(store), "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
   if (Status s = store.checkpoint(); !s) die("checkpoint: " + s.message());
   return out;
 }

@@ -7,7 +7,7 @@
 #include <cassert>
 
 #include "common/core/routing.h"
-#include "hub/registry.h"
+#include "common/store/hub_registry.h"
 
 namespace terril {
 
@@ -116,7 +116,12 @@ void NodeSession::on_message(std::string_view bytes) {
 void NodeSession::on_closed(std::string_view why) {
   if (!node_id_.empty() && state_ == State::streaming) {
     spdlog::info("sync: node {} disconnected ({})", node_id_, why);
-    if (auto c = take_cursor_change()) ctx_.registry.set_hub_cursor(node_id_, *c);
+    // The acknowledged cursor is for the node list and lag metrics only (the
+    // node resends from its own cursor at the next handshake): a failure is
+    // logged, not fatal.
+    if (auto c = take_cursor_change())
+      if (Status s = ctx_.registry.set_hub_cursor(node_id_, *c); !s)
+        spdlog::warn("sync: cannot record node {}'s hub cursor: {}", node_id_, s.message());
   }
   enter(State::closed);
   link_ = nullptr;

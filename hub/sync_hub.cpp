@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "hub/registry.h"
+#include "common/store/hub_registry.h"
 
 namespace terril {
 

@@ -7,7 +7,7 @@
 #include <cassert>
 
 #include "common/store/store.h"
-#include "common/tls.h"
+#include "common/ops/tls.h"
 
 namespace terril {
 

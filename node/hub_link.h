@@ -40,7 +40,7 @@
 #include <functional>
 #include <string>
 
-#include "common/credentials.h"
+#include "node/credentials.h"
 #include "common/net/link.h"
 #include "common/wire/frames.h"
 #include "node/sync_state.h"

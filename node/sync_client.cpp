@@ -12,7 +12,7 @@
 #include "common/net/event_loop.h"
 #include "common/net/ws_client.h"
 #include "common/store/store.h"
-#include "common/tls.h"
+#include "common/ops/tls.h"
 #include "common/wire/errors.h"
 #include "common/wire/frames.h"
 #include "node/hub_link.h"

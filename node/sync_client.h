@@ -54,7 +54,7 @@
 #include <memory>
 #include <string>
 
-#include "common/credentials.h"
+#include "node/credentials.h"
 #include "node/sync_state.h"
 
 namespace terril {

@@ -26,7 +26,7 @@ enum class Code {
 
 const char* code_name(Code c);
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(Code code, std::string message, std::string field = {}, std::string message_fr = {})
@@ -59,7 +59,7 @@ class Status {
 // A value or a failed Status. REQUIRES: a Result built from a Status holds a
 // non-ok Status.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}                                       // NOLINT: implicit on purpose
   Result(Status s) : v_(std::move(s)) { assert(!std::get<Status>(v_).is_ok()); }  // NOLINT

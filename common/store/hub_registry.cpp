@@ -175,9 +175,7 @@ const char* node_state_name(NodeState s) {
   return "revoked";
 }
 
-Registry::Registry(Store& store) : Registry(store.db_) {}
-
-Registry::Registry(sqlite3* db) : db_(std::make_unique<RegistryDb>(db)) {}
+Registry::Registry(Store& store) : db_(std::make_unique<RegistryDb>(store.db_)) {}
 
 Registry::~Registry() = default;
 

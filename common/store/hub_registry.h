@@ -98,10 +98,6 @@ class Registry {
   // Over `store`'s connection (every store carries the registry tables:
   // migration 002). REQUIRES: `store` outlives the Registry (not owned).
   explicit Registry(Store& store);
-  // TRANSITIONAL, for the tests and benchmarks that still pass
-  // Store::handle(); removed with it. REQUIRES: `db` has migration 002
-  // applied and outlives the Registry.
-  explicit Registry(sqlite3* db);
   ~Registry();
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;

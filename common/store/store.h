@@ -260,13 +260,6 @@ class Store {
   // wal_checkpoint(TRUNCATE). Errors: io (also when a reader holds the WAL).
   Status checkpoint();
 
-  // TRANSITIONAL, not part of the API: the raw connection, for the tests and
-  // benchmarks that still reach SQLite directly (pragmas, commit hooks) and
-  // the old Registry(sqlite3*) constructor. No product code calls it; it is
-  // removed once those callers use store::testing::raw_handle()
-  // (common/store/testing.h) and Registry(Store&).
-  sqlite3* handle() { return db_; }
-
  private:
   // The hub's node registry (common/store/hub_registry.h) shares this
   // connection for its own tables.

@@ -7,7 +7,8 @@
 #include "common/core/merge.h"
 #include "common/core/validate.h"
 #include "common/store/store_impl.h"
-#include "common/wire/wire.h"
+#include "common/wire/change_codec.h"
+#include "common/wire/errors.h"
 
 namespace terril {
 
@@ -89,10 +90,10 @@ Status Store::apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyRepo
                     {}, "Synchronisation interrompue : des modifications manquent. Elle reprendra seule.");
     cursor = c.origin_seq;
 
-    auto reject = [&](const Status& why, const char* code) -> Status {
+    auto reject = [&](const Status& why, std::string_view code) -> Status {
       Rejection r{node_id,
                   c.origin_seq,
-                  code ? code : code_name(why.code()),
+                  std::string(code),
                   why.field(),
                   why.message_fr(),
                   hub_now_ms,
@@ -103,13 +104,13 @@ Status Store::apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyRepo
       return s;
     };
     if (Status v = validate_change(c); !v) {
-      if (Status s = reject(v, "invalid"); !s) return s;
+      if (Status s = reject(v, wire::kRejectInvalid); !s) return s;
       continue;
     }
     if (c.origin != node_id) {
       if (Status s = reject(Status(Code::forbidden, "origin is not the sending node", {},
                                    "Modification refusée : elle ne vient pas de ce poste."),
-                            "forbidden");
+                            wire::kRejectForbidden);
           !s)
         return s;
       continue;
@@ -118,7 +119,7 @@ Status Store::apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyRepo
       if (Status s = reject(Status(Code::invalid, "stamped in the future", {},
                                    "Modification refusée : elle est datée dans le futur (horloge du poste "
                                    "déréglée). Vérifiez la date du poste."),
-                            "clock_skew");
+                            wire::kRejectClockSkew);
           !s)
         return s;
       continue;
@@ -133,7 +134,7 @@ Status Store::apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyRepo
         host.clear();
       }
       if (Status verdict = judge(c, ld.rec ? &*ld.rec : nullptr, host); !verdict) {
-        if (Status s = reject(verdict, nullptr); !s) return s;
+        if (Status s = reject(verdict, code_name(verdict.code())); !s) return s;
         continue;
       }
     }

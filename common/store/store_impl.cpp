@@ -11,7 +11,7 @@
 
 #include "common/core/merge.h"
 #include "common/store/record_codec.h"
-#include "common/wire/wire.h"
+#include "common/wire/change_codec.h"
 
 namespace terril {
 

@@ -7,7 +7,8 @@
 #include "common/core/merge.h"
 #include "common/core/validate.h"
 #include "common/store/store_impl.h"
-#include "common/wire/wire.h"
+#include "common/wire/change_codec.h"
+#include "common/wire/errors.h"
 
 namespace terril {
 
@@ -32,7 +33,7 @@ Result<ApplyReport> Store::apply_from_hub(const std::vector<Change>& changes, ui
       // The hub validated it; keep it visible rather than drop it silently.
       Rejection r{c.origin,
                   c.origin_seq,
-                  "invalid",
+                  std::string(wire::kRejectInvalid),
                   v.field(),
                   v.message_fr(),
                   wall_ms,

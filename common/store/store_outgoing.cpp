@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "common/store/store_impl.h"
-#include "common/wire/wire.h"
+#include "common/wire/change_codec.h"
 
 namespace terril {
 

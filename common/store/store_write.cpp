@@ -7,7 +7,7 @@
 #include "common/core/merge.h"
 #include "common/core/validate.h"
 #include "common/store/store_impl.h"
-#include "common/wire/wire.h"
+#include "common/wire/change_codec.h"
 
 namespace terril {
 

@@ -30,7 +30,7 @@
 
 #include "common/core/ids.h"
 #include "common/net/ws_client.h"
-#include "common/tls.h"
+#include "common/ops/tls.h"
 #include "common/wire/wire.h"
 
 extern char** environ;

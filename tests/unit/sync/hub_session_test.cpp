@@ -13,7 +13,7 @@
 
 #include "common/store/store.h"
 #include "common/wire/wire.h"
-#include "hub/registry.h"
+#include "common/store/hub_registry.h"
 #include "hub/sync_hub.h"
 #include "terril/v1/sync.pb.h"
 
@@ -64,7 +64,7 @@ struct Hub {
     auto s = Store::open(dir + "/hub.db", o);
     REQUIRE(s);
     store = std::move(s).value();
-    registry = std::make_unique<Registry>(store->handle());
+    registry = std::make_unique<Registry>(*store);
     SyncHubOptions so;
     so.hub_id = "hub-test";
     so.now_ms = [this] { return now; };

@@ -17,8 +17,9 @@
 
 #include "common/core/ids.h"
 #include "common/store/store.h"
-#include "common/tls.h"
-#include "hub/registry.h"
+#include "common/store/testing.h"
+#include "common/ops/tls.h"
+#include "common/store/hub_registry.h"
 #include "hub/sync_hub.h"
 #include "node/hub_link.h"
 
@@ -123,7 +124,7 @@ struct Cluster {
     auto s = Store::open(dir.path + "/hub.db", ho);
     REQUIRE(s);
     hub_store = std::move(s).value();
-    registry = std::make_unique<Registry>(hub_store->handle());
+    registry = std::make_unique<Registry>(*hub_store);
     SyncHubOptions so;
     so.hub_id = "hub-test";
     so.now_ms = [this] { return now; };
@@ -465,13 +466,13 @@ TEST_CASE("sync: group commit: batches of three nodes share transactions, each i
     REQUIRE(c.deferred.size() == 1);                        // one flush posted for the three batches
     CHECK(count(*c.hub_store, Entity::registration) == 0);  // nothing applied before it runs
     sqlite3_commit_hook(
-        c.hub_store->handle(), [](void* n) { return ++*static_cast<int*>(n), 0; }, &commits);
+        store::testing::raw_handle(*c.hub_store), [](void* n) { return ++*static_cast<int*>(n), 0; }, &commits);
   } else {
     REQUIRE(c.workers.size() == 1);  // the first batch left at once; the two others wait for it
   }
   c.drain();
   if (!threaded) {
-    sqlite3_commit_hook(c.hub_store->handle(), nullptr, nullptr);
+    sqlite3_commit_hook(store::testing::raw_handle(*c.hub_store), nullptr, nullptr);
     CHECK(commits == 1);
     CHECK(c.hub->metrics().group_commits == 1);
   } else {

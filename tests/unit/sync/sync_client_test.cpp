@@ -14,7 +14,7 @@
 #include "common/net/event_loop.h"
 #include "common/net/ws_server.h"
 #include "common/store/store.h"
-#include "hub/registry.h"
+#include "common/store/hub_registry.h"
 #include "hub/sync_hub.h"
 #include "tests/support/temp_dir.h"
 
@@ -58,7 +58,7 @@ TEST_CASE("sync client: walks connect, handshake, stream, backoff, reconnect, st
   auto hs = Store::open(dir.file("hub.db"), ho);
   REQUIRE(hs);
   auto hub_store = std::move(hs).value();
-  Registry registry(hub_store->handle());
+  Registry registry(*hub_store);
   SyncHubOptions so;
   so.hub_id = "hub-test";
   so.now_ms = [] { return kNow; };

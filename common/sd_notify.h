@@ -1,3 +1,0 @@
-// Moved: forwards to its new place (deleted once every include is updated).
-#pragma once
-#include "common/ops/sd_notify.h"

@@ -1,7 +1,8 @@
 // WsLink<Stream>: the one Link over a Beast WebSocket, for the server's
 // sessions and the client's connections (plain tcp_stream or TLS ssl_stream).
-// Internal to common/net: include it only from the ws_*.cpp files (it pulls
-// Beast; every other file sees link.h).
+// Internal to common/net: include it only from the ws_*.cpp files, directly
+// or through ws_server_session.h / ws_client_session.h (it pulls Beast;
+// every other file sees link.h).
 //
 // Contract (see link.h): one write in flight, at most kMaxQueuedFrames queued
 // (a send past the cap closes the link: a peer that does not read), close()

@@ -8,6 +8,12 @@
 #   scripts/sanitize.sh                 unit + integration
 #   scripts/sanitize.sh unit            unit only
 #   scripts/sanitize.sh integration     integration only
+#   scripts/sanitize.sh build           configure and build only (timed)
+#
+# What is built: the default target, which with TERRIL_BENCH=OFF (and fuzz
+# off) is exactly what the two labels run: the unit test executables, both
+# daemons and hostile_tests. Each run builds once; a second run over a
+# built tree is a no-op for ninja.
 #
 # Env: ASAN_BUILD_DIR (default build-asan), JOBS (build parallelism, default
 # nproc), CTEST_JOBS (default 1: the daemons' tests share ports and CPU),
@@ -24,8 +30,19 @@ build="${ASAN_BUILD_DIR:-build-asan}"
 jobs="${JOBS:-$(nproc)}"
 exclude="${SANITIZE_EXCLUDE:-integration_technician}"
 
+case "$what" in
+  all | unit | integration | build) ;;
+  *)
+    echo "sanitize.sh: unknown mode '$what' (all, unit, integration, build)" >&2
+    exit 2
+    ;;
+esac
+
+b0=$(date +%s)
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTERRIL_SANITIZE=ON -DTERRIL_BENCH=OFF >/dev/null
 cmake --build "$build" -j "$jobs"
+echo "sanitize.sh: build of $build in $(($(date +%s) - b0)) s"
+[[ "$what" == build ]] && exit 0
 
 logs="$(cd "$build" && pwd)/sanitizer-logs"
 rm -rf "$logs"

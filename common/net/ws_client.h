@@ -1,6 +1,12 @@
 // WebSocket client for the node's sync link: ws:// or wss:// with the hub's
 // certificate pinned by SHA-256 fingerprint (no CA needed: the hub's
 // certificate is self-signed and pinned at enrolment).
+//
+// Split for build cost (all internal to common/net): ws_client.cpp parses
+// the URL and picks a path (Asio only); ws_client_session.h is one
+// connection attempt, instantiated for plain TCP in ws_client_plain.cpp and
+// for TLS in ws_client_tls.cpp; once open, the link is a WsLink (ws_link.h),
+// the same Link the server uses.
 #pragma once
 
 #include <functional>

@@ -5,6 +5,12 @@
 // shared_from_this. Every read has a timeout and a size limit; an HTTP body
 // over the limit gets 413. The daemons run their EventLoop on one thread, so
 // handlers and peers run there too (no strands needed).
+//
+// Split for build cost (all internal to common/net): ws_server.cpp binds,
+// accepts and sets up TLS (Asio only); ws_server_session.h is the
+// per-connection HTTP session, instantiated for plain TCP in
+// ws_server_plain.cpp and for TLS in ws_server_tls.cpp; an upgraded
+// connection becomes a WsLink (ws_link.h), the same Link the client uses.
 #pragma once
 
 #include <cstdint>

@@ -33,5 +33,10 @@ endif()
 
 # ctest (and catch_discover_tests at build time) run the arm64 test programs
 # under user-mode emulation; -L gives qemu the arm64 dynamic loader and libc.
-# No binfmt_misc registration is needed.
-set(CMAKE_CROSSCOMPILING_EMULATOR /usr/bin/qemu-aarch64-static -L /usr/aarch64-linux-gnu)
+# `-L /` is the multiarch root (libc6:arm64, installed with the :arm64 -dev
+# packages): its loader and its libc.so.6 come from one build. `-L
+# /usr/aarch64-linux-gnu` started the cross toolchain's loader, which then
+# loaded the multiarch libc through the host's ld.so.cache: two builds mixed,
+# and new threads and forked children hung. No binfmt_misc registration is
+# needed.
+set(CMAKE_CROSSCOMPILING_EMULATOR /usr/bin/qemu-aarch64-static -L /)

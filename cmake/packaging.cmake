@@ -23,7 +23,7 @@
 # stripped against 4.72 MiB at -O2, amd64) for no gain a sync daemon needs.
 # option TERRIL_SLIM: declared in CMakeLists.txt (it also compiles spdlog in).
 set(TERRIL_SLIM_OPT "-O2" CACHE STRING "Optimisation flag of TERRIL_SLIM builds (-O2; -Os is smaller and slower)")
-# The Beast/Asio edge (terril_beast: ws_server.cpp, ws_client.cpp) is 75% of
+# The Beast/Asio edge (terril_beast: common/net/ws_*.cpp) is 75% of
 # the daemons' code: template glue waiting on the network. -Os there shrank
 # terril-node from 4.72 to 3.48 MiB stripped and its idle RSS by 1.1 MiB
 # (amd64). Its cost: Beast's own deflate (permessage-deflate) is compiled in

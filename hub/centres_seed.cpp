@@ -1,3 +1,4 @@
+// The 19 centres from the embedded data/centres.csv, as hub writes (see centres_seed.h).
 #include "hub/centres_seed.h"
 
 #include "common/core/csv.h"

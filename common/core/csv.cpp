@@ -1,3 +1,4 @@
+// CSV reading and writing for French spreadsheets (see csv.h). Pure.
 #include "common/core/csv.h"
 
 namespace terril {

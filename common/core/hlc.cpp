@@ -1,3 +1,4 @@
+// The hybrid logical clock (see hlc.h). Pure: the wall clock is passed in.
 #include "common/core/hlc.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// UUID text and bytes, ISO 8601 times and Paris dates (see ids.h). Pure.
 #include "common/core/ids.h"
 
 #include <cstdio>

@@ -1,3 +1,4 @@
+// Per-field last-writer-wins merge by (hlc, origin), and erasure (see merge.h). Pure.
 #include "common/core/merge.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// The field table of every entity and the model's names (see model.h). Pure.
 #include "common/core/model.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// Routing and permissions of changes (see routing.h). Pure.
 #include "common/core/routing.h"
 
 namespace terril {

@@ -1,3 +1,4 @@
+// Validation of changes and records, with French messages (see validate.h). Pure.
 #include "common/core/validate.h"
 
 #include <algorithm>

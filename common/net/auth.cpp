@@ -1,3 +1,4 @@
+// Staff passwords (argon2id), sessions, the CSRF rule and the login limiter (see auth.h).
 #include "common/net/auth.h"
 
 #include <fcntl.h>

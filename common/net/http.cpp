@@ -1,3 +1,4 @@
+// HTTP request and response values and their helpers (see http.h). No sockets.
 #include "common/net/http.h"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// Records to and from JSON with the contract's field names (see json_codec.h).
 #include "common/net/json_codec.h"
 
 #include <algorithm>

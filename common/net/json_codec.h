@@ -1,4 +1,4 @@
-// Records <-> JSON with the contract's field names (DESIGN "Data"), shared by
+// Records <-> JSON with the contract's field names (docs/design.md "Data"), shared by
 // the node API and the hub's JSON API.
 //
 // Record JSON: {"id", "centre_id", "created_at", "updated_at", "deleted",

@@ -1,3 +1,4 @@
+// SQLite helpers of common/store: statement cache, error mapping, test fail point (see sqlite_util.h).
 #include "common/store/sqlite_util.h"
 
 namespace terril::store {

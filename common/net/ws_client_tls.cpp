@@ -1,6 +1,6 @@
 // The client over TLS (wss://, the node's link to the hub): the hub's
-// certificate pinned by its SHA-256 fingerprint, ClientSession<TlsStream>
-// instantiated here only.
+// certificate pinned by its SHA-256 fingerprint. ClientSession<TlsStream>
+// and WsLink<TlsStream> (server and client links) instantiated here only.
 #include <openssl/evp.h>
 
 #include <boost/asio/ssl.hpp>
@@ -8,8 +8,11 @@
 #include <boost/beast/websocket/ssl.hpp>
 
 #include "common/net/ws_client_session.h"
+#include "common/net/ws_link_impl.h"
 
 namespace terril::ws {
+
+template class WsLink<TlsStream>;
 
 std::string fingerprint_of(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];

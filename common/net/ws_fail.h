@@ -1,5 +1,5 @@
 // fail(): the one place the Beast/Asio edge (common/net/ws_*.cpp) logs a
-// failed step. Internal to common/net; defined in ws_link_plain.cpp.
+// failed step. Internal to common/net; defined in ws_client_plain.cpp.
 #pragma once
 
 #include <boost/system/error_code.hpp>

@@ -15,7 +15,7 @@
 // (shared_from_this). Threading: one io_context thread, as for every Link.
 //
 // Build cost: the members are defined in ws_link_impl.h, included only by
-// ws_link_plain.cpp (WsLink<PlainStream>) and ws_link_tls.cpp
+// ws_client_plain.cpp (WsLink<PlainStream>) and ws_client_tls.cpp
 // (WsLink<TlsStream>), each instantiating one stream type; the extern
 // declarations at the end keep every other TU from instantiating them.
 #pragma once

@@ -1,5 +1,5 @@
 // WsLink<Stream>'s member definitions (declared in ws_link.h). Included only
-// by ws_link_plain.cpp and ws_link_tls.cpp, which instantiate one stream type
+// by ws_client_plain.cpp and ws_client_tls.cpp, which instantiate one stream type
 // each, so the WebSocket read, write and close machinery is compiled twice in
 // the whole build, not once per user.
 #pragma once

@@ -70,10 +70,7 @@ fi
 
 if has arm64; then
   begin arm64 "arm64 cross build (build-arm64), unit tests under qemu"
-  # SLIM=OFF: the unit tests link Debian's libspdlog instead of compiling
-  # spdlog and fmt into every file that logs (header-only, ~13 s a file); the
-  # packages (scripts/package.sh arm64) keep the slim build.
-  SLIM=${SLIM:-OFF} scripts/build-arm64.sh --test
+  scripts/build-arm64.sh --test
 fi
 finish
 stamp "all stages passed: $stages ($SECONDS s)"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/core/merge.h"
-#include "common/store/record_codec.h"
+#include "common/core/record_codec.h"
 #include "common/wire/change_codec.h"
 
 namespace terril {
@@ -187,11 +187,11 @@ Status Store::Impl::load(Entity e, std::string_view id, Loaded& out) {
   r.entity = e;
   r.id = std::string(id);
   r.centre_id = std::string(q.text(1));
-  return store::decode_state(q.blob(3), r);
+  return decode_state(q.blob(3), r);
 }
 
 Status Store::Impl::save(const Record& r, Loaded& ld, uint64_t local_seq) {
-  store::encode_state(r, state_buf);
+  encode_state(r, state_buf);
   auto& st = of(r.entity);
   Query q(ld.rowid ? st.update : st.insert);
   q.bind(1, std::string_view(r.id)).bind(2, std::string_view(r.centre_id));

@@ -3,7 +3,7 @@
 // change-log primitives, and the meta keys the store owns. Internal to
 // common/store; nothing outside it includes this header. Schema and column
 // meanings: common/store/schema/*.sql. Record state encoding:
-// common/store/record_codec.cpp. Change-log payloads: serialized
+// common/core/record_codec.cpp. Change-log payloads: serialized
 // terril.v1.Change (common/wire).
 //
 // Transactions: every public method that writes runs in one BEGIN IMMEDIATE

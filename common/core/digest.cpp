@@ -36,6 +36,12 @@ uint64_t record_hash(const Record& r) {
   return record_hash(r.entity, r.id, r.centre_id, state);
 }
 
+RangeKey child_key(const RangeKey& k, char c) {
+  RangeKey out = k;
+  out.prefix.push_back(c);
+  return out;
+}
+
 bool in_range(const RangeKey& k, Entity e, std::string_view owner, std::string_view id) {
   if (k.entity != e) return false;
   if (k.owner.empty()) return true;

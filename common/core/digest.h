@@ -52,6 +52,24 @@ struct RangeDigest {
   }
 };
 
+// One record of a small range: its id and hash.
+struct Leaf {
+  std::string id;
+  uint64_t hash = 0;
+  bool operator==(const Leaf&) const = default;
+};
+
+// A record named by kind and id.
+struct RecordRef {
+  Entity entity = Entity::registration;
+  std::string id;
+  auto operator<=>(const RecordRef&) const = default;
+};
+
+// The children of range `k` (level 2+: prefix + one character of
+// kIdAlphabet); level 0's children are per owner, which only a store knows.
+RangeKey child_key(const RangeKey& k, char c);
+
 // True when `id` (owned by `owner`) falls in range `k` of entity `e`.
 bool in_range(const RangeKey& k, Entity e, std::string_view owner, std::string_view id);
 

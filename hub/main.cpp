@@ -194,6 +194,12 @@ int cmd_serve(const HubConfig& cfg) {
   if (!cfg.insecure)
     if (Status s = load_server_tls(opts, hub_tls_cert_path(cfg), hub_tls_key_path(cfg)); !s) return die(s.message());
 
+  // A new epoch at each start: hub sequences never repeat, even after a
+  // restore from an older copy (docs/design.md "Replicas that heal").
+  auto epoch = store.begin_epoch(now_ms());
+  if (!epoch) return die(epoch.status().message());
+  spdlog::info("hub epoch starts at sequence {}", *epoch);
+
   SyncHubOptions so;
   so.hub_id = *hub_id;
   so.software_version = std::string(kVersion);
@@ -222,7 +228,14 @@ int cmd_serve(const HubConfig& cfg) {
   DaemonLoopOptions d;
   d.name = "hub";
   d.tick_ms = 500;
-  d.on_tick = [&] { hub.tick(); };
+  // An erasure whose WAL checkpoint failed (a reader held the WAL) is
+  // retried each tick until the erased bytes are in no file.
+  d.on_tick = [&] {
+    hub.tick();
+    (void)store.retry_erase_checkpoint();  // the admin's erasures
+    Store* applier = apply_store->get();   // the nodes' erasures, on its own thread
+    store_thread.post([applier] { (void)applier->retry_erase_checkpoint(); });
+  };
   d.on_stop = [&] { server.stop(); };
   d.status = "serving";
   d.host = hp->host;

@@ -6,7 +6,10 @@
 
 #include <cassert>
 
+#include <algorithm>
+
 #include "common/core/routing.h"
+#include "common/store/anti_entropy.h"
 #include "common/store/hub_registry.h"
 
 namespace terril {
@@ -24,6 +27,33 @@ using wire::ErrorCode;
 }
 
 }  // namespace
+
+std::string encode_note(const RepairNote& n) {
+  return std::to_string(n.at_ms) + "," + std::to_string(n.received) + "," + std::to_string(n.sent) + "," +
+         std::to_string(n.purged) + "," + (n.witness ? "1" : "0");
+}
+
+RepairNote decode_note(std::string_view text) {
+  RepairNote n;
+  uint64_t v[5] = {};
+  size_t i = 0;
+  for (size_t pos = 0; i < 5 && pos <= text.size(); ++i) {
+    size_t end = text.find(',', pos);
+    if (end == std::string_view::npos) end = text.size();
+    for (char c : text.substr(pos, end - pos)) {
+      if (c < '0' || c > '9') return RepairNote{};
+      v[i] = v[i] * 10 + static_cast<uint64_t>(c - '0');
+    }
+    pos = end + 1;
+  }
+  if (i != 5) return RepairNote{};
+  n.at_ms = static_cast<int64_t>(v[0]);
+  n.received = v[1];
+  n.sent = v[2];
+  n.purged = v[3];
+  n.witness = v[4] != 0;
+  return n;
+}
 
 NodeSession::NodeSession(const SessionContext& ctx, bool enrol)
     : ctx_(ctx), state_(enrol ? State::enrol : State::await_open), opened_ms_(ctx.now_ms()) {
@@ -102,6 +132,8 @@ void NodeSession::on_message(std::string_view bytes) {
     case State::streaming:
       if (auto* ch = std::get_if<wire::Changes>(&f)) return on_changes(std::move(*ch));
       if (auto* a = std::get_if<wire::Ack>(&f)) return on_ack(*a);
+      if (auto* d = std::get_if<wire::DigestCheck>(&f)) return on_digest_check(*d);
+      if (auto* r = std::get_if<wire::Repair>(&f)) return on_repair(std::move(*r));
       if (auto* e = std::get_if<wire::Error>(&f)) {
         spdlog::warn("sync: node {} reported error {}: {}", node_id_, static_cast<int>(e->code), e->message);
         close_link();
@@ -228,17 +260,46 @@ void NodeSession::on_hello(const wire::Hello& h) {
   software_version_ = h.software_version;
   since_ms_ = ctx_.now_ms();
   sent_ = acked_ = saved_acked_ = h.hub_cursor;
-  if (sent_ > stats->hub_cursor) {
-    // The node claims more than the hub ever issued: the hub's store was
-    // restored from an older backup. Restart the node from zero; merging is
-    // idempotent, so resending is safe.
-    spdlog::warn("sync: node {} cursor {} is ahead of hub seq {}; resending from 0", node_id_, sent_,
-                 stats->hub_cursor);
-    sent_ = acked_ = 0;
+  // History checks (docs/design.md "Replicas that heal"): a node cursor this
+  // hub never issued, or own changes of the node it no longer holds, mean
+  // this hub was restored from an older copy. Resume from where both agree;
+  // the records travel again through anti-entropy, with this node trusted
+  // as a witness of what was lost.
+  uint64_t rewound = 0;
+  // A repair left unfinished by an earlier link keeps its witness.
+  if (auto m = ctx_.store.meta(repair_note_key(h.node_id)); m && *m) {
+    note_ = decode_note(**m);
+    witness_ = note_.witness;
+  }
+  auto fork = ctx_.store.hub_fork_point(h.hub_cursor);
+  auto cursor_hlc = ctx_.store.origin_cursor_hlc(h.node_id);
+  if (!fork || !cursor_hlc)
+    return fail(wire::error_code_for(wire::Step::store, !fork ? fork.status() : cursor_hlc.status()),
+                "hub store error; retry later");
+  if (*fork < h.hub_cursor) {
+    rewound = h.hub_cursor - *fork;
+    sent_ = acked_ = saved_acked_ = *fork;
+    witness_ = true;
+    spdlog::warn("sync: node {} applied hub history up to {} that this hub does not hold (restored); resuming at {}",
+                 node_id_, h.hub_cursor, *fork);
+  }
+  if (h.node_acked > *cursor) {
+    if (Status s = ctx_.store.raise_origin_cursor(h.node_id, h.node_acked); !s)
+      return fail(wire::error_code_for(wire::Step::store, s), "hub store error; retry later");
+    witness_ = true;
+    spdlog::warn("sync: node {} says this hub held its changes up to {}, the store ends at {} (restored)", node_id_,
+                 h.node_acked, *cursor);
+  }
+  if (witness_) {
+    ++ctx_.metrics.restores_detected;
+    note_.witness = true;
+    note_.at_ms = since_ms_;
+    ctx_.host.repaired(node_id_, note_);
   }
   if (Status t = ctx_.registry.touch(node_id_, since_ms_, software_version_); !t)
     spdlog::warn("sync: cannot record last-seen of {}: {}", node_id_, t.message());
-  send(wire::Welcome{static_cast<uint64_t>(ctx_.now_ms()), *cursor, centre_id_, wire::kWindow, stats->hub_cursor});
+  send(wire::Welcome{static_cast<uint64_t>(ctx_.now_ms()), *cursor, centre_id_, wire::kWindow, stats->hub_cursor,
+                     *cursor_hlc, rewound});
   spdlog::info("sync: node {} ({}) connected from {}, node cursor {}, hub cursor {}", node_id_, centre_id_,
                link_->remote(), *cursor, sent_);
   enter(State::streaming);
@@ -256,11 +317,78 @@ void NodeSession::on_changes(wire::Changes&& ch) {
     PermissionContext ctx{node, centre, existing, host};
     return check_node_change(ctx, c);
   };
+  submitted_.emplace_back();
   ctx_.host.submit(shared_from_this(), std::move(b));
 }
 
-void NodeSession::on_applied(const Result<ApplyReport>& rep, int64_t elapsed_ms) {
+void NodeSession::on_digest_check(const wire::DigestCheck& c) {
+  ++ctx_.metrics.digest_checks;
+  auto reply = answer_digest_check(ctx_.store, centre_id_, c);
+  if (!reply) {
+    spdlog::error("sync: digest check of {} failed: {}", node_id_, reply.status().message());
+    return fail(wire::error_code_for(wire::Step::store, reply.status()), "hub store error; retry later");
+  }
+  // A level-0 check that matches: this node holds nothing this hub lacks.
+  const bool level0 =
+      std::all_of(c.ranges.begin(), c.ranges.end(), [](const RangeDigest& d) { return d.key.owner.empty(); });
+  if (level0 && reply->empty() && witness_) {
+    witness_ = false;
+    note_.witness = false;
+    ctx_.host.repaired(node_id_, note_);
+  }
+  send(*reply);
+}
+
+// Records go through the group commit like changes; the answer (the
+// records wanted, and the purges) follows the commit.
+void NodeSession::on_repair(wire::Repair&& r) {
+  if (r.records.empty()) return answer_repair(r, ApplyReport{});
+  NodeBatch b;
+  b.node_id = node_id_;
+  b.records = std::move(r.records);
+  b.node_centre = centre_id_;
+  b.witness = witness_;
+  r.records.clear();
+  submitted_.emplace_back(std::move(r));
+  ctx_.host.submit(shared_from_this(), std::move(b));
+}
+
+void NodeSession::answer_repair(const wire::Repair& r, const ApplyReport& applied) {
+  auto frames = terril::answer_repair(ctx_.store, r, applied);
+  if (!frames) {
+    spdlog::error("sync: repair with {} failed: {}", node_id_, frames.status().message());
+    return fail(wire::error_code_for(wire::Step::store, frames.status()), "hub store error; retry later");
+  }
+  uint64_t sent = 0;
+  for (const auto& f : *frames) sent += f.records.size();
+  ctx_.metrics.repair_records_in += applied.repaired;
+  ctx_.metrics.repair_records_out += sent;
+  ctx_.metrics.repair_purges += applied.purge.size();
+  if (applied.repaired + sent + applied.purge.size() > 0) {
+    note_.at_ms = ctx_.now_ms();
+    note_.received += applied.repaired;
+    note_.sent += sent;
+    note_.purged += applied.purge.size();
+    ctx_.host.repaired(node_id_, note_);
+  }
+  for (auto& f : *frames) send(f);
+}
+
+void NodeSession::push_repair(wire::Repair r) {
   if (state_ != State::streaming || !link_) return;
+  ctx_.metrics.repair_records_out += r.records.size();
+  ctx_.metrics.repair_purges += r.purge.size();
+  send(r);
+}
+
+void NodeSession::on_applied(const Result<ApplyReport>& rep, int64_t elapsed_ms) {
+  std::optional<wire::Repair> repair;
+  if (!submitted_.empty()) {
+    repair = std::move(submitted_.front());
+    submitted_.pop_front();
+  }
+  if (state_ != State::streaming || !link_) return;
+  if (repair && rep) return answer_repair(*repair, *rep);
   if (!rep) {
     const ErrorCode code = wire::error_code_for(wire::Step::applying, rep.status());
     if (code != ErrorCode::internal) return fail(code, rep.status().message());

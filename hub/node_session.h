@@ -75,7 +75,30 @@ struct HubMetrics {
   // Group commit: transactions run, and the node batches they carried.
   uint64_t group_commits = 0;
   uint64_t grouped_batches = 0;
+  // Healing: digest checks answered, records received and merged from
+  // nodes, records sent to nodes, purges sent, restores detected (a node
+  // ahead of this hub's history).
+  uint64_t digest_checks = 0;
+  uint64_t repair_records_in = 0;
+  uint64_t repair_records_out = 0;
+  uint64_t repair_purges = 0;
+  uint64_t restores_detected = 0;
 };
+
+// What the hub last repaired with one node (for the dashboard and metrics).
+struct RepairNote {
+  int64_t at_ms = 0;
+  uint64_t received = 0, sent = 0, purged = 0;
+  bool witness = false;  // the node still holds history this hub lost
+};
+
+// RepairNote as text for the hub's meta table (key "repair.<node id>"):
+// "at_ms,received,sent,purged,witness"; a bad text decodes as a blank note.
+std::string encode_note(const RepairNote& n);
+RepairNote decode_note(std::string_view text);
+inline std::string repair_note_key(const std::string& node_id) {
+  return "repair." + node_id;
+}
 
 // What a session asks of the hub-wide registry (SyncHub implements it).
 class SessionHost {
@@ -89,6 +112,8 @@ class SessionHost {
   virtual void submit(const std::shared_ptr<NodeSession>& s, NodeBatch batch) = 0;
   // `s` is the registered session of its node, by node and by centre (debug checks).
   virtual bool registered(const NodeSession& s) const = 0;
+  // A repair with node `node_id` moved records (or its witness state changed).
+  virtual void repaired(const std::string& node_id, const RepairNote& note) = 0;
 
  protected:
   ~SessionHost() = default;
@@ -138,6 +163,9 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
   const std::string& centre_id() const { return centre_id_; }
   // The acknowledged hub cursor, when it moved since the last call.
   std::optional<uint64_t> take_cursor_change();
+  // Sends a Repair outside any round (a registration moved to or away from
+  // this node's centre). No-op unless STREAMING.
+  void push_repair(wire::Repair r);
   struct Info {
     std::string node_id, centre_id, remote, software_version;
     int64_t since_ms = 0;
@@ -152,6 +180,9 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
   void on_hello(const wire::Hello& h);
   void on_changes(wire::Changes&& ch);
   void on_ack(const wire::Ack& a);
+  void on_digest_check(const wire::DigestCheck& c);
+  void on_repair(wire::Repair&& r);
+  void answer_repair(const wire::Repair& r, const ApplyReport& applied);
   void send(const wire::Frame& f);
   void observe_latency(int64_t ms);
   // Asserts the invariants of the current state (the header's table); no-op
@@ -169,6 +200,13 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
   uint64_t sent_ = 0, acked_ = 0, saved_acked_ = 0;
   std::deque<uint64_t> inflight_;  // last_seq of each unacknowledged batch sent
   bool close_requested_ = false;
+  // Batches submitted to the group commit, in order: a Repair's (its frame,
+  // without records, to answer once applied) or changes (empty).
+  std::deque<std::optional<wire::Repair>> submitted_;
+  // Set at Hello when the node applied hub history (or holds own changes)
+  // this hub lost: its records of other centres are taken (NodeBatch::witness).
+  bool witness_ = false;
+  RepairNote note_;
 };
 
 }  // namespace terril

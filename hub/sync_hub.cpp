@@ -77,12 +77,41 @@ void SyncHub::submit(const std::shared_ptr<NodeSession>& s, NodeBatch batch) {
   group_commit_.submit(s, std::move(batch));
 }
 
+void SyncHub::repaired(const std::string& node_id, const RepairNote& note) {
+  notes_dirty_[node_id] = note;
+}
+
+void SyncHub::fan_out_moves(const std::vector<ApplyReport::Move>& moves) {
+  for (const auto& m : moves) {
+    const RecordRef ref{Entity::registration, m.id};
+    auto recs = ctx_.store.records({ref});
+    if (!recs) {
+      spdlog::warn("sync: cannot read a moved registration: {}", recs.status().message());
+      continue;
+    }
+    auto send_to = [&](const std::string& centre, const wire::Repair& r) {
+      if (centre.empty() || centre == m.owner) return;
+      auto it = by_centre_.find(centre);
+      if (it == by_centre_.end()) return;
+      for (const auto& [node, w] : it->second)
+        if (auto s = w.lock()) s->push_repair(r);
+    };
+    wire::Repair whole;
+    whole.records = *recs;
+    send_to(m.new_host, whole);
+    wire::Repair purge;
+    purge.purge.push_back(ref);
+    send_to(m.old_host, purge);
+  }
+}
+
 void SyncHub::finish(GroupCommit::Group& g) {
   ++metrics_.group_commits;
   metrics_.grouped_batches += g.batches.size();
   Wake wake;
   for (size_t i = 0; i < g.sessions.size(); ++i) {
     g.sessions[i]->on_applied(g.results[i], g.elapsed_ms);
+    if (g.results[i] && !g.results[i]->moves.empty()) fan_out_moves(g.results[i]->moves);
     if (g.results[i] && g.results[i]->applied > 0)
       collect(wake, g.results[i]->to_everyone, g.results[i]->to_centres, g.batches[i].node_id);
   }
@@ -146,6 +175,10 @@ void SyncHub::tick() {
         if (auto c = s->take_cursor_change()) cursors.emplace_back(id, *c);
     if (Status st = registry_.set_hub_cursors(cursors); !st)
       spdlog::warn("sync: cannot record the nodes' hub cursors: {}", st.message());
+    for (const auto& [id, note] : notes_dirty_)
+      if (Status st = ctx_.store.set_meta(repair_note_key(id), encode_note(note)); !st)
+        spdlog::warn("sync: cannot record node {}'s repair: {}", id, st.message());
+    notes_dirty_.clear();
   }
   std::vector<std::shared_ptr<NodeSession>> check;
   for (auto& w : pending_)

@@ -80,6 +80,10 @@ class SyncHub : private SessionHost {
   void detach(const NodeSession& s) override;
   void submit(const std::shared_ptr<NodeSession>& s, NodeBatch batch) override;
   bool registered(const NodeSession& s) const override;
+  void repaired(const std::string& node_id, const RepairNote& note) override;
+  // Registrations that moved to another host: the new host's sessions get
+  // the whole record, the old host's a purge.
+  void fan_out_moves(const std::vector<ApplyReport::Move>& moves);
 
   // Removes node_id's entries if they point to s (or to a closed session).
   void forget(const std::string& node_id, const NodeSession* s);
@@ -103,6 +107,9 @@ class SyncHub : private SessionHost {
   std::map<std::string, std::map<std::string, std::weak_ptr<NodeSession>>> by_centre_;
   GroupCommit group_commit_;
   int64_t last_cursor_flush_ms_ = 0;
+  // Repair notes changed since the last flush (persisted in the hub's meta
+  // with the cursors, every ~5 s).
+  std::map<std::string, RepairNote> notes_dirty_;
   // Idle sessions are advanced round-robin, a tenth per tick (~500 ms).
   static constexpr size_t kAdvanceTicks = 10;
   std::string advance_after_;  // the node id advanced last

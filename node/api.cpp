@@ -12,6 +12,7 @@
 #include "common/net/json_codec.h"
 #include "common/net/prometheus.h"
 #include "common/version.h"
+#include "node/commands.h"
 
 namespace terril {
 namespace {
@@ -121,6 +122,18 @@ HttpResponse NodeApi::status() {
       {"wal_bytes", stats->wal_bytes},
       {"version", hooks_.version},
       {"now", format_iso8601(now())},
+      {"repair",
+       {{"rounds", sync_.repair_rounds},
+        {"last_check", time_or_null(sync_.last_check_ms)},
+        {"last_repair", time_or_null(sync_.last_repair_ms)},
+        {"sent", sync_.last_repair_pushed},
+        {"received", sync_.last_repair_pulled},
+        {"purged", sync_.last_repair_purged},
+        {"renumbered", sync_.renumbered},
+        {"hub_lost", sync_.hub_lost}}},
+      {"wiped_at", time_or_null(sync_.wiped_at_ms)},
+      {"wiped_message", sync_.wiped_at_ms ? json(wiped_notice_fr(sync_.wiped_count)) : json(nullptr)},
+      {"erase_checkpoint_pending", stats->erase_checkpoint_pending},
   };
   return json_response(200, j);
 }
@@ -148,6 +161,14 @@ HttpResponse NodeApi::metrics() {
   prom_metric(out, "terril_node_bytes_received_total", "counter", "WebSocket payload bytes received from the hub.",
               static_cast<double>(sync_.bytes_received));
   prom_metric(out, "terril_node_connected", "gauge", "1 when the sync link to the hub is up.", sync_.connected ? 1 : 0);
+  prom_metric(out, "terril_node_repair_rounds_total", "counter", "Anti-entropy rounds completed with the hub.",
+              static_cast<double>(sync_.repair_rounds));
+  prom_metric(out, "terril_node_repaired_records_total", "counter",
+              "Records sent, received or purged by anti-entropy repairs.", static_cast<double>(sync_.repaired_total));
+  if (stats)
+    prom_metric(out, "terril_node_erase_checkpoint_pending", "gauge",
+                "1 while an erasure's bytes may remain in the WAL (checkpoint retried).",
+                stats->erase_checkpoint_pending ? 1 : 0);
   prom_metric(out, "terril_node_store_ok", "gauge", "1 when the local store answered.", stats ? 1 : 0);
   return prom_response(std::move(out));
 }

@@ -52,6 +52,45 @@ inline int64_t stored_last_sync_ms(Store& st) {
   return ec == std::errc() && end == s.data() + s.size() ? ms : 0;
 }
 
+// What healing did here (docs/design.md "Replicas that heal"), from the
+// store's meta: the last repair round that moved records (written by the
+// sync link, "last_repair" = "at_ms,sent,received,purged") and the wipe
+// after a revocation ("wiped_at", "wiped_count", written by the store).
+struct HealInfo {
+  int64_t last_repair_ms = 0;
+  uint64_t sent = 0, received = 0, purged = 0;
+  int64_t wiped_at_ms = 0;
+  uint64_t wiped_count = 0;
+};
+
+inline HealInfo stored_heal_info(Store& st) {
+  HealInfo h;
+  auto num = [](std::string_view s, auto& out) { std::from_chars(s.data(), s.data() + s.size(), out); };
+  if (auto v = st.meta("last_repair"); v && *v) {
+    std::string_view s = **v;
+    uint64_t parts[4] = {};
+    for (size_t i = 0; i < 4; ++i) {
+      const size_t comma = s.find(',');
+      num(s.substr(0, comma), parts[i]);
+      if (comma == std::string_view::npos) break;
+      s.remove_prefix(comma + 1);
+    }
+    h.last_repair_ms = static_cast<int64_t>(parts[0]);
+    h.sent = parts[1];
+    h.received = parts[2];
+    h.purged = parts[3];
+  }
+  if (auto v = st.meta("wiped_at"); v && *v) num(**v, h.wiped_at_ms);
+  if (auto v = st.meta("wiped_count"); v && *v) num(**v, h.wiped_count);
+  return h;
+}
+
+// The French sentence shown to staff and technicians after a revocation.
+inline std::string wiped_notice_fr(uint64_t count) {
+  return "Ce boîtier a été retiré du service par le serveur central : " + std::to_string(count) +
+         " inscription(s) déjà transmises ont été effacées de ce boîtier. Contactez le technicien.";
+}
+
 int cmd_enrol(NodeConfig cfg, const std::string& hub, const std::string& code, const std::string& fingerprint,
               bool as_json);
 int cmd_status(const NodeConfig& cfg, bool as_json);

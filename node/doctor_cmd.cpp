@@ -55,6 +55,7 @@ int cmd_status(const NodeConfig& cfg, bool as_json) {
   if (!stats) return node_fail(stats.status().message());
   // Persisted by `serve` before its API shows it, so this agrees with the web banner.
   int64_t last_sync = stored_last_sync_ms(**st);
+  const HealInfo heal = stored_heal_info(**st);
   auto rej = (*st)->rejections(20);
   bool reachable = false;
   std::string reach_error;
@@ -82,6 +83,12 @@ int cmd_status(const NodeConfig& cfg, bool as_json) {
                       {"last_sync", last_sync ? json(format_iso8601(last_sync)) : json(nullptr)},
                       {"hub_url", *creds ? json((*creds)->hub_url) : json(nullptr)},
                       {"hub_reachable", reachable},
+                      {"last_repair", heal.last_repair_ms ? json{{"at", format_iso8601(heal.last_repair_ms)},
+                                                                 {"sent", heal.sent},
+                                                                 {"received", heal.received},
+                                                                 {"purged", heal.purged}}
+                                                          : json(nullptr)},
+                      {"wiped_at", heal.wiped_at_ms ? json(format_iso8601(heal.wiped_at_ms)) : json(nullptr)},
                       {"rejections", r}}
                      .dump()
               << "\n";
@@ -99,6 +106,13 @@ int cmd_status(const NodeConfig& cfg, bool as_json) {
             << "\n"
             << "Hub:                 " << (*creds)->hub_url << " — "
             << (reachable ? "joignable / reachable" : "injoignable / unreachable (" + reach_error + ")") << "\n";
+  if (heal.last_repair_ms)
+    std::cout << "Dernière réparation: " << format_fr_datetime(heal.last_repair_ms) << " — " << heal.sent
+              << " fiche(s) envoyée(s), " << heal.received << " reçue(s), " << heal.purged
+              << " retirée(s) / last repair: sent, received, purged\n";
+  if (heal.wiped_at_ms)
+    std::cout << wiped_notice_fr(heal.wiped_count) << " (" << format_fr_datetime(heal.wiped_at_ms)
+              << ") / revoked by the hub: personal data wiped\n";
   if (rej && !rej->empty()) {
     std::cout << "Modifications refusées par le hub / rejected by the hub: " << rej->size() << "\n";
     for (const auto& x : *rej)

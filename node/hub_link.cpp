@@ -109,6 +109,8 @@ void HubLink::on_message(std::string_view bytes) {
     case State::streaming:
       if (auto* ch = std::get_if<wire::Changes>(&f)) return on_changes(std::move(*ch));
       if (auto* a = std::get_if<wire::Ack>(&f)) return on_ack(*a);
+      if (auto* d = std::get_if<wire::DigestReply>(&f)) return on_digest_reply(*d);
+      if (auto* r = std::get_if<wire::Repair>(&f)) return on_repair(*r);
       return fail(ErrorCode::protocol_violation, "unexpected frame while streaming");
     default:
       return;
@@ -138,7 +140,7 @@ void HubLink::on_challenge(const wire::Challenge& c) {
   hub_cursor_ = stats->hub_cursor;
   challenge_at_ms_ = opts_.now_ms();
   send_frame(wire::Hello{creds_.node_id, hmac_sha256(creds_.node_secret, c.nonce), wire::kProtocolVersion,
-                         opts_.software_version, hub_cursor_});
+                         opts_.software_version, hub_cursor_, stats->acked_seq});
   hello_sent_ = true;
   enter(State::await_welcome);
   check_invariants();
@@ -155,15 +157,44 @@ void HubLink::on_welcome(const wire::Welcome& w) {
     spdlog::warn("sync: local clock is {} s off the hub's; using the hub's time", offset / 1000);
   auto own = store_.stats();
   if (!own) return fail(ErrorCode::internal, own.status().message());
-  if (w.node_cursor > own->own_seq) {
-    // The hub holds more of our changes than we ever made: this box's store
-    // was replaced or restored. Continuing would reuse origin_seq numbers.
-    return fail(ErrorCode::protocol_violation, "hub holds changes up to " + std::to_string(w.node_cursor) +
-                                                   " from this node but the local log ends at " +
-                                                   std::to_string(own->own_seq) +
-                                                   "; the box must be re-enrolled (terril-hub node replace)");
+  // History checks (docs/design.md "Replicas that heal"). The hub holds our
+  // changes up to node_cursor: if those are not the changes our log holds
+  // under those numbers (our log ends before, or the change there has
+  // another stamp), this box was restored from an older image and its
+  // unsent changes reuse numbers the hub has seen: renumber them above.
+  if (w.node_cursor > own->acked_seq) {
+    auto mine = store_.own_change_hlc(w.node_cursor);
+    if (!mine) return fail(ErrorCode::internal, mine.status().message());
+    if (w.node_cursor > own->own_seq || (w.node_cursor_hlc != 0 && *mine != w.node_cursor_hlc)) {
+      auto n = store_.renumber_unsent(w.node_cursor);
+      if (!n) return fail(ErrorCode::internal, n.status().message());
+      state_.renumbered += *n;
+      spdlog::warn(
+          "sync: the hub holds changes up to {} from this node that are not in the local log (box restored from "
+          "an older image): {} unsent change(s) renumbered; what was lost comes back from the hub",
+          w.node_cursor, *n);
+    }
   }
-  if (Status s = store_.set_acked(w.node_cursor); !s) return fail(ErrorCode::internal, s.message());
+  // The hub lost changes it had acknowledged (restored hub): send the
+  // records they touched again, whole.
+  std::vector<RecordRef> resend;
+  if (w.node_cursor < own->acked_seq) {
+    auto refs = store_.refs_changed_after(w.node_cursor);
+    if (!refs) return fail(ErrorCode::internal, refs.status().message());
+    resend = std::move(*refs);
+    state_.hub_lost += own->acked_seq - w.node_cursor;
+    spdlog::warn("sync: the hub lost {} of this node's changes (restored from an older copy); resending {} record(s)",
+                 own->acked_seq - w.node_cursor, resend.size());
+  }
+  if (w.hub_rewound > 0) {
+    // Applied hub history the hub no longer has: resume where both agree.
+    const uint64_t fork = hub_cursor_ > w.hub_rewound ? hub_cursor_ - w.hub_rewound : 0;
+    if (Status s = store_.rewind_hub_cursor(fork); !s) return fail(ErrorCode::internal, s.message());
+    spdlog::warn("sync: the hub went back {} sequence(s) (restored); resuming from {}", w.hub_rewound, fork);
+    hub_cursor_ = fork;
+  }
+  if (w.node_cursor > own->acked_seq)
+    if (Status s = store_.set_acked(w.node_cursor); !s) return fail(ErrorCode::internal, s.message());
   // Only changes the hub does not hold may be re-stamped: acknowledge first.
   auto restamped = store_.restamp_future(now, kFutureToleranceMs);
   if (!restamped) return fail(ErrorCode::internal, restamped.status().message());
@@ -181,7 +212,91 @@ void HubLink::on_welcome(const wire::Welcome& w) {
                w.hub_seq);
   if (opts_.on_handshake) opts_.on_handshake();
   pump();
+  // The records the hub lost go at once; the digest round waits until both
+  // directions are caught up (mark_synced_if_idle), so it never sends as
+  // repairs the changes still on their way.
+  if (!resend.empty()) {
+    if (!reconciler_) reconciler_ = std::make_unique<Reconciler>(store_, state_.centre_id);
+    auto frames = reconciler_->resend(resend);
+    if (!frames) return fail(ErrorCode::internal, "node store error: " + frames.status().message());
+    for (auto& f : *frames) send_frame(std::move(f));
+  }
+  round_due_ = true;
   mark_synced_if_idle();
+}
+
+void HubLink::start_round() {
+  if (st_ != State::streaming) return;
+  if (!reconciler_) reconciler_ = std::make_unique<Reconciler>(store_, state_.centre_id);
+  if (reconciler_->busy()) return;
+  auto check = reconciler_->start();
+  if (!check) return fail(ErrorCode::internal, "node store error: " + check.status().message());
+  round_due_ = false;
+  round_started_ms_ = opts_.now_ms();
+  send_frame(std::move(*check));
+}
+
+void HubLink::check_due() {
+  if (st_ != State::streaming) return;
+  if (opts_.now_ms() - round_started_ms_ >= opts_.repair_interval_ms) round_due_ = true;
+  mark_synced_if_idle();
+}
+
+void HubLink::on_digest_reply(const wire::DigestReply& r) {
+  if (!reconciler_) return fail(ErrorCode::protocol_violation, "DigestReply without a check");
+  auto step = reconciler_->on_reply(r);
+  if (!step) return fail(ErrorCode::internal, "node store error: " + step.status().message());
+  for (auto& c : step->checks) send_frame(std::move(c));
+  for (auto& x : step->repairs) send_frame(std::move(x));
+  finish_round_if_done();
+}
+
+void HubLink::on_repair(const wire::Repair& r) {
+  if (!reconciler_) reconciler_ = std::make_unique<Reconciler>(store_, state_.centre_id);
+  const bool was_busy = reconciler_->busy();
+  if (Status s = reconciler_->on_repair(r, opts_.now_ms()); !s)
+    return fail(ErrorCode::internal, "node store error: " + s.message());
+  if (r.round == 0 && (!r.records.empty() || !r.purge.empty())) {
+    // Pushed by the hub outside a round (a registration moved here or away).
+    state_.repaired_total += r.records.size() + r.purge.size();
+    spdlog::info("sync: the hub sent {} record(s) and {} purge(s) (audience change)", r.records.size(), r.purge.size());
+  }
+  if (was_busy) finish_round_if_done();
+}
+
+void HubLink::finish_round_if_done() {
+  if (!reconciler_ || reconciler_->busy()) return;
+  const ReconcileStats& st = reconciler_->stats();
+  const int64_t now = opts_.now_ms();
+  ++state_.repair_rounds;
+  state_.last_check_ms = now;
+  const uint64_t moved = st.pushed + st.pulled + st.purged;
+  if (moved == 0) return;
+  state_.last_repair_ms = now;
+  state_.last_repair_pushed = st.pushed;
+  state_.last_repair_pulled = st.pulled;
+  state_.last_repair_purged = st.purged;
+  state_.repaired_total += moved;
+  spdlog::info("sync: repair round {}: {} record(s) sent, {} received, {} purged", reconciler_->round(), st.pushed,
+               st.pulled, st.purged);
+  const std::string v = std::to_string(now) + "," + std::to_string(st.pushed) + "," + std::to_string(st.pulled) + "," +
+                        std::to_string(st.purged);
+  if (Status s = store_.set_meta("last_repair", v); !s) spdlog::warn("sync: cannot record the repair: {}", s.message());
+}
+
+void HubLink::wipe_revoked() {
+  if (state_.wiped_at_ms) return;
+  auto rep = store_.wipe_personal(state_.centre_id.empty() ? creds_.centre_id : state_.centre_id, opts_.now_ms());
+  if (!rep) {
+    spdlog::error("sync: revoked, but wiping personal data failed: {}", rep.status().message());
+    return;
+  }
+  state_.wiped_at_ms = opts_.now_ms();
+  state_.wiped_count = rep->removed;
+  spdlog::warn(
+      "sync: the hub says this box is revoked: {} registration(s) removed from it; {} never sent kept (a "
+      "technician can recover them)",
+      rep->removed, rep->kept);
 }
 
 void HubLink::pump() {
@@ -244,6 +359,7 @@ void HubLink::on_error(const wire::Error& e) {
           std::to_string(wire::kProtocolVersion) + ": upgrade terril-node (or the hub)";
   }
   spdlog::error("sync: hub refused the link ({}): {}", wire::error_code_name(e.code), msg);
+  if (e.code == ErrorCode::revoked_node) wipe_revoked();
   state_.last_error = wire::error_code_name(e.code) + ": " + msg;
   enter(State::closed);
   if (link_) link_->close();
@@ -253,6 +369,7 @@ void HubLink::on_error(const wire::Error& e) {
 void HubLink::mark_synced_if_idle() {
   if (st_ != State::streaming || !inflight_.empty() || !caught_up_down_) return;
   state_.last_sync_ms = opts_.now_ms();
+  if (round_due_) start_round();
 }
 
 }  // namespace terril

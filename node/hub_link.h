@@ -38,8 +38,10 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 
+#include "common/store/anti_entropy.h"
 #include "node/credentials.h"
 #include "common/net/link.h"
 #include "common/wire/frames.h"
@@ -56,6 +58,10 @@ struct HubLinkOptions {
   // hub's error code (unspecified if it sent none).
   std::function<void()> on_handshake;
   std::function<void(wire::ErrorCode hub_error)> on_lost;
+  // Anti-entropy: a round at each handshake, then one every this many ms
+  // while streaming (started by check_due, which the sync client's watchdog
+  // calls).
+  int64_t repair_interval_ms = 10 * 60 * 1000;
 };
 
 class HubLink : public Peer {
@@ -70,6 +76,9 @@ class HubLink : public Peer {
 
   // Send what is pending, within the window. Safe to call any time.
   void pump();
+  // Makes an anti-entropy round due when the interval has passed since the
+  // last one began; it starts once both directions are caught up.
+  void check_due();
   State state() const { return st_; }
   bool streaming() const { return st_ == State::streaming; }
   // Asks the link to close (on_closed follows).
@@ -85,6 +94,14 @@ class HubLink : public Peer {
   void on_changes(wire::Changes&& c);
   void on_ack(const wire::Ack& a);
   void on_error(const wire::Error& e);
+  void on_digest_reply(const wire::DigestReply& r);
+  void on_repair(const wire::Repair& r);
+  // Starts a round (DigestCheck sent) unless one is under way.
+  void start_round();
+  // The round is over when nothing awaits a reply: record what it did.
+  void finish_round_if_done();
+  // Revoked by the hub: wipe what it holds of other people (once).
+  void wipe_revoked();
   void mark_synced_if_idle();
   // Moves to `to`, asserting that the table allows it.
   void enter(State to);
@@ -106,6 +123,9 @@ class HubLink : public Peer {
   uint64_t hub_seq_at_welcome_ = 0;
   uint64_t hub_cursor_ = 0;
   wire::ErrorCode last_error_code_ = wire::ErrorCode::unspecified;
+  std::unique_ptr<Reconciler> reconciler_;
+  int64_t round_started_ms_ = 0;
+  bool round_due_ = false;  // a round starts once both directions are caught up
 };
 
 }  // namespace terril

@@ -98,6 +98,10 @@ int cmd_serve(const NodeConfig& cfg) {
     auto url = parse_ws_url(c.hub_url);
     if (!url) return node_fail(url.status().message());
     if (!url->tls && !cfg.insecure) return node_fail("refusing plain ws:// to the hub without --insecure");
+    if (auto w = store.meta("wiped_at"); w && *w) {
+      state.wiped_at_ms = std::atoll((*w)->c_str());
+      if (auto n = store.meta("wiped_count"); n && *n) state.wiped_count = std::strtoull((*n)->c_str(), nullptr, 10);
+    }
     SyncClientOptions so;
     so.software_version = std::string(kVersion);
     so.now_ms = wall_now_ms;
@@ -138,7 +142,12 @@ int cmd_serve(const NodeConfig& cfg) {
   DaemonLoopOptions d;
   d.name = "node";
   d.tick_ms = 1000;
-  d.on_tick = [&] { last_sync.persist(); };
+  // An erasure whose WAL checkpoint failed (a reader held the WAL) is
+  // retried each tick until the erased bytes are in no file.
+  d.on_tick = [&] {
+    last_sync.persist();
+    (void)store.retry_erase_checkpoint();
+  };
   d.on_stop = [&] {
     if (client) client->stop();
     server.stop();

@@ -115,6 +115,7 @@ struct SyncClient::Impl : std::enable_shared_from_this<SyncClient::Impl> {
     HubLinkOptions ho;
     ho.software_version = opts.software_version;
     ho.now_ms = opts.now_ms;
+    ho.repair_interval_ms = opts.repair_interval_ms;
     std::weak_ptr<Impl> weak = weak_from_this();
     ho.on_handshake = [weak] {
       if (auto s = weak.lock()) s->handshake_done();
@@ -165,7 +166,10 @@ struct SyncClient::Impl : std::enable_shared_from_this<SyncClient::Impl> {
   void arm_watchdog() {
     watchdog.start(opts.watchdog_ms, [self = shared_from_this()] {
       if (self->link == LinkState::stopped) return;
-      if (self->link == LinkState::streaming) self->peer->pump();
+      if (self->link == LinkState::streaming) {
+        self->peer->pump();
+        self->peer->check_due();
+      }
       self->arm_watchdog();
     });
   }

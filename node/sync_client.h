@@ -72,8 +72,9 @@ struct SyncClientOptions {
   std::function<int64_t()> now_ms;  // wall clock
   int watchdog_ms = 2000;
   int max_backoff_ms = 60000;
-  int ws_idle_timeout_s = 20;               // a dead link is noticed within this
-  std::function<void(LinkState)> on_state;  // after each transition, with the new state (tests); optional
+  int ws_idle_timeout_s = 20;                   // a dead link is noticed within this
+  int64_t repair_interval_ms = 10 * 60 * 1000;  // anti-entropy round period while connected
+  std::function<void(LinkState)> on_state;      // after each transition, with the new state (tests); optional
 };
 
 class SyncClient {

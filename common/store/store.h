@@ -252,6 +252,10 @@ class Store {
   // beyond own_seq (database restored from an old copy) raises own_seq so
   // numbers are never reused. Hub: invalid.
   Status set_acked(uint64_t seq);
+  // Node: the hub was restored and no longer holds hub sequences after
+  // `seq`: set the hub cursor back to it, so what the hub sends from there
+  // is applied. No-op when seq >= the cursor. Hub: invalid.
+  Status rewind_hub_cursor(uint64_t seq);
   // Node: store rejections reported by the hub (a repeat is ignored).
   Status add_rejections(const std::vector<Rejection>& r);
   // Newest first.

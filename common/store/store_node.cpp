@@ -67,6 +67,17 @@ Result<ApplyReport> Store::apply_from_hub(const std::vector<Change>& changes, ui
   return report;
 }
 
+Status Store::rewind_hub_cursor(uint64_t seq) {
+  if (opts_.hub) return invalid("rewind_hub_cursor runs on a node", "Opération réservée aux postes.");
+  Impl& im = *impl_;
+  Impl::Tx tx(im);
+  if (Status s = tx.begin(); !s) return s;
+  if (seq >= im.hub_cursor) return Status::ok();
+  im.hub_cursor = seq;
+  if (Status s = im.put_meta_u64(kMetaHubCursor, seq); !s) return s;
+  return tx.commit();
+}
+
 Status Store::add_rejections(const std::vector<Rejection>& r) {
   Impl::Tx tx(*impl_);
   if (Status s = tx.begin(); !s) return s;

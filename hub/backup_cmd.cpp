@@ -34,20 +34,22 @@ namespace {
 constexpr const char* kDbName = "hub.db";
 // A data folder's small files are a few KiB; anything larger is not ours.
 constexpr uintmax_t kMaxFileBytes = 1 << 20;
-const std::regex kBackupName(R"(terril-hub-\d{8}T\d{6}Z\.backup)");
+const std::regex kBackupName(R"(terril-hub-\d{8}T\d{6}\.\d{3}Z\.backup)");
 
 int die(std::string_view msg) {
   return fail("terril-hub", msg);
 }
 
-// UTC, YYYYMMDDTHHMMSSZ: sorts as it reads, no ':' (safe in file names).
+// UTC, YYYYMMDDTHHMMSS.mmmZ: sorts as it reads, no ':' (safe in file names).
 std::string stamp(int64_t ms) {
   std::time_t t = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-  return buf;
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+  return out;
 }
 
 Result<std::string> read_small_file(const fs::path& p) {

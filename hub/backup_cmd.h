@@ -9,7 +9,7 @@
 //     files (TLS certificate and key, admin password hash) inside, written
 //     0600 beside its destination and renamed into place. To a folder (an
 //     existing one, or a path ending in '/'), the file is named
-//     terril-hub-YYYYMMDDTHHMMSSZ.backup, and --keep N then deletes all but
+//     terril-hub-YYYYMMDDTHHMMSS.mmmZ.backup (UTC), and --keep N then deletes all but
 //     the N newest such files there (the systemd timer's use).
 //   terril-hub restore --from FILE [--force]
 //     Into the configured data folder (--data-dir DIR): refused while a hub

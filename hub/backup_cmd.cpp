@@ -64,18 +64,19 @@ Result<std::string> read_small_file(const fs::path& p) {
   return out.str();
 }
 
-// The database's own files, the lock, and what restore and atomic writes
-// leave beside them, stay out of a backup.
+// The database's own files, the lock, what restore and atomic writes leave
+// beside them, and backups kept in the folder, stay out of a backup.
 bool skipped(const std::string& name) {
   return name == kDbName || name.rfind(std::string(kDbName) + "-", 0) == 0 ||
          name.rfind(std::string(kDbName) + ".", 0) == 0 || name == DataLock::kFileName ||
-         name.find(".before-restore-") != std::string::npos || name.ends_with(".tmp");
+         name.find(".before-restore-") != std::string::npos || name.ends_with(".tmp") || name.ends_with(".backup") ||
+         name.find(".backup.tmp-") != std::string::npos;
 }
 
 // Every regular file of the data folder but the skipped ones (what `init`
 // writes: tls/hub-cert.pem, tls/hub-key.pem, admin.password; and whatever a
-// later version adds), plus the configured TLS pair when it lives elsewhere,
-// under the names init would give it.
+// later version adds; a file over 1 MiB is left out with a warning), plus the configured TLS pair when it lives
+// elsewhere, under the names init would give it.
 Result<std::vector<BackupFile>> collect_files(const HubConfig& cfg) {
   std::vector<BackupFile> files;
   std::error_code ec;
@@ -90,6 +91,10 @@ Result<std::vector<BackupFile>> collect_files(const HubConfig& cfg) {
       continue;
     }
     auto content = read_small_file(it->path());
+    if (!content && content.status().code() == Code::invalid) {  // too large to be one of ours
+      std::cerr << "terril-hub: left out of the backup (" << content.status().message() << ")\n";
+      continue;
+    }
     if (!content) return content.status();
     struct stat sb {};
     uint32_t mode = ::stat(it->path().c_str(), &sb) == 0 ? (sb.st_mode & 07777) : 0600;
@@ -238,6 +243,9 @@ int run_restore(const HubConfig& cfg, const BackupFlags& f) {
 
   // 2. The folder, and no hub serving it.
   const std::string& dir = cfg.data_dir;
+  std::error_code ec;
+  if (fs::equivalent(f.from, data_file(dir, kDbName), ec))
+    return die("restore refused: " + f.from + " is the data folder's own hub.db; copy it elsewhere first");
   if (Status s = make_private_dir(dir); !s) return die(s.message());
   auto lock = DataLock::acquire(dir);
   if (!lock) {
@@ -249,7 +257,6 @@ int run_restore(const HubConfig& cfg, const BackupFlags& f) {
 
   // 3. What would be replaced: only with --force.
   const std::string db = data_file(dir, kDbName);
-  std::error_code ec;
   std::vector<const BackupFile*> differing;
   for (const BackupFile& bf : info->files) {
     fs::path p = fs::path(dir) / bf.name;

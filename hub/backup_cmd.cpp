@@ -159,6 +159,18 @@ bool same_content(const fs::path& p, const std::string& content) {
   return current && *current == content;
 }
 
+// lchown's `dir` and everything under it (the lock file included).
+void hand_to(const std::string& dir, uid_t uid, gid_t gid) {
+  std::error_code ec;
+  auto give = [&](const fs::path& p) {
+    if (::lchown(p.c_str(), uid, gid) != 0)
+      std::cerr << "terril-hub: cannot give " << p.string() << " to uid " << uid << ": " << std::strerror(errno)
+                << "\n";
+  };
+  give(dir);
+  for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) give(it->path());
+}
+
 }  // namespace
 
 BackupCommands add_backup_commands(CLI::App& app, BackupFlags& f) {
@@ -244,6 +256,10 @@ int run_restore(const HubConfig& cfg, const BackupFlags& f) {
   // 2. The folder, and no hub serving it.
   const std::string& dir = cfg.data_dir;
   std::error_code ec;
+  // Run as root (sudo) over the service user's folder: what restore writes
+  // is handed to that user at the end, or `serve` could not open it.
+  struct stat owner {};
+  const bool hand_over = ::geteuid() == 0 && ::stat(dir.c_str(), &owner) == 0 && owner.st_uid != 0;
   if (fs::equivalent(f.from, data_file(dir, kDbName), ec))
     return die("restore refused: " + f.from + " is the data folder's own hub.db; copy it elsewhere first");
   if (Status s = make_private_dir(dir); !s) return die(s.message());
@@ -304,9 +320,12 @@ int run_restore(const HubConfig& cfg, const BackupFlags& f) {
     if (Status w = write_file_atomic(p.string(), bf.content, mode); !w) return die("restore failed: " + w.message());
   }
 
+  if (hand_over) hand_to(dir, owner.st_uid, owner.st_gid);
+
   std::cout << "Restored hub " << info->hub_id << " (" << info->records << " records, schema " << info->schema_version
             << ") into " << dir << "\n";
   if (!aside.empty()) std::cout << "  previous database kept as " << aside << "\n";
+  if (hand_over) std::cout << "  files handed to uid " << owner.st_uid << " (the data folder's owner)\n";
   for (const BackupFile& bf : info->files) std::cout << "  restored " << bf.name << "\n";
   if (!info->has_files)
     std::cout << "  note: " << f.from
@@ -317,7 +336,8 @@ int run_restore(const HubConfig& cfg, const BackupFlags& f) {
     std::cout << "  note: the config reads the TLS pair from " << cert_cfg << " and " << hub_tls_key_path(cfg)
               << "; the backup's copies are in " << dir << "/tls/\n";
   std::cout << "Next:\n";
-  if (::geteuid() == 0) std::cout << "  - you ran this as root: sudo chown -R terril-hub: " << dir << "\n";
+  if (::geteuid() == 0 && !hand_over)
+    std::cout << "  - you ran this as root: sudo chown -R terril-hub: " << dir << "\n";
   std::cout << "  - start the hub: sudo systemctl start terril-hub\n"
             << "  - nothing else: at their next contact the nodes send the hub what it lost since the backup, "
                "and the hub heals with them by itself (watch `terril-hub node list`).\n";

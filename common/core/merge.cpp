@@ -63,4 +63,41 @@ MergeResult merge(std::optional<Record>& r, const Change& c) {
   return won ? MergeResult::changed : MergeResult::stale;
 }
 
+MergeResult merge_record(std::optional<Record>& mine, const Record& theirs) {
+  if (!mine) {
+    mine = theirs;
+    if (mine->erased) mine->fields.clear();
+    return MergeResult::created;
+  }
+  Record& r = *mine;
+  bool won = false;
+  if (theirs.centre_id < r.centre_id) {
+    r.centre_id = theirs.centre_id;
+    won = true;
+  }
+  if (theirs.erased) {
+    const bool was = r.erased;
+    if (!was || theirs.erase_stamp > r.erase_stamp) {
+      r.erase_stamp = was ? std::max(r.erase_stamp, theirs.erase_stamp) : theirs.erase_stamp;
+      won = true;
+    }
+    r.erased = true;
+    r.fields.clear();
+    if (!was) return MergeResult::erased;
+    return won ? MergeResult::changed : MergeResult::stale;
+  }
+  if (r.erased) return won ? MergeResult::changed : MergeResult::stale;
+  for (const auto& [f, st] : theirs.fields) {
+    auto it = r.fields.find(f);
+    if (it == r.fields.end()) {
+      r.fields.emplace(f, st);
+      won = true;
+    } else if (st.stamp > it->second.stamp || (st.stamp == it->second.stamp && it->second.value < st.value)) {
+      it->second = st;
+      won = true;
+    }
+  }
+  return won ? MergeResult::changed : MergeResult::stale;
+}
+
 }  // namespace terril

@@ -33,6 +33,16 @@ enum class MergeResult {
 // REQUIRES: c passed validate_change.
 MergeResult merge(std::optional<Record>& r, const Change& c);
 
+// Join `theirs` (a whole record from another replica, every field with its
+// own stamp, as anti-entropy repair carries it) into `mine`: per field the
+// greater stamp wins (equal stamps: the greater value), erasure absorbs with
+// the greater erase stamp, the smaller centre id wins. The same lattice as
+// merge() of changes: a Change is a record whose fields share one stamp, so
+// merging records and changes in any mix, order and repetition converges.
+// Returns created / changed / stale / erased (ignored never). Pure.
+// REQUIRES: mine (if set) and theirs have the same entity and id.
+MergeResult merge_record(std::optional<Record>& mine, const Record& theirs);
+
 // The fields of a registration that ERASE purges (personal data), for
 // purging past change-log payloads.
 bool is_personal(Entity e, Field f);

@@ -246,6 +246,33 @@ Status validate_change(const Change& c) {
   return Status::ok();
 }
 
+Status validate_record(const Record& r) {
+  auto good_stamp = [](const Stamp& st) {
+    return st.hlc != 0 && !st.origin.empty() && st.origin.size() <= kMaxOriginLen &&
+           (st.origin == "hub" || valid_node_id(st.origin));
+  };
+  if (!valid_entity(static_cast<uint32_t>(r.entity)))
+    return bad("unknown_entity", "", "unknown entity", "Type de fiche inconnu.");
+  if (r.entity == Entity::centre ? !valid_slug(r.id) : !valid_uuid(r.id))
+    return bad("bad_id", "id", "record id is malformed", "Identifiant de fiche invalide.");
+  if (!valid_slug(r.centre_id)) return bad("bad_centre", "centre_id", "centre_id is malformed", "Centre invalide.");
+  if (r.entity == Entity::centre && r.centre_id != r.id)
+    return bad("bad_centre", "centre_id", "a centre owns itself", "Centre invalide.");
+  if (r.erased) {
+    if (r.entity != Entity::registration || !r.fields.empty() || !good_stamp(r.erase_stamp))
+      return bad("bad_op", "", "bad erased record", "Effacement invalide.");
+    return Status::ok();
+  }
+  if (r.fields.empty()) return bad("empty_change", "", "record with no field", "Fiche vide.");
+  for (const auto& [f, st] : r.fields) {
+    const FieldSpec* fs = field_spec(r.entity, f);
+    if (!fs) return bad("unknown_field", "", "unknown field in record", "Champ inconnu.");
+    if (!good_stamp(st.stamp)) return bad("bad_hlc", fs->name, "bad field stamp", "Horodatage invalide.");
+    if (Status s = validate_value(r.entity, *fs, st.value); !s) return s;
+  }
+  return Status::ok();
+}
+
 Status validate_new_record(Entity e, const std::vector<FieldValue>& fields) {
   for (const auto& fs : spec(e).fields) {
     if (!fs.required) continue;

@@ -31,6 +31,12 @@ Status validate_value(Entity e, const FieldSpec& fs, const Value& v);
 // registration and with no field, DELETE with no field.
 Status validate_change(const Change& c);
 
+// A whole record from another replica (anti-entropy repair): entity, id and
+// owner formats as for a change, every stamp with a valid origin and a
+// non-zero hlc, every field known for the entity with a valid value, an
+// erased record with no field (and only a registration erased).
+Status validate_record(const Record& r);
+
 // A record about to be created locally: every required field present and
 // not null, and cross-field rules (ends_at >= starts_at).
 Status validate_new_record(Entity e, const std::vector<FieldValue>& fields);

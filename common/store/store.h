@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/core/digest.h"
 #include "common/core/hlc.h"
 #include "common/core/model.h"
 #include "common/core/routing.h"
@@ -94,6 +95,18 @@ struct ApplyReport {
   // Hub: who the applied changes are routed to, so only those sessions wake.
   bool to_everyone = false;
   std::vector<std::string> to_centres;  // owner and host centres, unique
+  // Hub, NodeBatch::records: merged (something won), already equal or
+  // older, refused (not the node's to give, or stamped in the future), and
+  // those the node holds but may not (it must purge them).
+  uint64_t repaired = 0, repair_stale = 0, repair_refused = 0;
+  std::vector<RecordRef> purge;
+  // Hub: registrations whose host centre changed (their event moved to
+  // another centre's event): the new host needs the whole record and the
+  // old one must purge it. (entity is registration.)
+  struct Move {
+    std::string id, owner, old_host, new_host;
+  };
+  std::vector<Move> moves;
 };
 
 // Hub: one batch received from a node, for Store::apply_from_nodes.
@@ -101,6 +114,14 @@ struct NodeBatch {
   std::string node_id;
   std::vector<Change> changes;
   Judge judge;
+  // Anti-entropy: whole records the node sends (Repair), merged after the
+  // changes. A record is taken when it is the node's centre's own, or when
+  // `witness` (the node applied hub history this hub lost: the hub was
+  // restored) and the node may hold it; a record the node may not hold is
+  // not merged unless `witness` and is listed in ApplyReport::purge.
+  std::vector<Record> records;
+  std::string node_centre;
+  bool witness = false;
 };
 
 struct ListQuery {
@@ -140,6 +161,22 @@ struct StoreStats {
   // is committed; the erased bytes stay in the WAL until the next
   // checkpoint). Kept so a caller can retry Store::checkpoint and report it.
   uint64_t erase_checkpoint_failures = 0;
+  // An erasure was committed and the WAL checkpoint that removes its bytes
+  // has not succeeded yet (retry with Store::retry_erase_checkpoint).
+  bool erase_checkpoint_pending = false;
+};
+
+// What a node did with a Repair from the hub (Store::apply_repair).
+struct RepairReport {
+  uint64_t merged = 0;  // records that changed here
+  uint64_t stale = 0;   // already held as they are, or newer
+  uint64_t purged = 0;  // rows removed (not this centre's to hold)
+};
+
+// What a node removed when the hub said it is revoked (Store::wipe_personal).
+struct WipeReport {
+  uint64_t removed = 0;  // registrations removed (they had reached the hub, or were another centre's)
+  uint64_t kept = 0;     // this centre's registrations the hub never received, kept
 };
 
 class Store {
@@ -252,6 +289,66 @@ class Store {
   // hub-origin writes, so they sync. Used by `terril-hub init`.
   Status seed_centres(const std::vector<LocalWrite>& centres, int64_t wall_ms);
 
+  // --- Healing (store_repair.cpp; docs/design.md "Replicas that heal") ------
+
+  // Digests of ranges (common/core/digest.h). `scope`: on the hub, the centre
+  // whose replica is compared (the records routed to it); on a node, "" (all
+  // it holds). One result per key, in order.
+  Result<std::vector<RangeDigest>> digests(const std::string& scope, const std::vector<RangeKey>& keys);
+  // The non-empty children of `parent` within scope: per owner at level 0,
+  // per next id character below.
+  Result<std::vector<RangeDigest>> digest_children(const std::string& scope, const RangeKey& parent);
+  // Every record of the range within scope, as (id, hash), in id order.
+  Result<std::vector<Leaf>> digest_leaves(const std::string& scope, const RangeKey& k);
+  // The records named that exist here, whole.
+  Result<std::vector<Record>> records(const std::vector<RecordRef>& refs);
+  // Hub: true when record `ref` is routed to `centre` (it exists and is
+  // everyone's, or owned by it, or a registration of an event it hosts).
+  Result<bool> routed_to(const RecordRef& ref, const std::string& centre);
+
+  // Node: merge whole records from the hub (per-field stamps decide) and
+  // remove the rows `purge` names, unless the record is this centre's own
+  // (`own_centre`). One transaction; an erasure or a purge checkpoints.
+  Result<RepairReport> apply_repair(const std::vector<Record>& records, const std::vector<RecordRef>& purge,
+                                    const std::string& own_centre, int64_t wall_ms);
+  // Node: the records touched by local changes numbered after `seq` (their
+  // local_seq): what a hub that lost those changes needs again.
+  Result<std::vector<RecordRef>> refs_changed_after(uint64_t seq);
+  // Node: the hlc of own change `seq` still in the change log (0: not there).
+  Result<uint64_t> own_change_hlc(uint64_t seq);
+  // Node restored from an older image: the hub holds our changes up to
+  // `hub_cursor` but they are not the ones in our log under those numbers.
+  // Renumbers every unsent change numbered <= hub_cursor above
+  // max(hub_cursor, own_seq), in order, and the records' local_seq with
+  // them, so they reach the hub and no number names two changes. Returns
+  // how many were renumbered.
+  Result<uint64_t> renumber_unsent(uint64_t hub_cursor);
+  // Node, revoked by the hub: removes every registration but this centre's
+  // own that never reached the hub (kept so nothing is lost), and their
+  // personal data with them; records `wiped_at` in meta. Checkpoints.
+  Result<WipeReport> wipe_personal(const std::string& own_centre, int64_t wall_ms);
+
+  // Hub: a new epoch at `serve` start (see schema/003_repair.sql): the next
+  // hub sequence and the hub's own origin_seq jump to at least
+  // (wall_ms / 1000) << 20, so a hub restored from an older copy never
+  // reissues a number. Returns the epoch's first sequence.
+  Result<uint64_t> begin_epoch(int64_t wall_ms);
+  // Hub: `cursor` if this hub holds hub sequence `cursor` (or it is 0), else
+  // the greatest sequence below it that it holds: where a node that applied
+  // history this hub lost (restored) resumes.
+  Result<uint64_t> hub_fork_point(uint64_t cursor);
+  // Hub: the hlc stored with origin's cursor (0 if none).
+  Result<uint64_t> origin_cursor_hlc(const std::string& origin);
+  // Hub: the node says the hub held its changes up to `seq` (Hello.node_acked)
+  // beyond the hub's cursor: the hub lost them in a restore. Raise the
+  // cursor so the node's next numbers follow; the node sends the records
+  // again. No-op when seq <= cursor.
+  Status raise_origin_cursor(const std::string& origin, uint64_t seq);
+
+  // Retries the WAL checkpoint of a pending erasure (StoreStats); ok when
+  // nothing is pending. Errors: io (still held by a reader).
+  Status retry_erase_checkpoint();
+
   // --- Maintenance ---------------------------------------------------------
 
   Result<StoreStats> stats();
@@ -269,6 +366,8 @@ class Store {
   Store(sqlite3* db, StoreOptions opts);
   // One batch of apply_from_nodes inside the open transaction.
   Status apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyReport& report, bool& any_erase, bool& wrote);
+  // Its repaired records (store_hub.cpp).
+  Status apply_node_records(const NodeBatch& b, int64_t hub_now_ms, ApplyReport& report, bool& any_erase);
   struct Impl;
   sqlite3* db_;
   StoreOptions opts_;

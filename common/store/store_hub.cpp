@@ -73,6 +73,7 @@ Status Store::apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyRepo
   auto cur = im.cursor_of(node_id);
   if (!cur) return cur.status();
   uint64_t cursor = *cur;
+  uint64_t cursor_hlc = 0;
   Impl::HostCache hosts;
   Impl::Loaded ld;
   std::string host, payload;
@@ -89,6 +90,7 @@ Status Store::apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyRepo
                         std::to_string(c.origin_seq),
                     {}, "Synchronisation interrompue : des modifications manquent. Elle reprendra seule.");
     cursor = c.origin_seq;
+    cursor_hlc = c.hlc;
 
     auto reject = [&](const Status& why, std::string_view code) -> Status {
       Rejection r{node_id,
@@ -150,6 +152,11 @@ Status Store::apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyRepo
     if (c.entity == Entity::registration) {
       std::string ev = Impl::event_of(ld.rec);
       if (Status s = im.host_of(ev.empty() ? event_before : ev, hosts, host); !s) return s;
+      if (!event_before.empty() && !ev.empty() && ev != event_before) {
+        std::string old_host;
+        if (Status s = im.host_of(event_before, hosts, old_host); !s) return s;
+        if (old_host != host) report.moves.push_back({ld.rec->id, ld.rec->centre_id, old_host, host});
+      }
     }
     if (mr == MergeResult::erased) {
       if (Status s = im.purge_personal(*ld.rec); !s) return s;
@@ -168,12 +175,64 @@ Status Store::apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyRepo
     }
   }
   if (cursor != *cur) {
-    Query q(im.cursor_set);
-    q.bind(1, std::string_view(node_id)).bind(2, cursor);
-    if (Status s = im.run(q, "write origin cursor"); !s) return s;
+    if (Status s = im.set_cursor(node_id, cursor, cursor_hlc); !s) return s;
     wrote = true;
   }
   report.cursor = cursor;
+  if (!b.records.empty()) {
+    if (Status s = apply_node_records(b, hub_now_ms, report, any_erase); !s) return s;
+    wrote = true;
+  }
+  return Status::ok();
+}
+
+// Whole records from a node's anti-entropy repair (NodeBatch::records).
+// Not logged: every replica compares with the hub at its next check, and
+// fetches what differs then.
+Status Store::apply_node_records(const NodeBatch& b, int64_t hub_now_ms, ApplyReport& report, bool& any_erase) {
+  Impl& im = *impl_;
+  const uint64_t max_ms = static_cast<uint64_t>(std::max<int64_t>(0, hub_now_ms + opts_.max_future_ms));
+  Impl::HostCache hosts;
+  Impl::Loaded ld;
+  std::string host;
+  auto routed = [&](const Record& r) -> Result<bool> {
+    if (r.entity != Entity::registration || r.centre_id == b.node_centre) return true;
+    if (Status s = im.host_of(Impl::event_of(std::optional<Record>(r)), hosts, host); !s) return s;
+    return host == b.node_centre;
+  };
+  for (const Record& r : b.records) {
+    if (hlc_ms(r.max_hlc()) > max_ms) {
+      ++report.repair_refused;
+      continue;
+    }
+    if (Status s = im.load(r.entity, r.id, ld); !s) return s;
+    // The hub's copy decides who may hold it; a record it lacks, the sender's.
+    auto may_hold = routed(ld.rec ? *ld.rec : r);
+    if (!may_hold) return may_hold.status();
+    const bool own = (ld.rec ? ld.rec->centre_id : r.centre_id) == b.node_centre;
+    if (!*may_hold && !b.witness) {
+      report.purge.push_back({r.entity, r.id});
+      continue;
+    }
+    if (!own && !b.witness) {
+      ++report.repair_refused;
+      continue;
+    }
+    const bool was_erased = ld.rec && ld.rec->erased;
+    MergeResult mr = merge_record(ld.rec, r);
+    hlc_.observe(r.max_hlc(), hub_now_ms, opts_.max_future_ms);
+    if (mr == MergeResult::stale) {
+      ++report.repair_stale;
+    } else {
+      ++report.repaired;
+      if (Status s = im.save(*ld.rec, ld, ld.local_seq); !s) return s;
+      if (ld.rec->erased && !was_erased) {
+        if (Status s = im.purge_personal(*ld.rec); !s) return s;
+        any_erase = true;
+      }
+    }
+    if (!*may_hold) report.purge.push_back({r.entity, r.id});
+  }
   return Status::ok();
 }
 

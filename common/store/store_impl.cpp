@@ -9,8 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "common/core/digest.h"
 #include "common/core/merge.h"
-#include "common/store/record_codec.h"
+#include "common/core/record_codec.h"
 #include "common/wire/change_codec.h"
 
 namespace terril {
@@ -62,10 +63,10 @@ Status Store::Impl::prepare_all() {
     "origin <> ?2 ORDER BY seq LIMIT ?3");
   p(log_payload, "SELECT payload FROM change_log WHERE seq = ?1");
   p(log_max, "SELECT coalesce(max(seq), 0) FROM change_log");
-  p(cursor_get, "SELECT seq FROM origin_cursors WHERE origin = ?1");
+  p(cursor_get, "SELECT seq, hlc FROM origin_cursors WHERE origin = ?1");
   p(cursor_set,
-    "INSERT INTO origin_cursors(origin, seq) VALUES (?1, ?2) ON CONFLICT(origin) DO UPDATE SET seq = "
-    "excluded.seq");
+    "INSERT INTO origin_cursors(origin, seq, hlc) VALUES (?1, ?2, ?3) ON CONFLICT(origin) DO UPDATE SET seq = "
+    "excluded.seq, hlc = excluded.hlc");
   p(rej_insert,
     "INSERT OR IGNORE INTO rejections(origin, origin_seq, code, field, message, at_ms, entity, record_id) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
@@ -86,7 +87,7 @@ Status Store::Impl::prepare_all() {
       sets += ", " + std::string(fs.name) + " = ?" + std::to_string(i);
       ++i;
     }
-    for (const char* c : {"erased", "updated_at", "local_seq", "state"}) {
+    for (const char* c : {"erased", "updated_at", "local_seq", "state", "digest"}) {
       cols += std::string(", ") + c;
       params += ", ?" + std::to_string(i);
       sets += std::string(", ") + c + " = ?" + std::to_string(i);
@@ -187,11 +188,11 @@ Status Store::Impl::load(Entity e, std::string_view id, Loaded& out) {
   r.entity = e;
   r.id = std::string(id);
   r.centre_id = std::string(q.text(1));
-  return store::decode_state(q.blob(3), r);
+  return decode_state(q.blob(3), r);
 }
 
 Status Store::Impl::save(const Record& r, Loaded& ld, uint64_t local_seq) {
-  store::encode_state(r, state_buf);
+  encode_state(r, state_buf);
   auto& st = of(r.entity);
   Query q(ld.rowid ? st.update : st.insert);
   q.bind(1, std::string_view(r.id)).bind(2, std::string_view(r.centre_id));
@@ -213,6 +214,7 @@ Status Store::Impl::save(const Record& r, Loaded& ld, uint64_t local_seq) {
     ++i;
   }
   q.bind(i, int64_t{r.erased}).bind(i + 1, r.updated_at_ms()).bind(i + 2, local_seq).bind_blob(i + 3, state_buf);
+  q.bind(i + 4, record_hash(r.entity, r.id, r.centre_id, state_buf));
   if (Status s = run(q, "write record"); !s) return s;
   if (!ld.rowid) ld.rowid = sqlite3_last_insert_rowid(db);
   ld.local_seq = local_seq;
@@ -296,6 +298,21 @@ Result<uint64_t> Store::Impl::cursor_of(std::string_view origin) {
   return sql_error(db, rc, "read origin cursor");
 }
 
+Result<uint64_t> Store::Impl::cursor_hlc_of(std::string_view origin) {
+  Query q(cursor_get);
+  q.bind(1, origin);
+  int rc = q.step();
+  if (rc == SQLITE_ROW) return q.u64(1);
+  if (rc == SQLITE_DONE) return uint64_t{0};
+  return sql_error(db, rc, "read origin cursor");
+}
+
+Status Store::Impl::set_cursor(std::string_view origin, uint64_t seq, uint64_t hlc) {
+  Query q(cursor_set);
+  q.bind(1, origin).bind(2, seq).bind(3, hlc);
+  return run(q, "write origin cursor");
+}
+
 Status Store::Impl::checkpoint_truncate() {
   const int rc = store::injected_failure()
                      ? SQLITE_IOERR
@@ -305,13 +322,16 @@ Status Store::Impl::checkpoint_truncate() {
 }
 
 void Store::Impl::checkpoint_after_erase() {
+  erase_checkpoint_pending = true;
   if (Status s = checkpoint_truncate(); !s) {
     ++erase_checkpoint_failures;
     spdlog::warn(
         "store: WAL checkpoint after an erasure failed ({}); the erasure is committed, the next checkpoint "
         "clears the WAL",
         s.message());
+    return;
   }
+  erase_checkpoint_pending = false;
 }
 
 }  // namespace terril

@@ -3,7 +3,7 @@
 // change-log primitives, and the meta keys the store owns. Internal to
 // common/store; nothing outside it includes this header. Schema and column
 // meanings: common/store/schema/*.sql. Record state encoding:
-// common/store/record_codec.cpp. Change-log payloads: serialized
+// common/core/record_codec.cpp. Change-log payloads: serialized
 // terril.v1.Change (common/wire).
 //
 // Transactions: every public method that writes runs in one BEGIN IMMEDIATE
@@ -20,11 +20,13 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
+#include "common/core/digest.h"
 #include "common/core/routing.h"
 #include "common/store/sqlite_util.h"
 #include "common/store/store.h"
@@ -87,6 +89,9 @@ struct Store::Impl {
   std::string state_buf;  // reused encoding buffer
   // WAL checkpoints after an erasure that failed, since open (StoreStats).
   uint64_t erase_checkpoint_failures = 0;
+  // An erasure committed since the last WAL checkpoint that succeeded: the
+  // erased bytes may still be in the WAL (Store::retry_erase_checkpoint).
+  bool erase_checkpoint_pending = false;
   // StoreOptions::fail_after, armed by Tx::begin(write) on this thread.
   std::optional<store::FailPoint> fail_point;
 
@@ -210,9 +215,21 @@ struct Store::Impl {
   Status purge_personal(const Record& r);
   Status add_rejection(const Rejection& r);
   Result<uint64_t> cursor_of(std::string_view origin);
+  // The hlc stored with origin's cursor (0: none, or from before 003).
+  Result<uint64_t> cursor_hlc_of(std::string_view origin);
+  Status set_cursor(std::string_view origin, uint64_t seq, uint64_t hlc);
 
   // wal_checkpoint(TRUNCATE). Errors: io (SQLITE_BUSY included).
   Status checkpoint_truncate();
+  // Records of entity `e` in range `k` within `scope` (the hub: what centre
+  // `scope` should hold; "" = every row), in id order: fn(centre, id, hash).
+  Status scan_range(const std::string& scope, const RangeKey& k,
+                    const std::function<void(std::string_view, std::string_view, uint64_t)>& fn);
+  // Fills the digest column of rows written before migration 003.
+  Status backfill_digests();
+  // Deletes the row of record `ref` (a node purging what it may not hold).
+  Status delete_row(const RecordRef& ref);
+
   // After a committed erasure: truncate the WAL so the erased bytes leave
   // it too. Best effort: a reader may hold the WAL, and the erasure is
   // committed either way; a failure is logged (no personal data) and

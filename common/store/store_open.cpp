@@ -164,6 +164,13 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
   im.path = path;
   if (Status s = im.prepare_all(); !s) return s;
   if (Status s = im.load_counters(); !s) return s;
+  if (parse_number<int>(version) < 3 && latest >= 3) {
+    // Rows written before migration 003 get their digest (one pass, once).
+    Impl::Tx tx(im);
+    if (Status s = tx.begin(); !s) return s;
+    if (Status s = im.backfill_digests(); !s) return s;
+    if (Status s = tx.commit(); !s) return s;
+  }
   auto stored_origin = im.get_meta(kMetaOrigin);
   if (!stored_origin) return stored_origin.status();
   if (store->opts_.hub && store->opts_.origin.empty()) store->opts_.origin = std::string(kHubOrigin);
@@ -226,6 +233,7 @@ Result<StoreStats> Store::stats() {
     st.rejections = q.u64(0);
   }
   st.erase_checkpoint_failures = im.erase_checkpoint_failures;
+  st.erase_checkpoint_pending = im.erase_checkpoint_pending;
   if (Status s = tx.commit(); !s) return s;
   struct stat sb;
   if (::stat(im.path.c_str(), &sb) == 0) st.db_bytes = sb.st_size;

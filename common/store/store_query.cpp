@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <variant>
 
-#include "common/store/record_codec.h"
+#include "common/core/record_codec.h"
 #include "common/store/store_impl.h"
 
 namespace terril {
@@ -166,7 +166,7 @@ Status read_record(Entity e, const Query& q, Record& r) {
   r.entity = e;
   r.id = std::string(q.text(0));
   r.centre_id = std::string(q.text(1));
-  return store::decode_state(q.blob(2), r);
+  return decode_state(q.blob(2), r);
 }
 }  // namespace
 

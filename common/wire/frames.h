@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/core/digest.h"
 #include "common/core/model.h"
 #include "common/core/status.h"
 #include "common/wire/errors.h"
@@ -50,6 +51,7 @@ struct Hello {
   uint32_t protocol_version = 0;
   std::string software_version;
   uint64_t hub_cursor = 0;  // last hub sequence this node has applied
+  uint64_t node_acked = 0;  // last own origin_seq the node believes the hub holds
 };
 
 // hub -> node, after a good Hello.
@@ -58,7 +60,9 @@ struct Welcome {
   uint64_t node_cursor = 0;  // last origin_seq of this node the hub holds durably
   std::string centre_id;
   uint32_t window = 0;
-  uint64_t hub_seq = 0;  // the hub's newest sequence, for progress display
+  uint64_t hub_seq = 0;          // the hub's newest sequence, for progress display
+  uint64_t node_cursor_hlc = 0;  // hlc of the node's change node_cursor at the hub (0: unknown)
+  uint64_t hub_rewound = 0;      // hub sequences the node applied that the hub lost (restore)
 };
 
 // A batch, either way; every change was checked by from_wire. last_seq: the
@@ -103,8 +107,44 @@ struct Enrolled {
   uint64_t hub_time_ms = 0;
 };
 
+// Anti-entropy (sync.proto says how a round runs). Limits checked by the
+// decoder: kMaxRanges ranges (split + children + leaves' ranges), kMaxLeaves
+// leaves in all, kMaxRepairRecords records and kMaxRefs refs per frame; each
+// record passes validate_record.
+constexpr size_t kMaxRanges = 4096;
+constexpr size_t kMaxLeaves = 16384;
+constexpr size_t kMaxRepairRecords = 512;
+constexpr size_t kMaxRefs = 16384;
+
+struct DigestCheck {
+  uint64_t round = 0;
+  std::vector<RangeDigest> ranges;
+};
+
+struct RangeLeaves {
+  RangeDigest range;
+  std::vector<Leaf> leaves;
+};
+
+struct DigestReply {
+  uint64_t round = 0;
+  std::vector<RangeDigest> split;
+  std::vector<RangeDigest> children;
+  std::vector<RangeLeaves> leaves;
+  bool empty() const { return split.empty() && leaves.empty(); }
+};
+
+struct Repair {
+  uint64_t round = 0;
+  std::vector<Record> records;
+  std::vector<RecordRef> want;
+  std::vector<RecordRef> purge;
+  bool last = false;
+};
+
 // Exactly one message per frame.
-using Frame = std::variant<Challenge, Hello, Welcome, Changes, Ack, Error, Enrol, Enrolled>;
+using Frame =
+    std::variant<Challenge, Hello, Welcome, Changes, Ack, Error, Enrol, Enrolled, DigestCheck, DigestReply, Repair>;
 
 // The message's name as in the .proto ("Hello"), for logs.
 const char* frame_name(const Frame& f);

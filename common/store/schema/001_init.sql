@@ -2,7 +2,7 @@
 --
 -- Every record table holds one row per record id. `state` is the merged
 -- Record with every field's stamp, encoded as described at the top of
--- common/store/record_codec.cpp; it is the truth. The typed columns are
+-- common/core/record_codec.cpp; it is the truth. The typed columns are
 -- derived from it on every write, for queries, filters and exports only.
 -- Typed column names are the field names of common/core/model.h (FieldSpec
 -- name); text fields are TEXT, integer/time/boolean fields INTEGER

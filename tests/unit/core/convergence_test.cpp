@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/core/digest.h"
 #include "common/core/hlc.h"
 #include "common/core/ids.h"
 #include "common/core/merge.h"
@@ -347,6 +348,79 @@ TEST_CASE("merging a set of changes again, or in other groupings, changes nothin
     for (const Change* c : group(a, order.size())) apply(right, *c);
     REQUIRE(dump(left) == first);
     REQUIRE(dump(right) == first);
+  }
+}
+
+// Replicas that heal (docs/design.md "Replicas that heal"): each replica receives a random part of the
+// changes, may be rolled back to any earlier state of its own (a restored backup or SD image), then
+// replicas repair by exchanging whole records (merge_record) in a random order of pairs, with record
+// hashes deciding what travels, as anti-entropy does. After healing every replica holds exactly the
+// records that the surviving changes (those still held by at least one replica) make, byte for byte,
+// and nothing erased comes back.
+TEST_CASE("replicas rolled back to earlier states heal to identical records by exchanging records",
+          "[convergence][property][heal]") {
+  const uint64_t seed = env_or("TERRIL_SEED", (uint64_t{std::random_device{}()} << 32) | std::random_device{}());
+  const uint64_t cases = env_or("TERRIL_PROPERTY_CASES", 1000) / 2 + 1;
+  std::cout << "heal seed=" << seed << " cases=" << cases << std::endl;
+  Rng rng(seed ^ 0x51ed270b27a1f3c5ULL);
+  size_t rollbacks = 0, repaired = 0;
+  for (uint64_t k = 0; k < cases; ++k) {
+    INFO("seed=" << seed << " case=" << k);
+    const Scenario sc = generate(rng);
+    const size_t n = 2 + pick(rng, 5);
+    std::vector<Replica> reps(n);
+    std::vector<std::vector<const Change*>> held(n);  // what each replica merged, in order
+    for (size_t i = 0; i < n; ++i) {
+      for (const Change* c : delivery(rng, sc.changes))
+        if (chance(rng, 0.6)) held[i].push_back(c);
+      // A restore: the replica goes back to the state after a prefix of what it merged.
+      if (chance(rng, 0.4)) {
+        held[i].resize(pick(rng, held[i].size() + 1));
+        ++rollbacks;
+      }
+      for (const Change* c : held[i]) apply(reps[i], *c);
+    }
+    std::vector<Change> surviving;
+    for (const auto& h : held)
+      for (const Change* c : h) surviving.push_back(*c);
+    const std::string expected = expected_dump(surviving);
+
+    // Anti-entropy rounds between random pairs until a full pass changes nothing.
+    for (int pass = 0; pass < 64; ++pass) {
+      bool moved = false;
+      // Every pair once per pass, in a random order (a hub meets every node).
+      std::vector<std::pair<size_t, size_t>> pairs;
+      for (size_t i = 0; i < n; ++i)
+        for (size_t j = i + 1; j < n; ++j) pairs.emplace_back(i, j);
+      std::shuffle(pairs.begin(), pairs.end(), rng);
+      for (auto [i, j] : pairs) {
+        Replica& a = reps[i];
+        Replica& b = reps[j];
+        std::vector<Key> keys;
+        for (const auto& [key, rec] : a) keys.push_back(key);
+        for (const auto& [key, rec] : b) keys.push_back(key);
+        std::shuffle(keys.begin(), keys.end(), rng);
+        for (const Key& key : keys) {
+          auto& ra = a[key];
+          auto& rb = b[key];
+          if (ra && rb && record_hash(*ra) == record_hash(*rb)) continue;
+          if (rb) moved |= merge_record(ra, *rb) != MergeResult::stale;
+          if (ra) moved |= merge_record(rb, *ra) != MergeResult::stale;
+          ++repaired;
+        }
+      }
+      if (!moved) break;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      INFO("replica " << i << " of " << n);
+      REQUIRE(dump(reps[i]) == expected);
+    }
+  }
+  std::cout << "heal: " << cases << " cases, " << rollbacks << " rollbacks, " << repaired << " records repaired"
+            << std::endl;
+  if (cases >= 100) {
+    CHECK(rollbacks > 0);
+    CHECK(repaired > 0);
   }
 }
 

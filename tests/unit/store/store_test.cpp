@@ -89,8 +89,9 @@ TEST_CASE("record tables have one typed column per field of the field table", "[
       REQUIRE(types.count(std::string(fs.name)));
       CHECK(types[std::string(fs.name)] == (fs.kind == ValueKind::text ? "TEXT" : "INTEGER"));
     }
-    for (const char* c : {"id", "centre_id", "erased", "updated_at", "local_seq", "state"}) CHECK(types.count(c));
-    CHECK(types.size() == es.fields.size() + 6);
+    for (const char* c : {"id", "centre_id", "erased", "updated_at", "local_seq", "state", "digest"})
+      CHECK(types.count(c));
+    CHECK(types.size() == es.fields.size() + 7);
   }
 }
 

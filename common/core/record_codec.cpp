@@ -18,11 +18,11 @@
 // because a record's fields mostly share one or two stamps. The encoding of a
 // Record is unique, so equal records give equal bytes.
 
-#include "common/store/record_codec.h"
+#include "common/core/record_codec.h"
 
 #include <vector>
 
-namespace terril::store {
+namespace terril {
 namespace {
 
 constexpr uint8_t kVersion = 1;
@@ -200,4 +200,4 @@ Status decode_state(std::string_view bytes, Record& r) {
   return Status::ok();
 }
 
-}  // namespace terril::store
+}  // namespace terril

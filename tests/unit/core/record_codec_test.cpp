@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "common/store/record_codec.h"
+#include "common/core/record_codec.h"
 
 using namespace terril;
 
@@ -23,7 +23,7 @@ Record sample() {
 Record decoded(const std::string& bytes, Entity e) {
   Record r;
   r.entity = e;
-  REQUIRE(store::decode_state(bytes, r).is_ok());
+  REQUIRE(decode_state(bytes, r).is_ok());
   return r;
 }
 
@@ -32,14 +32,14 @@ Record decoded(const std::string& bytes, Entity e) {
 TEST_CASE("record state round-trips every value kind and stamp", "[store][codec]") {
   Record r = sample();
   std::string bytes;
-  store::encode_state(r, bytes);
+  encode_state(r, bytes);
   Record back = decoded(bytes, r.entity);
   back.id = r.id;
   back.centre_id = r.centre_id;
   CHECK(canonical(back) == canonical(r));
   CHECK(back == r);
   std::string again;
-  store::encode_state(back, again);
+  encode_state(back, again);
   CHECK(again == bytes);  // one encoding per record
 }
 
@@ -49,7 +49,7 @@ TEST_CASE("record state keeps the erase stamp and negative integers", "[store][c
   e.erased = true;
   e.erase_stamp = {uint64_t{7} << 16, "hub"};
   std::string bytes;
-  store::encode_state(e, bytes);
+  encode_state(e, bytes);
   CHECK(decoded(bytes, e.entity) == e);
 
   Record ev;
@@ -57,25 +57,25 @@ TEST_CASE("record state keeps the erase stamp and negative integers", "[store][c
   ev.fields[Field::capacity] = {Value{int64_t{-5}}, {1, "hub"}};
   ev.fields[Field::starts_at] = {Value{INT64_MIN}, {2, "hub"}};
   ev.fields[Field::ends_at] = {Value{INT64_MAX}, {3, "hub"}};
-  store::encode_state(ev, bytes);
+  encode_state(ev, bytes);
   CHECK(decoded(bytes, ev.entity) == ev);
 }
 
 TEST_CASE("corrupt record state is refused, never misread", "[store][codec]") {
   std::string bytes;
-  store::encode_state(sample(), bytes);
+  encode_state(sample(), bytes);
   for (size_t n = 0; n < bytes.size(); ++n) {
     Record r;
     r.entity = Entity::registration;
     INFO("prefix " << n);
-    CHECK(store::decode_state(std::string_view(bytes).substr(0, n), r).code() == Code::io);
+    CHECK(decode_state(std::string_view(bytes).substr(0, n), r).code() == Code::io);
   }
   Record r;
   r.entity = Entity::registration;
-  CHECK_FALSE(store::decode_state(bytes + "x", r).is_ok());
+  CHECK_FALSE(decode_state(bytes + "x", r).is_ok());
   r.entity = Entity::centre;  // first_name is not a centre field
-  CHECK_FALSE(store::decode_state(bytes, r).is_ok());
+  CHECK_FALSE(decode_state(bytes, r).is_ok());
   std::string bad_version = bytes;
   bad_version[0] = 9;
-  CHECK_FALSE(store::decode_state(bad_version, r).is_ok());
+  CHECK_FALSE(decode_state(bad_version, r).is_ok());
 }

@@ -8,7 +8,7 @@
 #include "common/core/model.h"
 #include "common/core/status.h"
 
-namespace terril::store {
+namespace terril {
 
 // Appends the encoding of r's fields, erase flag and stamps to `out` (cleared
 // first). The entity, id and centre_id are not encoded: they are columns.
@@ -19,4 +19,4 @@ void encode_state(const Record& r, std::string& out);
 // when the bytes are not a valid encoding for r.entity.
 Status decode_state(std::string_view bytes, Record& r);
 
-}  // namespace terril::store
+}  // namespace terril

@@ -6,11 +6,14 @@
 # Each package holds:
 #   /usr/bin/terril-X                          stripped binary
 #   /usr/lib/systemd/system/terril-X.service   unit (systemd/)
+#   /usr/lib/systemd/system/terril-hub-backup.{service,timer}   hub only: nightly backups
 #   /etc/terril/X.toml                         commented defaults (config/), a conffile
 #   /usr/share/doc/terril-X/README.md          what the package does and the next steps
 # and maintainer scripts generated from packaging/*.in: postinst creates the
-# system user terril-X and /var/lib/terril-X (0700, owned by it) and never
-# starts the service; purge deletes that state and the user.
+# system user terril-X and /var/lib/terril-X (0700, owned by it; the hub also
+# /var/backups/terril-hub) and never starts the service nor the hub's backup
+# timer (on upgrade both are restarted if running); purge deletes that state
+# and the user (the hub's backups stay).
 # `Depends` comes from dpkg-shlibdeps (also for the arm64 cross build, which
 # reads the arm64 libraries installed by multiarch).
 
@@ -92,6 +95,10 @@ foreach(comp node hub)
     DESTINATION share/doc/${pkg} RENAME systemd.md COMPONENT ${comp}
     PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 endforeach()
+# The hub's nightly backup (systemd/terril-hub-backup.service, .timer).
+install(FILES ${PROJECT_SOURCE_DIR}/systemd/terril-hub-backup.service ${PROJECT_SOURCE_DIR}/systemd/terril-hub-backup.timer
+  DESTINATION lib/systemd/system COMPONENT hub
+  PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 install(FILES ${TERRIL_DOC_DIR}/install-raspberry-pi.md
   DESTINATION share/doc/terril-node COMPONENT node
   PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
@@ -104,7 +111,18 @@ set(TERRIL_NEXT_STEPS_node [=[echo "terril-node is installed but not started: en
     echo "  sudo -u terril-node terril-node doctor"]=])
 set(TERRIL_NEXT_STEPS_hub [=[echo "terril-hub is installed but not started: initialise it first (see /usr/share/doc/terril-hub/README.md):"
     echo "  sudo -u terril-hub terril-hub init"
-    echo "  sudo systemctl enable --now terril-hub"]=])
+    echo "  sudo systemctl enable --now terril-hub"
+    echo "  sudo systemctl enable --now terril-hub-backup.timer   # nightly backups to /var/backups/terril-hub"]=])
+# The units the maintainer scripts restart on upgrade (if running), stop on
+# removal, and whose enable symlinks a purge removes; the hub's backup folder.
+set(TERRIL_UNITS_node "terril-node.service")
+set(TERRIL_UNITS_hub "terril-hub.service terril-hub-backup.timer")
+set(TERRIL_STOP_UNITS_node "terril-node.service")
+set(TERRIL_STOP_UNITS_hub "terril-hub-backup.timer terril-hub-backup.service terril-hub.service")
+set(TERRIL_WANTS_LINKS_node "/etc/systemd/system/multi-user.target.wants/terril-node.service")
+set(TERRIL_WANTS_LINKS_hub "/etc/systemd/system/multi-user.target.wants/terril-hub.service /etc/systemd/system/timers.target.wants/terril-hub-backup.timer")
+set(TERRIL_BACKUP_DIR_node "")
+set(TERRIL_BACKUP_DIR_hub "/var/backups/terril-hub")
 set(TERRIL_DESCRIPTION_node "terril node daemon")
 set(TERRIL_DESCRIPTION_hub "terril hub daemon")
 
@@ -113,6 +131,10 @@ foreach(comp node hub)
   set(CONFIG ${comp}.toml)
   set(NEXT_STEPS "${TERRIL_NEXT_STEPS_${comp}}")
   set(DESCRIPTION "${TERRIL_DESCRIPTION_${comp}}")
+  set(UNITS "${TERRIL_UNITS_${comp}}")
+  set(STOP_UNITS "${TERRIL_STOP_UNITS_${comp}}")
+  set(WANTS_LINKS "${TERRIL_WANTS_LINKS_${comp}}")
+  set(BACKUP_DIR "${TERRIL_BACKUP_DIR_${comp}}")
   set(dir ${CMAKE_BINARY_DIR}/packaging/${PKG})
   foreach(script postinst prerm postrm)
     configure_file(${TERRIL_PACKAGING_DIR}/${script}.in ${dir}/${script} @ONLY

@@ -9,6 +9,7 @@
 //   terril-hub passwd                         change the admin password (stdin when not a terminal)
 //   terril-hub node add|list|revoke|replace   node management
 //   terril-hub export --entity E --format csv export consolidated data
+//   terril-hub backup --to FILE | restore --from FILE   hub/backup_cmd.h
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -27,12 +28,14 @@
 #include "common/ops/cli_util.h"
 #include "common/ops/config.h"
 #include "common/ops/daemon_loop.h"
+#include "common/ops/data_lock.h"
 #include "common/ops/data_store.h"
 #include "common/ops/log.h"
 #include "common/ops/tls.h"
 #include "common/store/store.h"
 #include "common/version.h"
 #include "hub/admin.h"
+#include "hub/backup_cmd.h"
 #include "hub/centres_seed.h"
 #include "hub/export_cli.h"
 #include "common/store/hub_registry.h"
@@ -180,6 +183,9 @@ int cmd_serve(const HubConfig& cfg) {
     if (!is_loopback_address(hp->host))
       return die("--insecure serves plain ws:// and is refused on " + hp->host + ": use a loopback address");
   }
+  // Held until serve returns: `restore` refuses while it is.
+  auto lock = DataLock::acquire(cfg.data_dir);
+  if (!lock) return die(lock.status().message());
   auto st = open_store(cfg);
   if (!st) return die(st.status().message());
   Store& store = **st;
@@ -303,6 +309,11 @@ int main(int argc, char** argv) {
   add_export_flags(*exp, ef);
   add_common(exp);
 
+  BackupFlags backup_flags;
+  BackupCommands backup = add_backup_commands(app, backup_flags);
+  add_common(backup.backup);
+  add_common(backup.restore);
+
   CLI11_PARSE(app, argc, argv);
 
   CLI::App* used = app.get_subcommands().front();
@@ -316,6 +327,8 @@ int main(int argc, char** argv) {
     if (used == init) return cmd_init(*cfg, password_stdin);
     if (used == serve) return cmd_serve(*cfg);
     if (used == passwd) return cmd_passwd(*cfg);
+    if (used == backup.backup) return run_backup(*cfg, backup_flags);
+    if (used == backup.restore) return run_restore(*cfg, backup_flags);
 
     auto st = open_store(*cfg);
     if (!st) return die(st.status().message());

@@ -48,6 +48,10 @@ HttpResponse AdminApi::nodes_list() {
     if (!received) return status_response(received.status(), kWho);
     auto rej = rejected->find(n.node_id);
     auto c = by_id.find(n.centre_id);
+    auto lag = store_.changes_after(cursor);
+    if (!lag) return status_response(lag.status(), kWho);
+    auto note_text = store_.meta(repair_note_key(n.node_id));
+    const RepairNote note = note_text && *note_text ? decode_note(**note_text) : RepairNote{};
     items.push_back({
         {"node_id", n.node_id},
         {"centre_id", n.centre_id},
@@ -64,7 +68,13 @@ HttpResponse AdminApi::nodes_list() {
                                  ? json(conn->second.software_version)
                                  : (n.software_version.empty() ? json(nullptr) : json(n.software_version))},
         {"hub_cursor", cursor},
-        {"lag", hub_seq > cursor ? hub_seq - cursor : 0},
+        {"lag", *lag},
+        {"last_repair", note.at_ms ? json{{"at", format_iso8601(note.at_ms)},
+                                          {"received", note.received},
+                                          {"sent", note.sent},
+                                          {"purged", note.purged}}
+                                   : json(nullptr)},
+        {"out_of_step", note.witness},
         {"changes_received", *received},
         {"rejected", rej == rejected->end() ? 0 : rej->second},
         {"replaced_by", n.replaced_by.empty() ? json(nullptr) : json(n.replaced_by)},

@@ -33,6 +33,16 @@ HttpResponse AdminApi::metrics() {
               "Transactions that applied node batches (one fsync each).", static_cast<double>(m.group_commits));
   prom_metric(o, "terril_hub_grouped_batches_total", "counter", "Node batches applied by those transactions.",
               static_cast<double>(m.grouped_batches));
+  prom_metric(o, "terril_hub_digest_checks_total", "counter", "Anti-entropy digest checks answered.",
+              static_cast<double>(m.digest_checks));
+  prom_head(o, "terril_hub_repair_records_total", "counter",
+            "Records repaired by anti-entropy: merged from nodes (in), sent to nodes (out), purges sent (purge).");
+  prom_sample(o, "terril_hub_repair_records_total", "direction=\"in\"", std::to_string(m.repair_records_in));
+  prom_sample(o, "terril_hub_repair_records_total", "direction=\"out\"", std::to_string(m.repair_records_out));
+  prom_sample(o, "terril_hub_repair_records_total", "direction=\"purge\"", std::to_string(m.repair_purges));
+  prom_metric(o, "terril_hub_restores_detected_total", "counter",
+              "Handshakes that found this hub behind a node (restored from an older copy).",
+              static_cast<double>(m.restores_detected));
   prom_head(o, "terril_hub_apply_latency_ms", "histogram",
             "Time to apply and commit the group commit that carried a batch from a node.");
   static const char* bounds[] = {"1", "2", "5", "10", "25", "50", "100", "250", "1000", "+Inf"};
@@ -60,11 +70,11 @@ HttpResponse AdminApi::metrics() {
       prom_sample(o, "terril_hub_node_last_seen_timestamp_seconds",
                   node_label(n.node_id) + ",centre=\"" + prom_label(n.centre_id) + "\"",
                   std::to_string(n.last_seen_at_ms / 1000));
-    prom_head(o, "terril_hub_node_lag_changes", "gauge", "Hub sequence numbers a node has not acknowledged yet.");
+    prom_head(o, "terril_hub_node_lag_changes", "gauge", "Hub changes a node has not acknowledged yet.");
     for (const auto& n : *nodes) {
       uint64_t cursor = std::max(n.hub_cursor, acked.count(n.node_id) ? acked[n.node_id] : 0);
-      prom_sample(o, "terril_hub_node_lag_changes", node_label(n.node_id),
-                  std::to_string(st->hub_cursor > cursor ? st->hub_cursor - cursor : 0));
+      auto lag = store_.changes_after(cursor);
+      prom_sample(o, "terril_hub_node_lag_changes", node_label(n.node_id), std::to_string(lag ? *lag : 0));
     }
     if (rejected) {
       prom_head(o, "terril_hub_node_rejected_changes", "gauge", "Changes from a node the hub refused, stored.");

@@ -341,6 +341,10 @@ class Store {
   // the greatest sequence below it that it holds: where a node that applied
   // history this hub lost (restored) resumes.
   Result<uint64_t> hub_fork_point(uint64_t cursor);
+  // Hub: changes in the log after hub sequence `seq` (epoch markers not
+  // counted): how far behind a node with that cursor is. Sequences jump at
+  // each epoch, so their difference is no count.
+  Result<uint64_t> changes_after(uint64_t seq);
   // Hub: the hlc stored with origin's cursor (0 if none).
   Result<uint64_t> origin_cursor_hlc(const std::string& origin);
   // Hub: the node says the hub held its changes up to `seq` (Hello.node_acked)

@@ -351,6 +351,16 @@ Result<uint64_t> Store::hub_fork_point(uint64_t cursor) {
   return q.u64(0);
 }
 
+Result<uint64_t> Store::changes_after(uint64_t seq) {
+  Impl& im = *impl_;
+  Status err;
+  Query q(im.cache.get("SELECT count(*) FROM change_log WHERE seq > ?1 AND origin <> ?2", &err));
+  if (!err) return err;
+  q.bind(1, seq).bind(2, kEpochOrigin);
+  if (int rc = q.step(); rc != SQLITE_ROW) return sql_error(im.db, rc, "read change log");
+  return q.u64(0);
+}
+
 Result<uint64_t> Store::origin_cursor_hlc(const std::string& origin) {
   return impl_->cursor_hlc_of(origin);
 }

@@ -31,6 +31,17 @@ Change note(uint64_t seq) {
   return c;
 }
 
+// A whole record with two stamps, as anti-entropy carries it.
+Record record() {
+  Record r;
+  r.entity = Entity::prototype_note;
+  r.id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+  r.centre_id = "denain-tonini";
+  r.fields[Field::title] = FieldState{std::string("Borne"), Stamp{hlc_make(kT, 1), "node-a"}};
+  r.fields[Field::status] = FieldState{std::string("idee"), Stamp{hlc_make(kT, 9), "hub"}};
+  return r;
+}
+
 std::vector<Frame> every_kind() {
   return {
       Challenge{std::string(32, 'n'), "hub-1", {1, 2}},
@@ -42,6 +53,13 @@ std::vector<Frame> every_kind() {
       Error{ErrorCode::unsupported_version, "version 9", {1}},
       Enrol{"ABCD-EFGH-JKMN", "0.9.0"},
       Enrolled{"node-a", std::string(32, 's'), "denain-tonini", "hub-1", static_cast<uint64_t>(kT)},
+      DigestCheck{3, {{{Entity::registration, "", ""}, 12, 0xfeedfacecafebeefull}}},
+      DigestReply{3,
+                  {{{Entity::registration, "", ""}, 13, 5}},
+                  {{{Entity::registration, "denain-tonini", ""}, 13, 5}},
+                  {{{{Entity::event, "denain-tonini", "0f"}, 1, 9}, {{"0f8fad5b-d9cb-469f-a165-70867728950e", 9}}}}},
+      Repair{3, {record()}, {{Entity::event, "0f8fad5b-d9cb-469f-a165-70867728950e"}}, {{Entity::centre, "marly"}},
+             true},
   };
 }
 
@@ -75,13 +93,48 @@ TEST_CASE("plain frames round trip through encode_frame and decode_frame", "[wir
   REQUIRE(hello);
   CHECK(std::get<Hello>(*hello).hub_cursor == 41);
   CHECK(std::get<Hello>(*hello).software_version == "0.9.0");
+  auto rep = decode_frame(encode_frame(every_kind()[11]));
+  REQUIRE(rep);
+  const auto& r = std::get<Repair>(*rep);
+  REQUIRE(r.records.size() == 1);
+  CHECK(r.records[0] == record());  // every stamp survives
+  CHECK(r.want[0].id == "0f8fad5b-d9cb-469f-a165-70867728950e");
+  CHECK(r.purge[0].id == "marly");
+  CHECK(r.last);
+  auto dr = decode_frame(encode_frame(every_kind()[10]));
+  REQUIRE(dr);
+  CHECK(std::get<DigestReply>(*dr).leaves[0].leaves[0].hash == 9);
+}
+
+TEST_CASE("anti-entropy frames refuse bad records, keys and sizes", "[wire][frames]") {
+  Record bad = record();
+  bad.fields[Field::title].stamp.origin = "not a node!";
+  Record erased_note = record();
+  erased_note.fields.clear();
+  erased_note.erased = true;
+  erased_note.erase_stamp = Stamp{hlc_make(kT, 2), "hub"};  // only registrations are erased
+  Repair many;
+  for (size_t i = 0; i <= kMaxRepairRecords; ++i) many.records.push_back(record());
+  const std::vector<std::pair<const char*, std::string>> table = {
+      {"bad stamp origin", encode_frame(Repair{1, {bad}, {}, {}, false})},
+      {"erased note", encode_frame(Repair{1, {erased_note}, {}, {}, false})},
+      {"too many records", encode_frame(many)},
+      {"prefix without owner", encode_frame(DigestCheck{1, {{{Entity::event, "", "0f"}, 1, 1}}})},
+      {"bad ref id", encode_frame(Repair{1, {}, {{Entity::event, "nope"}}, {}, false})},
+  };
+  for (const auto& [name, bytes] : table) {
+    INFO(name);
+    auto f = decode_frame(bytes);
+    REQUIRE_FALSE(f);
+    CHECK(error_code_for(Step::decoding, f.status()) == ErrorCode::malformed_frame);
+  }
 }
 
 TEST_CASE("frame_name names every message", "[wire][frames]") {
   std::vector<std::string> names;
   for (const Frame& f : every_kind()) names.push_back(frame_name(f));
   CHECK(names == std::vector<std::string>{"Challenge", "Hello", "Welcome", "Changes", "Changes", "Ack", "Error",
-                                          "Enrol", "Enrolled"});
+                                          "Enrol", "Enrolled", "DigestCheck", "DigestReply", "Repair"});
 }
 
 TEST_CASE("error_frame lists this build's versions only with unsupported_version", "[wire][frames]") {

@@ -38,8 +38,14 @@ function nodeStateCell(nodes) {
     cls = 'offline';
     sub = n.node_id;
   }
+  // Healing: the last repair with this box, and a box still out of step
+  // after a restore of the hub (it holds records the hub lost).
+  const r = n.last_repair;
+  const repair = n.out_of_step
+    ? h('span', { class: 'sub warn', 'data-testid': 'node-repair', text: 'Réparation en cours : ce boîtier détient des fiches que le serveur avait perdues' })
+    : r ? h('span', { class: 'sub', 'data-testid': 'node-repair', text: 'Dernière réparation ' + leA(r.at) + ' : ' + nf.format(r.received) + ' fiche(s) reçue(s), ' + nf.format(r.sent) + ' envoyée(s)' + (r.purged ? ', ' + nf.format(r.purged) + ' retirée(s)' : '') }) : null;
   return h('td', { 'data-testid': 'node-state', 'data-state': n.connected ? 'connected' : n.state },
-    h('span', { class: 'state ' + cls, text }), h('span', { class: 'sub', text: sub + otherText }));
+    h('span', { class: 'state ' + cls, text }), h('span', { class: 'sub', text: sub + otherText }), repair);
 }
 
 function centreRow(c, nodes) {

@@ -12,6 +12,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import ADMIN_PASSWORD, Api, Cluster, event_body, registration_body, rows, wait_for  # noqa: E402
+from test_chaos import FaultProxy, start_node  # noqa: E402
+from workload import seeded_rng  # noqa: E402
 
 A, B, C = "valenciennes-beaujardin", "denain-tonini", "marly-florales"
 
@@ -196,6 +198,53 @@ class HealTest(unittest.TestCase):
                 self.assertNotIn(f"Personne{i}".encode(), file_bytes(a.db_path))
             out = a.cli("status").stdout
             self.assertIn("retiré du service", out)
+
+    def test_repair_under_a_faulty_link_with_both_sides_killed(self):
+        """A hub restored from a copy that lost 300 registrations heals through the fault proxy
+        while the hub, then the box, are killed with -9 in the middle of the repair."""
+        seed, _ = seeded_rng("heal-chaos")
+        with Cluster() as cl:
+            cl.hub.start()
+            port = cl.hub.port
+            proxy = FaultProxy(port, seed, os.path.join(cl.root, "proxy.log"))
+            try:
+                proxy.command("heal")
+                via = f"wss://127.0.0.1:{proxy.port}"
+                a = start_node(cl.add_node("node-a", A, start=False), via)
+                b = start_node(cl.add_node("node-b", B, start=False), via)
+                ev = a.create("events", event_body("Atelier démarches en ligne"))
+                wait_for(lambda: rows(b.db(), "SELECT id FROM events"), what="event at B")
+                wait_for(lambda: idle(a) and idle(b), what="nodes idle")
+                cl.hub.process.stop()
+                copy = os.path.join(cl.root, "hub-copy")
+                shutil.copytree(cl.hub.dir, copy)
+                cl.hub.start(port=port)
+                regs = [b.create("registrations", registration_body(ev["id"], last=f"Perdu{i}"))["id"]
+                        for i in range(300)]
+                wait_for(lambda: len(ids(cl.hub.db())) == 300 and len(ids(a.db())) == 300 and idle(b), timeout=60,
+                         what="300 registrations everywhere")
+                cl.hub.process.stop()
+                shutil.rmtree(cl.hub.dir)
+                shutil.copytree(copy, cl.hub.dir)
+                proxy.command("chaos")
+                cl.hub.start(port=port)
+                wait_for(lambda: ids(cl.hub.db()), timeout=60, what="repair under way")
+                cl.hub.process.kill9()
+                cl.hub.start(port=port)
+                wait_for(lambda: len(ids(cl.hub.db())) > 0, timeout=60, what="repair resumed")
+                b.process.kill9()
+                start_node(b, via)
+                proxy.command("heal")
+                wait_for(lambda: ids(cl.hub.db()) == set(regs), timeout=120, what="every registration back at the hub")
+                hub_states = dict(rows(cl.hub.db(), "SELECT id, state FROM registrations"))
+
+                def equal(n):
+                    mine = dict(rows(n.db(), "SELECT id, state FROM registrations"))
+                    return mine == hub_states
+                wait_for(lambda: equal(a) and equal(b), timeout=120, what="both nodes byte-equal to the hub")
+                print(f"heal-chaos seed={seed}: {len(regs)} registrations healed, proxy {proxy.command('stats')}")
+            finally:
+                proxy.stop()
 
 
 if __name__ == "__main__":

@@ -72,9 +72,16 @@ Result<wire::DigestReply> answer_digest_check(Store& hub, const std::string& cen
     const RangeDigest& theirs = check.ranges[i];
     const RangeDigest& ours = (*mine)[i];
     if (ours.count == theirs.count && ours.hash == theirs.hash) continue;
-    // What does not fit in this reply waits for the next round.
-    if (leaves > wire::kMaxLeaves / 2 || ranges > wire::kMaxRanges / 2) break;
-    if (ours.count + theirs.count <= kLeafMax || ours.key.prefix.size() >= kMaxIdLen) {
+    // What does not fit in this reply goes back to the node to check again.
+    if (leaves + std::min<uint64_t>(ours.count, kLeafMax) > wire::kMaxLeaves || ranges + 40 > wire::kMaxRanges) {
+      out.again.push_back(theirs);
+      ++ranges;
+      continue;
+    }
+    // Small enough to compare record by record, or the node holds nothing
+    // here (a new or emptied box: it wants every record of the range).
+    const bool node_empty = theirs.count == 0 && leaves + ours.count <= wire::kMaxLeaves;
+    if (ours.count + theirs.count <= kLeafMax || node_empty || ours.key.prefix.size() >= kMaxIdLen) {
       auto l = hub.digest_leaves(centre, ours.key);
       if (!l) return l.status();
       leaves += l->size();
@@ -151,6 +158,14 @@ Result<Reconciler::Step> Reconciler::on_reply(const wire::DigestReply& r) {
       if (h.first) push.push_back({rl.range.key.entity, id});
       if (h.second) want.push_back({rl.range.key.entity, id});
     }
+  }
+  // Ranges the hub had no room for in its reply: check them again as they are.
+  if (!r.again.empty()) {
+    std::vector<RangeKey> keys;
+    for (const auto& d : r.again) keys.push_back(d.key);
+    auto again = store_.digests("", keys);
+    if (!again) return again.status();
+    next.insert(next.end(), again->begin(), again->end());
   }
   if (!next.empty()) {
     stats_.ranges_checked += next.size();

@@ -30,8 +30,12 @@ Status Store::Impl::scan_range(const std::string& scope, const RangeKey& k,
   std::string sql = "SELECT centre_id, id, digest FROM " + of(k.entity).table + " WHERE 1";
   // The hub's view of one centre's replica: registrations routed to it.
   if (!scope.empty() && k.entity == Entity::registration)
-    sql += " AND (centre_id = ?1 OR event_id IN (SELECT id FROM events WHERE centre_id = ?1))";
-  if (!k.owner.empty()) sql += " AND centre_id = ?2";
+    sql += k.prefix.empty() ? " AND (centre_id = ?1 OR event_id IN (SELECT id FROM events WHERE centre_id = ?1))"
+                            : " AND (+centre_id = ?1 OR +event_id IN (SELECT id FROM events WHERE centre_id = ?1))";
+  // With a prefix, walk the id index over the prefix's range (the unary +
+  // keeps the planner off the centre index, which would scan the owner's
+  // every row for each range).
+  if (!k.owner.empty()) sql += k.prefix.empty() ? " AND centre_id = ?2" : " AND +centre_id = ?2";
   if (!k.prefix.empty()) sql += " AND id >= ?3 AND id < ?4";
   sql += " ORDER BY id";
   Status err;

@@ -108,13 +108,14 @@ Result<Frame> repair_from(const v1::Repair& w) {
 Result<Frame> digest_reply_from(const v1::DigestReply& w) {
   size_t n_leaves = 0;
   for (const auto& l : w.leaves()) n_leaves += static_cast<size_t>(l.leaves_size());
-  if (static_cast<size_t>(w.split_size() + w.children_size() + w.leaves_size()) > kMaxRanges)
+  if (static_cast<size_t>(w.split_size() + w.children_size() + w.leaves_size() + w.again_size()) > kMaxRanges)
     return malformed("too many ranges");
   if (n_leaves > kMaxLeaves) return malformed("too many leaves");
   DigestReply out;
   out.round = w.round();
   if (Status s = ranges_from(w.split(), out.split); !s) return s;
   if (Status s = ranges_from(w.children(), out.children); !s) return s;
+  if (Status s = ranges_from(w.again(), out.again); !s) return s;
   for (const auto& l : w.leaves()) {
     auto range = range_from(l.range());
     if (!range) return range.status();
@@ -257,6 +258,7 @@ void to_proto(const Frame& frame, v1::Frame& f) {
           d->set_round(m.round);
           for (const auto& r : m.split) range_to(r, *d->add_split());
           for (const auto& r : m.children) range_to(r, *d->add_children());
+          for (const auto& r : m.again) range_to(r, *d->add_again());
           for (const auto& l : m.leaves) {
             auto* x = d->add_leaves();
             range_to(l.range, *x->mutable_range());

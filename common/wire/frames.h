@@ -131,7 +131,8 @@ struct DigestReply {
   std::vector<RangeDigest> split;
   std::vector<RangeDigest> children;
   std::vector<RangeLeaves> leaves;
-  bool empty() const { return split.empty() && leaves.empty(); }
+  std::vector<RangeDigest> again;  // differing, not compared this time: check again
+  bool empty() const { return split.empty() && leaves.empty() && again.empty(); }
 };
 
 struct Repair {

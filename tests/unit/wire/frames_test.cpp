@@ -58,8 +58,8 @@ std::vector<Frame> every_kind() {
                   {{{Entity::registration, "", ""}, 13, 5}},
                   {{{Entity::registration, "denain-tonini", ""}, 13, 5}},
                   {{{{Entity::event, "denain-tonini", "0f"}, 1, 9}, {{"0f8fad5b-d9cb-469f-a165-70867728950e", 9}}}}},
-      Repair{3, {record()}, {{Entity::event, "0f8fad5b-d9cb-469f-a165-70867728950e"}}, {{Entity::centre, "marly"}},
-             true},
+      Repair{
+          3, {record()}, {{Entity::event, "0f8fad5b-d9cb-469f-a165-70867728950e"}}, {{Entity::centre, "marly"}}, true},
   };
 }
 

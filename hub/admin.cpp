@@ -187,11 +187,36 @@ RecordPolicy AdminApi::policy() const {
   return p;
 }
 
+namespace {
+
+// The host centre of a registration's event ("" when unknown).
+std::string host_of_registration(Store& store, const std::string& id) {
+  auto r = store.get(Entity::registration, id);
+  if (!r || !*r) return {};
+  auto ev = (*r)->text(Field::event_id);
+  if (!ev) return {};
+  auto e = store.get(Entity::event, *ev);
+  return e && *e ? (*e)->centre_id : std::string();
+}
+
+}  // namespace
+
 Status AdminApi::admin_write(const HttpRequest& req, const LocalWrite& w, std::string_view action) {
+  const bool may_move =
+      w.entity == Entity::registration &&
+      std::any_of(w.fields.begin(), w.fields.end(), [](const FieldValue& f) { return f.field == Field::event_id; });
+  const std::string host_before = may_move ? host_of_registration(store_, w.record_id) : std::string();
   auto written = store_.write(w, now());
   if (!written) return written.status();
   if (written->origin_seq == 0) return Status::ok();  // nothing differed: nothing logged, nothing to send
   hub_.notify_changes();
+  if (may_move) {
+    // The admin moved a registration to another centre's event: the new host
+    // gets it whole, the old one purges it (as for a node's move).
+    const std::string host_after = host_of_registration(store_, w.record_id);
+    if (!host_before.empty() && host_after != host_before)
+      hub_.fan_out_moves({{w.record_id, w.centre_id, host_before, host_after}});
+  }
   // Audit: which record and which fields, never their values.
   std::string detail = std::string(entity_name(w.entity)) + " " + w.record_id + " centre=" + w.centre_id;
   if (!w.fields.empty()) {

@@ -67,6 +67,11 @@ class SyncHub : private SessionHost {
   // monitoring; not per Ack, which would cost an fsync per node per batch).
   void tick();
 
+  // Registrations that moved to another host (a node's change or the
+  // admin's): the new host's sessions get the whole record, the old host's a
+  // purge. Hosts not connected get both at their next check.
+  void fan_out_moves(const std::vector<ApplyReport::Move>& moves);
+
   // Close every session of this node (revocation from this process).
   void drop_node(const std::string& node_id);
 
@@ -81,9 +86,6 @@ class SyncHub : private SessionHost {
   void submit(const std::shared_ptr<NodeSession>& s, NodeBatch batch) override;
   bool registered(const NodeSession& s) const override;
   void repaired(const std::string& node_id, const RepairNote& note) override;
-  // Registrations that moved to another host: the new host's sessions get
-  // the whole record, the old host's a purge.
-  void fan_out_moves(const std::vector<ApplyReport::Move>& moves);
 
   // Removes node_id's entries if they point to s (or to a closed session).
   void forget(const std::string& node_id, const NodeSession* s);

@@ -52,6 +52,10 @@ inline int64_t stored_last_sync_ms(Store& st) {
   return ec == std::errc() && end == s.data() + s.size() ? ms : 0;
 }
 
+// "1" while an erasure's WAL checkpoint has not succeeded yet (the serve
+// loop retries it each tick and records the state here for `doctor`).
+inline constexpr std::string_view kErasePendingMeta = "erase_checkpoint_pending";
+
 // What healing did here (docs/design.md "Replicas that heal"), from the
 // store's meta: the last repair round that moved records (written by the
 // sync link, "last_repair" = "at_ms,sent,received,purged") and the wipe

@@ -159,6 +159,16 @@ int cmd_doctor(const NodeConfig& cfg, bool as_json) {
                             (s->wal_bytes >= (64ll << 20) ? ": WAL is large, is the daemon stuck?" : "")});
       checks.push_back({"pending changes", true, std::to_string(s->pending) + " waiting for the hub"});
     }
+    // An erasure whose bytes may still be in the WAL (the serve loop retries the checkpoint).
+    if (auto m = (*st)->meta(kErasePendingMeta); m && *m && **m == "1")
+      checks.push_back({"erasure", false,
+                        "an erasure is committed but its WAL checkpoint has not succeeded yet (a reader holds the "
+                        "database?); the daemon retries every few seconds: if this stays, restart terril-node"});
+    const HealInfo heal = stored_heal_info(**st);
+    if (heal.wiped_at_ms)
+      checks.push_back({"revoked", false,
+                        "the hub revoked this box; its personal data was wiped (" + std::to_string(heal.wiped_count) +
+                            " registrations): re-enrol it or take it out of service"});
     int64_t off = (*st)->clock_offset();
     checks.push_back({"clock", std::llabs(off) < 10 * 60 * 1000,
                       "offset from the hub " + std::to_string(off / 1000) + " s" +

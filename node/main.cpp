@@ -144,9 +144,15 @@ int cmd_serve(const NodeConfig& cfg) {
   d.tick_ms = 1000;
   // An erasure whose WAL checkpoint failed (a reader held the WAL) is
   // retried each tick until the erased bytes are in no file.
+  // `doctor` (another process) reads the pending state from the meta table.
+  bool erase_pending_saved = false;
   d.on_tick = [&] {
     last_sync.persist();
     (void)store.retry_erase_checkpoint();
+    auto st = store.stats();
+    if (st && st->erase_checkpoint_pending != erase_pending_saved &&
+        store.set_meta(kErasePendingMeta, st->erase_checkpoint_pending ? "1" : "0"))
+      erase_pending_saved = st->erase_checkpoint_pending;
   };
   d.on_stop = [&] {
     if (client) client->stop();

@@ -302,7 +302,7 @@ class Store {
   // The non-empty children of `parent` within scope: per owner at level 0,
   // per next id character below.
   Result<std::vector<RangeDigest>> digest_children(const std::string& scope, const RangeKey& parent);
-  // Every record of the range within scope, as (id, hash), in id order.
+  // Every record of the range within scope, as (id, hash), in no particular order.
   Result<std::vector<Leaf>> digest_leaves(const std::string& scope, const RangeKey& k);
   // The records named that exist here, whole.
   Result<std::vector<Record>> records(const std::vector<RecordRef>& refs);

@@ -222,7 +222,8 @@ struct Store::Impl {
   // wal_checkpoint(TRUNCATE). Errors: io (SQLITE_BUSY included).
   Status checkpoint_truncate();
   // Records of entity `e` in range `k` within `scope` (the hub: what centre
-  // `scope` should hold; "" = every row), in id order: fn(centre, id, hash).
+  // `scope` should hold; "" = every row), in no particular order:
+  // fn(centre, id, hash).
   Status scan_range(const std::string& scope, const RangeKey& k,
                     const std::function<void(std::string_view, std::string_view, uint64_t)>& fn);
   // Fills the digest column of rows written before migration 003.

@@ -29,7 +29,12 @@ function renderBanner(s) {
   const pending = s.pending || 0;
   const waiting = plural(pending, 'modification', 'modifications');
   const last = s.last_sync ? 'Dernière synchronisation réussie : ' + when(s.last_sync, s.now) + '.' : 'Aucune synchronisation réussie pour l\'instant.';
-  if (!s.node_id) {
+  if (s.wiped_at) {
+    // Revoked or replaced by the hub: the box wiped what the hub holds.
+    banner.className = 'sync-banner err';
+    main.textContent = 'Boîtier retiré du service';
+    detail.textContent = s.wiped_message || '';
+  } else if (!s.node_id) {
     banner.className = 'sync-banner warn';
     main.textContent = 'Ce poste n\'est pas encore relié au hub.';
     detail.textContent = 'Un technicien doit l\'inscrire (commande « terril-node enrol »).';

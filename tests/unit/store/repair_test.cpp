@@ -253,3 +253,25 @@ TEST_CASE("a revoked node wipes what the hub holds and keeps what never reached 
   const std::string bytes = read_file(dir.file("a.db")) + read_file(dir.file("a.db-wal"));
   CHECK(bytes.find("Synced") == std::string::npos);
 }
+
+TEST_CASE("an erasure's failed WAL checkpoint is pending until a retry succeeds", "[store][heal]") {
+  TempDir dir;
+  const std::string path = dir.file("a.db");
+  auto node = open_store(path, node_opts("node-a"));
+  ok(node->write(registration_write(uuid(1), "centre-a", kEvA, "Anne", "Qzxwvutsr"), kNow));
+  // A reader in the middle of a read transaction holds the WAL: TRUNCATE cannot finish.
+  sqlite3* reader = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &reader, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM registrations;", nullptr, nullptr, nullptr) == SQLITE_OK);
+  ok(node->write(op_write(Entity::registration, uuid(1), Op::erase), kNow));
+  CHECK(ok(node->stats()).erase_checkpoint_pending);
+  CHECK(ok(node->stats()).erase_checkpoint_failures == 1);
+  CHECK_FALSE(node->retry_erase_checkpoint().is_ok());
+  CHECK(ok(node->stats()).erase_checkpoint_pending);
+  REQUIRE(sqlite3_exec(reader, "COMMIT;", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(reader);
+  ok(node->retry_erase_checkpoint());
+  CHECK_FALSE(ok(node->stats()).erase_checkpoint_pending);
+  CHECK(read_file(path + "-wal").find("Qzxwvutsr") == std::string::npos);
+  CHECK(read_file(path).find("Qzxwvutsr") == std::string::npos);
+}

@@ -10,6 +10,9 @@
 //   (made by SyncClient)                (Hello sent)                            |  own changes up (window),
 //                                                                               |  hub's Changes applied -> Ack,
 //                                                                               |  hub's Ack -> compact log, pump
+//                                                                               |  anti-entropy round (DigestCheck/
+//                                                                               |  DigestReply/Repair, Reconciler)
+//                                                                               |  once caught up, then periodically
 //   * ---------------------------------------------------------------------> CLOSED
 //      fail (Error sent), the hub's Error (on_error), link gone (on_closed)
 //
@@ -31,6 +34,12 @@
 //                    that applied the hub's batch; the acked cursor is stored
 //                    before it is used.
 //   CLOSED:          nothing more is sent; on_lost is called once, at on_closed.
+//
+// History checks in on_welcome (docs/design.md 6.6): a hub that lost our
+// acknowledged changes gets their records again; a node_cursor whose change
+// is not ours (restored image) renumbers our unsent changes; hub_rewound
+// moves the hub cursor back to the fork point. REVOKED_NODE wipes the
+// personal data the hub holds (Store::wipe_personal) before closing.
 //
 // Threading: the node's single event-loop thread.
 #pragma once

@@ -10,7 +10,9 @@
 //   (made at the upgrade)   (Challenge sent)                     |  Changes -> SessionHost::submit ->
 //                                                                |     group commit -> on_applied -> Ack
 //   ENROL (made at an upgrade with ?enrol=1; the node speaks     |  Ack -> pump next hub batches (window)
-//          first: Enrol -> Enrolled or Error)                    |
+//          first: Enrol -> Enrolled or Error)                    |  DigestCheck -> DigestReply; Repair ->
+//                                                                |     group commit -> Repair reply (6.6)
+//                                                                |  (Hello: fork point, witness, raised cursor)
 //      |                                                         v
 //      +--------------------------------------------------->  CLOSED
 //         every state: Error sent (fail), link closed (on_closed), node's Error,

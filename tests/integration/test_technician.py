@@ -241,6 +241,14 @@ class ReplacementTest(unittest.TestCase):
             self.assertRegex(log, r"REVOKED_NODE")
             self.assertEqual(rows(hub.db(), "SELECT count(*) FROM registrations WHERE last_name IN ('Perdu', 'Tard')"),
                              [(0,)])
+            # It wiped what the hub holds (the centre's data is on the new box only) and says so; it
+            # keeps only what never reached the hub, the one copy of those (issue 12).
+            self.assertTrue(st["wiped_at"], st)
+            self.assertIn("retiré du service", st["wiped_message"])
+            left = {r[0] for r in rows(old.db(), "SELECT last_name FROM registrations")}
+            self.assertEqual(left, {"Perdu", "Tard"})
+            with open(os.path.join(old_copy, "node.db"), "rb") as f:
+                self.assertNotIn(b"Alpha", f.read())
             print(f"\nold box status after replacement: last_error={st['last_error']!r}, pending={st['pending']} "
                   f"(3 written before it died: lost, as `node replace` says)")
 

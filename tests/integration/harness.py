@@ -215,6 +215,16 @@ class Node:
         return r
 
 
+def file_bytes(path):
+    """A SQLite file's bytes with its WAL's: where a name could still be found."""
+    data = b""
+    for suffix in ("", "-wal"):
+        if os.path.exists(path + suffix):
+            with open(path + suffix, "rb") as f:
+                data += f.read()
+    return data
+
+
 def rows(db, sql, *args):
     """Runs one query on a connection from Hub.db()/Node.db() and closes it."""
     try:

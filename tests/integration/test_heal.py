@@ -11,20 +11,11 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ADMIN_PASSWORD, Api, Cluster, event_body, registration_body, rows, wait_for  # noqa: E402
+from harness import ADMIN_PASSWORD, Api, Cluster, file_bytes, event_body, registration_body, rows, wait_for  # noqa: E402
 from test_chaos import FaultProxy, start_node  # noqa: E402
 from workload import seeded_rng  # noqa: E402
 
 A, B, C = "valenciennes-beaujardin", "denain-tonini", "marly-florales"
-
-
-def file_bytes(path):
-    data = b""
-    for suffix in ("", "-wal"):
-        if os.path.exists(path + suffix):
-            with open(path + suffix, "rb") as f:
-                data += f.read()
-    return data
 
 
 def admin(hub):

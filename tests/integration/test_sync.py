@@ -7,22 +7,13 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import Cluster, event_body, registration_body, rows, seed, wait_for  # noqa: E402
+from harness import Cluster, event_body, file_bytes, registration_body, rows, seed, wait_for  # noqa: E402
 
 A, B, C = "valenciennes-beaujardin", "denain-tonini", "marly-florales"
 
 
 def states(db, table):
     return {r[0]: r[1] for r in rows(db, f"SELECT id, state FROM {table}")}
-
-
-def file_bytes(path):
-    data = b""
-    for suffix in ("", "-wal"):
-        if os.path.exists(path + suffix):
-            with open(path + suffix, "rb") as f:
-                data += f.read()
-    return data
 
 
 class SyncTest(unittest.TestCase):

@@ -11,6 +11,7 @@
 
 #include "common/core/hlc.h"
 #include "common/core/validate.h"
+#include "common/wire/frames.h"
 #include "common/wire/wire.h"
 #include "terril/v1/sync.pb.h"
 
@@ -193,6 +194,23 @@ int main(int argc, char** argv) {
     e->set_hub_id("hub-bassin-minier");
     e->set_hub_time_ms(kT);
     write(ff / "enrolled", frame(f));
+  }
+  {
+    // Anti-entropy (issue 12): a check, a reply with every part, a repair with a whole record.
+    Record r;
+    r.entity = Entity::registration;
+    r.id = "3f2b8c1e-5d4a-4b6f-9e8d-7c6b5a4f3e2d";
+    r.centre_id = "valenciennes-dutemple";
+    r.fields[Field::first_name] = FieldState{std::string("Zoé"), Stamp{hlc_make(kT, 1), "valenciennes-dutemple-1"}};
+    r.fields[Field::attended] = FieldState{true, Stamp{hlc_make(kT, 8), "hub"}};
+    const RangeDigest all{{Entity::registration, "", ""}, 3, 0x1234567890abcdefull};
+    const RangeDigest owner{{Entity::registration, "valenciennes-dutemple", ""}, 3, 0x1234567890abcdefull};
+    const RangeDigest pre{{Entity::registration, "valenciennes-dutemple", "3f"}, 1, 42};
+    write(ff / "digest_check", wire::encode_frame(wire::Frame(wire::DigestCheck{5, {all, owner}})));
+    write(ff / "digest_reply",
+          wire::encode_frame(wire::Frame(wire::DigestReply{5, {all}, {owner}, {{pre, {{r.id, 42}}}}, {pre}})));
+    write(ff / "repair", wire::encode_frame(wire::Frame(wire::Repair{
+                             5, {r}, {{Entity::event, r.id}}, {{Entity::centre, "marly-florales"}}, true})));
   }
 
   const auto fm = dir / "fuzz_change_merge";

@@ -85,8 +85,11 @@ if ((${#chain[@]})); then
   stamp "background builds started (nice 19, in turn): ${chain[*]}"
 fi
 # Waits for background build NAME; on failure prints its log's end and fails.
+# While the foreground waits, the chain runs at normal priority: renice to 0
+# (CI runs as root; elsewhere this may be refused, and the chain stays at 19).
 wait_build() {
   local s=$1 t0=$SECONDS
+  [[ -n "${chain_pid:-}" ]] && renice -n 0 -g "$chain_pid" >/dev/null 2>&1 || true
   while [[ ! -f "$bg/$s.rc" ]]; do sleep 2; done
   local rc
   rc=$(cat "$bg/$s.rc")

@@ -5,11 +5,14 @@
 #
 #   scripts/build-arm64.sh              install deps (once), configure, build
 #   scripts/build-arm64.sh --test       ... only the daemons and unit tests, run under qemu (ctest)
+#   scripts/build-arm64.sh --build      ... build what --test runs, and stop (scripts/test.sh builds
+#                                       it in the background, then runs --test, whose build is a no-op)
 #   scripts/build-arm64.sh --full       ... then unit + integration tests under qemu
 #
 # Environment: BUILD_DIR (default build-arm64), JOBS (default 2),
 #   BUILD_TYPE (default Release), SLIM (default ON: section GC, see
-#   cmake/packaging.cmake), NO_DEPS=1 skips the apt step, UNIT_TARGETS (what
+#   cmake/packaging.cmake), PCH (default ON: precompiled headers, cmake/pch.cmake),
+#   NO_DEPS=1 skips the apt step, UNIT_TARGETS (what
 #   --test builds besides the daemons; default unit_tests, every unit-test executable).
 # Run as root (or with sudo available) the first time: it adds the arm64
 # architecture and installs packages. Installing :arm64 libraries may upgrade
@@ -21,8 +24,8 @@ build=${BUILD_DIR:-$root/build-arm64}
 jobs=${JOBS:-2}
 build_type=${BUILD_TYPE:-Release}
 mode=${1:-}
-case "$mode" in "" | --test | --full) ;; *)
-  echo "usage: $0 [--test|--full]" >&2
+case "$mode" in "" | --test | --build | --full) ;; *)
+  echo "usage: $0 [--test|--build|--full]" >&2
   exit 2
   ;;
 esac
@@ -60,11 +63,12 @@ command -v ninja >/dev/null && gen=(-G Ninja)
 [[ -f "$build/CMakeCache.txt" ]] && gen=()  # the generator is fixed at the first configure
 cmake -S "$root" -B "$build" "${gen[@]}" \
   -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64-linux-gnu.cmake" \
-  -DCMAKE_BUILD_TYPE="$build_type" -DTERRIL_BENCH=OFF -DTERRIL_FUZZ=OFF -DTERRIL_SLIM="${SLIM:-ON}" >/dev/null
+  -DCMAKE_BUILD_TYPE="$build_type" -DTERRIL_BENCH=OFF -DTERRIL_FUZZ=OFF -DTERRIL_SLIM="${SLIM:-ON}" \
+  -DTERRIL_PCH="${PCH:-ON}" >/dev/null
 # --test (the CI stage) builds the daemons and the unit-test executables only:
 # the hostile-peer tests (integration, cannot run under this qemu) are left out.
 targets=()
-if [[ $mode == --test ]]; then
+if [[ $mode == --test || $mode == --build ]]; then
   targets=(--target terril-node terril-hub ${UNIT_TARGETS:-unit_tests})
 fi
 cmake --build "$build" -j "$jobs" "${targets[@]}"
@@ -163,6 +167,7 @@ run_integration_tests() {
 
 case "$mode" in
   --test) run_unit_tests ;;
+  --build) ;;
   --full)
     run_unit_tests
     run_integration_tests

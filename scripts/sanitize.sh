@@ -16,7 +16,7 @@
 # built tree is a no-op for ninja.
 #
 # Env: ASAN_BUILD_DIR (default build-asan), JOBS (build parallelism, default
-# nproc), CTEST_JOBS (default 1: the daemons' tests share ports and CPU),
+# nproc), TERRIL_PCH (default ON: precompiled headers, cmake/pch.cmake), CTEST_JOBS (default 1: the daemons' tests share ports and CPU),
 # SANITIZE_EXCLUDE (ctest -E regex, default: the Debian package test, which
 # installs release packages and proves nothing about sanitizers).
 #
@@ -39,7 +39,8 @@ case "$what" in
 esac
 
 b0=$(date +%s)
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTERRIL_SANITIZE=ON -DTERRIL_BENCH=OFF >/dev/null
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTERRIL_SANITIZE=ON -DTERRIL_BENCH=OFF \
+  -DTERRIL_PCH="${TERRIL_PCH:-ON}" >/dev/null
 cmake --build "$build" -j "$jobs"
 echo "sanitize.sh: build of $build in $(($(date +%s) - b0)) s"
 [[ "$what" == build ]] && exit 0

@@ -72,21 +72,28 @@ Result<wire::DigestReply> answer_digest_check(Store& hub, const std::string& cen
     const RangeDigest& theirs = check.ranges[i];
     const RangeDigest& ours = (*mine)[i];
     if (ours.count == theirs.count && ours.hash == theirs.hash) continue;
-    // What does not fit in this reply goes back to the node to check again.
-    if (leaves + std::min<uint64_t>(ours.count, kLeafMax) > wire::kMaxLeaves || ranges + 40 > wire::kMaxRanges) {
-      out.again.push_back(theirs);
-      ++ranges;
-      continue;
-    }
-    // Small enough to compare record by record, or the node holds nothing
-    // here (a new or emptied box: it wants every record of the range).
-    const bool node_empty = theirs.count == 0 && leaves + ours.count <= wire::kMaxLeaves;
-    if (ours.count + theirs.count <= kLeafMax || node_empty || ours.key.prefix.size() >= kMaxIdLen) {
+    // Compare record by record when the range is small, when the node holds
+    // nothing of it (a new or emptied box wants it all), or when its count
+    // differs by a sixteenth or more (most children would differ too, so
+    // narrowing further would scan the range again for little). A range that
+    // does not fit in this reply goes back to the node to check again.
+    const uint64_t diff = ours.count > theirs.count ? ours.count - theirs.count : theirs.count - ours.count;
+    const bool small = ours.count + theirs.count <= kLeafMax || ours.key.prefix.size() >= kMaxIdLen;
+    const bool dense = ours.count <= wire::kMaxLeaves && (theirs.count == 0 || diff * 16 >= ours.count);
+    if (small || dense) {
+      if (leaves > 0 && leaves + ours.count > wire::kMaxLeaves) {
+        out.again.push_back(theirs);
+        continue;
+      }
       auto l = hub.digest_leaves(centre, ours.key);
       if (!l) return l.status();
       leaves += l->size();
       ++ranges;
       out.leaves.push_back({ours, std::move(*l)});
+      continue;
+    }
+    if (ranges + kIdAlphabet.size() + 1 > wire::kMaxRanges) {
+      out.again.push_back(theirs);
       continue;
     }
     auto kids = hub.digest_children(centre, ours.key);

@@ -13,7 +13,9 @@
 // Each node Repair gets replies ending with one marked `last`. A round that
 // finds nothing costs one DigestCheck and one empty DigestReply (a few
 // hundred bytes). Repairs cost what differs: ranges narrow by owner, then
-// by id prefix, until a range holds at most kLeafMax records on both sides.
+// by id prefix, until a range holds at most kLeafMax records on both sides,
+// or the node holds nothing of it, or its counts differ by a sixteenth or
+// more (then nearly every child differs too: leaves are cheaper).
 //
 // Threading: those of Store.
 #pragma once

@@ -112,7 +112,7 @@ struct Enrolled {
 // leaves in all, kMaxRepairRecords records and kMaxRefs refs per frame; each
 // record passes validate_record.
 constexpr size_t kMaxRanges = 4096;
-constexpr size_t kMaxLeaves = 16384;
+constexpr size_t kMaxLeaves = 65536;  // 16-byte id + 8-byte hash each: under 2 MiB
 constexpr size_t kMaxRepairRecords = 512;
 constexpr size_t kMaxRefs = 16384;
 

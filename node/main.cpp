@@ -149,10 +149,9 @@ int cmd_serve(const NodeConfig& cfg) {
   d.on_tick = [&] {
     last_sync.persist();
     (void)store.retry_erase_checkpoint();
-    auto st = store.stats();
-    if (st && st->erase_checkpoint_pending != erase_pending_saved &&
-        store.set_meta(kErasePendingMeta, st->erase_checkpoint_pending ? "1" : "0"))
-      erase_pending_saved = st->erase_checkpoint_pending;
+    const bool pending = store.erase_checkpoint_pending();
+    if (pending != erase_pending_saved && store.set_meta(kErasePendingMeta, pending ? "1" : "0"))
+      erase_pending_saved = pending;
   };
   d.on_stop = [&] {
     if (client) client->stop();

@@ -356,6 +356,8 @@ class Store {
   // Retries the WAL checkpoint of a pending erasure (StoreStats); ok when
   // nothing is pending. Errors: io (still held by a reader).
   Status retry_erase_checkpoint();
+  // StoreStats::erase_checkpoint_pending without the counts stats() makes.
+  bool erase_checkpoint_pending() const;
 
   // --- Maintenance ---------------------------------------------------------
 

@@ -381,6 +381,10 @@ Status Store::raise_origin_cursor(const std::string& origin, uint64_t seq) {
   return tx.commit();
 }
 
+bool Store::erase_checkpoint_pending() const {
+  return impl_->erase_checkpoint_pending;
+}
+
 Status Store::retry_erase_checkpoint() {
   Impl& im = *impl_;
   if (!im.erase_checkpoint_pending) return Status::ok();

@@ -31,7 +31,9 @@
 //   POST /api/v1/registrations/{id}/erase {"confirm": true} -> 200 {"id","erased":true}
 //   GET  /api/v1/nodes                    -> {"items": [node...], "next": null, "hub_seq"}
 //   POST /api/v1/nodes {node_id, centre_id} -> 201 {node_id, centre_id, code, expires_at,
-//                                            hub_url, hub_fingerprint, command} (code shown once)
+//                                            hub_url, hub_fingerprint, command, command_qr_svg}
+//                                            (code shown once; the command carries
+//                                            --fingerprint, the QR code encodes it)
 //   POST /api/v1/nodes/{id}/revoke        -> 200 node (the live link is cut at once)
 //   POST /api/v1/nodes/{id}/replace       -> 200 like POST /nodes, for the replacement box
 //   GET  /api/v1/reports/roles            ?from&to&event_id: registrations by role, per
@@ -87,6 +89,11 @@ struct LocalWrite;
 // The dashboard compiled into the binary (hub/ui, embedded by hub/ui/embed.cmake).
 std::span<const StaticFile> hub_ui_files();
 
+// The command a technician runs on the box, as the hub prints it (CLI and
+// dashboard): `sudo -u terril-node terril-node enrol --hub URL --code CODE
+// --fingerprint FP` (no --fingerprint when `fingerprint` is empty: ws://).
+std::string enrolment_command(const std::string& hub_url, const std::string& code, const std::string& fingerprint);
+
 class AdminApi : private ApiHandlers {
  public:
   struct Options {
@@ -97,7 +104,7 @@ class AdminApi : private ApiHandlers {
     // The hub URL for the technician's `terril-node enrol --hub URL`; empty:
     // ws(s):// + the request's Host header.
     std::string public_url;
-    std::string hub_fingerprint;                        // shown beside an enrolment code; may be empty
+    std::string hub_fingerprint;  // in the enrolment command (--fingerprint); empty only without TLS
     std::function<std::array<uint8_t, 16>()> random16;  // new record ids; default: random_id_bytes()
     LoginLimiterOptions login_limits;
   };

@@ -9,8 +9,9 @@
 #include "common/core/ids.h"
 #include "common/core/validate.h"
 #include "common/store/store.h"
-#include "hub/admin.h"
 #include "common/store/hub_registry.h"
+#include "hub/admin.h"
+#include "hub/qr_svg.h"
 #include "hub/reports.h"
 #include "hub/sync_hub.h"
 
@@ -83,6 +84,12 @@ HttpResponse AdminApi::nodes_list() {
   return json_response(200, json{{"items", std::move(items)}, {"next", nullptr}, {"hub_seq", hub_seq}});
 }
 
+std::string enrolment_command(const std::string& hub_url, const std::string& code, const std::string& fingerprint) {
+  std::string cmd = "sudo -u terril-node terril-node enrol --hub " + hub_url + " --code " + code;
+  if (!fingerprint.empty()) cmd += " --fingerprint " + fingerprint;
+  return cmd;
+}
+
 json AdminApi::code_json(const HttpRequest& req, const std::string& node_id, const std::string& centre_id,
                          const std::string& code, int64_t expires_at_ms) const {
   std::string url = opts_.public_url;
@@ -90,13 +97,15 @@ json AdminApi::code_json(const HttpRequest& req, const std::string& node_id, con
     std::string host = header(req, "host");
     url = std::string(opts_.tls ? "wss://" : "ws://") + (host.empty() ? "ADRESSE-DU-HUB" : host);
   }
+  const std::string command = enrolment_command(url, code, opts_.hub_fingerprint);
   return {{"node_id", node_id},
           {"centre_id", centre_id},
           {"code", code},
           {"expires_at", format_iso8601(expires_at_ms)},
           {"hub_url", url},
           {"hub_fingerprint", opts_.hub_fingerprint.empty() ? json(nullptr) : json(opts_.hub_fingerprint)},
-          {"command", "sudo -u terril-node terril-node enrol --hub " + url + " --code " + code}};
+          {"command", command},
+          {"command_qr_svg", qr_svg(command)}};
 }
 
 HttpResponse AdminApi::node_add(const HttpRequest& req) {

@@ -153,16 +153,36 @@ json node_json(const NodeInfo& n, uint64_t node_cursor) {
           {"replaced_by", n.replaced_by}};
 }
 
+// The hub URL technicians are given: public_url, else the listen address
+// (a wildcard host becomes a placeholder to replace: set public_url).
+std::string technician_url(const HubConfig& cfg) {
+  if (!cfg.public_url.empty()) return cfg.public_url;
+  std::string listen = cfg.listen;
+  if (listen.rfind("0.0.0.0:", 0) == 0) listen = "ADRESSE-DU-HUB" + listen.substr(7);
+  if (listen.rfind("[::]:", 0) == 0) listen = "ADRESSE-DU-HUB" + listen.substr(4);
+  return (cfg.insecure ? "ws://" : "wss://") + listen;
+}
+
+// The fingerprint of the certificate `serve` presents ("" with --insecure).
+Result<std::string> served_fingerprint(const HubConfig& cfg) {
+  if (cfg.insecure) return std::string();
+  return cert_fingerprint_pem(hub_tls_cert_path(cfg));
+}
+
 int print_code(const HubConfig& cfg, const NodeCode& code, bool as_json, const char* what) {
-  auto fp = cfg.insecure ? Result<std::string>(std::string()) : cert_fingerprint_pem(hub_tls_cert_path(cfg));
-  std::string fingerprint = fp ? *fp : "";
-  std::string url = cfg.public_url.empty() ? (cfg.insecure ? "ws://" : "wss://") + cfg.listen : cfg.public_url;
+  auto fp = served_fingerprint(cfg);
+  // Never hand out a command without the pin: the box would have nothing to
+  // check the hub with (the code is valid and can be asked for again).
+  if (!fp) return die("cannot read the hub's certificate to print its fingerprint: " + fp.status().message());
+  const std::string& fingerprint = *fp;
+  const std::string url = technician_url(cfg);
   if (as_json) {
     std::cout << json{{"node_id", code.node_id},
                       {"centre_id", code.centre_id},
                       {"code", code.code},
                       {"expires_at", format_iso8601(code.expires_at_ms)},
-                      {"hub_fingerprint", fingerprint}}
+                      {"hub_fingerprint", fingerprint},
+                      {"command", enrolment_command(url, code.code, fingerprint)}}
                      .dump()
               << "\n";
     return 0;
@@ -171,8 +191,10 @@ int print_code(const HubConfig& cfg, const NodeCode& code, bool as_json, const c
             << "One-time enrolment code: " << code.code << "  (valid until " << format_fr_datetime(code.expires_at_ms)
             << ")\n"
             << "On the centre's box, run:\n"
-            << "  sudo -u terril-node terril-node enrol --hub " << url << " --code " << code.code << "\n";
+            << "  " << enrolment_command(url, code.code, fingerprint) << "\n";
   if (!fingerprint.empty()) std::cout << "Hub certificate fingerprint: " << fingerprint << "\n";
+  if (url.find("ADRESSE-DU-HUB") != std::string::npos)
+    std::cout << "Replace ADRESSE-DU-HUB by the hub's address, or set public_url in hub.toml.\n";
   return 0;
 }
 
@@ -221,8 +243,13 @@ int cmd_serve(const HubConfig& cfg) {
   so.apply_store = apply_store->get();
   SyncHub hub(store, registry, so);
 
-  AdminApi admin(store, registry, hub,
-                 AdminApi::Options{password_path(cfg), !cfg.insecure, std::string(kVersion), now_ms});
+  AdminApi::Options ao{password_path(cfg), !cfg.insecure, std::string(kVersion), now_ms};
+  // The dashboard's enrolment commands carry the pin (never trust on first use).
+  auto served_fp = served_fingerprint(cfg);
+  if (!served_fp) return die(served_fp.status().message());
+  ao.hub_fingerprint = *served_fp;
+  ao.public_url = cfg.public_url;
+  AdminApi admin(store, registry, hub, std::move(ao));
 
   Server server(
       loop, opts, [&](const HttpRequest& r) { return admin.handle(r); },

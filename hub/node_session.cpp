@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "common/core/routing.h"
+#include "common/net/auth.h"
 #include "common/store/anti_entropy.h"
 #include "common/store/hub_registry.h"
 
@@ -18,6 +19,14 @@ namespace {
 
 using State = NodeSession::State;
 using wire::ErrorCode;
+
+// Text a node sent, fit for a log line: printable ASCII only, at most `max`
+// bytes. TODO(merge): the common helper replaces this.
+std::string printable(std::string_view in, size_t max) {
+  std::string out;
+  for (char c : in.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return out;
+}
 
 // The transition table of node_session.h.
 [[maybe_unused]] bool allowed(State from, State to) {
@@ -135,7 +144,8 @@ void NodeSession::on_message(std::string_view bytes) {
       if (auto* d = std::get_if<wire::DigestCheck>(&f)) return on_digest_check(*d);
       if (auto* r = std::get_if<wire::Repair>(&f)) return on_repair(std::move(*r));
       if (auto* e = std::get_if<wire::Error>(&f)) {
-        spdlog::warn("sync: node {} reported error {}: {}", node_id_, static_cast<int>(e->code), e->message);
+        spdlog::warn("sync: node {} reported error {}: {}", node_id_, static_cast<int>(e->code),
+                     printable(e->message, 200));
         close_link();
         return check_invariants();
       }
@@ -230,12 +240,25 @@ void NodeSession::close_link() {
 
 void NodeSession::on_enrol(const wire::Enrol& e) {
   const int64_t now = ctx_.now_ms();
+  const std::string& from = link_->remote();
+  // Codes are refused before the registry is asked once an address has made
+  // too many wrong attempts: guessing costs no database work.
+  if (ctx_.enrol_limiter) {
+    if (int64_t wait = ctx_.enrol_limiter->retry_after_ms(from, now); wait > 0) {
+      spdlog::warn("enrol: too many refused codes from {}; refusing for {} s", from, (wait + 999) / 1000);
+      return fail(ErrorCode::bad_enrol_code, "too many refused enrolment codes from this address; retry in " +
+                                                 std::to_string((wait + 999) / 1000) + " s");
+    }
+  }
   auto r = ctx_.registry.enrol(e.code, now);
   if (!r) {
-    spdlog::warn("enrol: refused a code from {}: {}", link_->remote(), r.status().message());
+    if (ctx_.enrol_limiter && r.status().code() == Code::forbidden) ctx_.enrol_limiter->record_failure(from, now);
+    spdlog::warn("enrol: refused a code from {}: {}", from, r.status().message());
     return fail(wire::error_code_for(wire::Step::enrolment, r.status()), r.status().message());
   }
-  spdlog::info("enrol: node {} of centre {} enrolled from {}", r->node_id, r->centre_id, link_->remote());
+  // The code stays valid until the box's first Hello proved with this
+  // secret (Registry::verify): a cut link here leaves it usable.
+  spdlog::info("enrol: node {} of centre {}: secret offered to {}", r->node_id, r->centre_id, from);
   send(wire::Enrolled{r->node_id, r->secret, r->centre_id, ctx_.hub_id, static_cast<uint64_t>(now)});
   close_link();
   check_invariants();
@@ -246,8 +269,17 @@ void NodeSession::on_hello(const wire::Hello& h) {
     return fail(ErrorCode::unsupported_version, "protocol version " + std::to_string(h.protocol_version) +
                                                     " is not supported; hub speaks " +
                                                     std::to_string(wire::kProtocolVersion));
-  if (Status v = ctx_.registry.verify(h.node_id, nonce_, h.proof); !v)
-    return fail(wire::error_code_for(wire::Step::proof, v), v.message());
+  if (Status v = ctx_.registry.verify(h.node_id, nonce_, h.proof, ctx_.now_ms()); !v) {
+    // The log says why; the node hears one answer for an unknown id and a
+    // wrong proof, so ids cannot be probed (a revoked box, proved, is told).
+    const ErrorCode code = wire::error_code_for(wire::Step::proof, v);
+    if (code == ErrorCode::internal || v.code() == Code::io || v.code() == Code::full) {
+      spdlog::error("sync: handshake from {}: {}", link_->remote(), v.message());
+      return fail(ErrorCode::internal, "hub store error; retry later");
+    }
+    spdlog::warn("sync: handshake from {} refused: {}", link_->remote(), printable(v.message(), 200));
+    return fail(code, code == ErrorCode::revoked_node ? "node revoked" : "unknown node or bad proof");
+  }
   auto centre = ctx_.registry.centre_of(h.node_id);
   if (!centre) return fail(ErrorCode::unknown_node, centre.status().message());
   auto cursor = ctx_.store.origin_cursor(h.node_id);

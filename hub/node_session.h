@@ -62,6 +62,7 @@ namespace terril {
 
 class Registry;
 class NodeSession;
+class LoginLimiter;
 
 struct HubMetrics {
   uint64_t changes_applied = 0;
@@ -132,6 +133,8 @@ struct SessionContext {
   std::function<int64_t()> now_ms;                  // wall clock
   std::function<std::string(size_t)> random_bytes;  // nonces
   int hello_timeout_ms = 10000;
+  // Refused enrolment codes per address (SyncHub's); null = no limit.
+  LoginLimiter* enrol_limiter = nullptr;
 };
 
 class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession> {

@@ -96,7 +96,7 @@ int cmd_status(const NodeConfig& cfg, bool as_json) {
   }
   if (!*creds) {
     std::cout
-        << "Ce poste n'est pas encore enrôlé. / Not enrolled yet: run `terril-node enrol --hub URL --code CODE`.\n"
+        << "Ce poste n'est pas encore enrôlé. / Not enrolled yet: run `terril-node enrol --hub URL --code CODE --fingerprint FP`.\n"
         << "Modifications en attente / pending changes: " << stats->pending << "\n";
     return 0;
   }
@@ -132,7 +132,7 @@ int cmd_doctor(const NodeConfig& cfg, bool as_json) {
   bool enrolled = creds && *creds;
   checks.push_back(
       {"credentials", enrolled,
-       enrolled ? "enrolled as " + (*creds)->node_id : "not enrolled: run `terril-node enrol --hub URL --code CODE`"});
+       enrolled ? "enrolled as " + (*creds)->node_id : "not enrolled: run `terril-node enrol --hub URL --code CODE --fingerprint FP`"});
   if (enrolled && (*creds)->loose_permissions)
     checks.push_back(
         {"credentials permissions", false, cfg.data_dir + "/credentials.toml is readable by others: chmod 600 it"});

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/net/ws_client.h"
+#include "common/ops/tls.h"
 #include "common/version.h"
 #include "node/commands.h"
 #include "node/credentials.h"
@@ -27,8 +28,9 @@ namespace terril {
 namespace {
 
 // Both languages: technicians on site read French, logs and docs are English.
-// `code_spent`: the hub already accepted the code (the failure is local).
-int explain_enrol_error(const Status& s, const std::string& hub, bool code_spent = false) {
+// A code is spent only at the box's first proved Hello, so after any
+// failure here the same code can be used again.
+int explain_enrol_error(const Status& s, const std::string& hub) {
   std::string fr, en = s.message();
   switch (s.code()) {
     case Code::unavailable:
@@ -56,10 +58,6 @@ int explain_enrol_error(const Status& s, const std::string& hub, bool code_spent
     default:
       fr = "L'enrôlement a échoué.";
       break;
-  }
-  if (code_spent) {
-    fr += " Le hub a déjà accepté ce code : après correction, demandez un nouveau code (terril-hub node replace).";
-    en += ". The hub already took this code: once fixed, ask for a new one (terril-hub node replace).";
   }
   std::cerr << "Échec de l'enrôlement : " << fr << "\nEnrolment failed: " << en << "\n";
   return 1;
@@ -103,7 +101,7 @@ Result<DataDirOwner> decide_data_dir_owner(const std::string& dir) {
   }
   const struct passwd* svc = ::getpwnam(kServiceUser);
   if (svc == nullptr) return o;
-  std::string run_as = std::string("  sudo -u ") + kServiceUser + " terril-node enrol --hub URL --code CODE\n";
+  std::string run_as = std::string("  sudo -u ") + kServiceUser + " terril-node enrol --hub URL --code CODE --fingerprint FP\n";
   if (svc->pw_dir != nullptr && same_path(dir, svc->pw_dir)) {
     std::string state = exists ? "appartient à root / is owned by root" : "n'existe pas / does not exist";
     return Status(
@@ -168,16 +166,28 @@ int cmd_enrol(NodeConfig cfg, const std::string& hub, const std::string& code, c
     return explain_enrol_error(
         Status(Code::invalid, "refusing plain ws:// to " + hub + ": use wss:// (or --insecure for loopback tests)"),
         hub);
+  // Never trust on first use: the command the hub prints carries its
+  // certificate's fingerprint, and a different certificate is refused.
+  std::string pin = normalise_fingerprint(fingerprint);
+  if (url->tls && pin.empty())
+    return node_fail(
+        "il manque l'empreinte du certificat du hub : recopiez la commande complète donnée par le hub "
+        "(terril-hub node add, ou « Ajouter un boîtier » sur le tableau de bord), avec --fingerprint / "
+        "the hub's certificate fingerprint is missing: run the whole command the hub printed, with --fingerprint");
+  if (!pin.empty() && !valid_fingerprint(pin))
+    return node_fail("empreinte illisible : " + fingerprint + " (64 chiffres hexadécimaux, deux par deux séparés par « : ») / "
+                     "unreadable fingerprint: expected 32 hex pairs separated by colons");
   struct statvfs vfs {};
   std::error_code ec;
   fs::create_directories(cfg.data_dir, ec);
   if (statvfs(cfg.data_dir.c_str(), &vfs) == 0 && vfs.f_bavail * vfs.f_frsize < 16ull << 20)
     return explain_enrol_error(Status(Code::full, "less than 16 MiB free in " + cfg.data_dir), hub);
-  auto creds = enrol_with_hub(hub, code, fingerprint, std::string(kVersion), 15);
+  auto creds = enrol_with_hub(hub, code, pin, std::string(kVersion), 15);
   if (!creds) return explain_enrol_error(creds.status(), hub);
-  // From here the code is spent at the hub: a failure needs a new code.
+  // The hub keeps the code valid until this box's first Hello proved with
+  // the new secret: a local failure before that leaves it usable.
   auto local_failure = [&](const Status& s) {
-    return explain_enrol_error(Status(s.code() == Code::full ? Code::full : Code::io, s.message()), hub, true);
+    return explain_enrol_error(Status(s.code() == Code::full ? Code::full : Code::io, s.message()), hub);
   };
   auto st = open_node_store(cfg, creds->node_id);
   if (!st) return local_failure(st.status());
@@ -188,6 +198,13 @@ int cmd_enrol(NodeConfig cfg, const std::string& hub, const std::string& code, c
   if (Status s = (*st)->set_clock_offset(offset); !s) return local_failure(s);
   st->reset();  // close the database (and its WAL) before handing the files over
   chown_on_exit.run();
+  // The first Hello spends the code at the hub. If the link drops here,
+  // `serve`'s first connection does it.
+  if (Status s = confirm_enrolment(*creds, std::string(kVersion), 15); !s)
+    std::cerr << "Attention : identifiants enregistrés, mais le hub n'a pas encore confirmé ce boîtier ; il le fera "
+                 "à la première connexion du service (" << s.message() << ").\n"
+              << "Note: credentials saved, but the hub has not confirmed this box yet; the service's first "
+                 "connection will.\n";
   std::cerr << owner->warning;
   if (as_json) {
     std::cout << json{{"node_id", creds->node_id},

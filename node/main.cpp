@@ -184,7 +184,8 @@ int main(int argc, char** argv) {
   std::string hub, code, fingerprint;
   enrol->add_option("--hub", hub, "Hub URL, wss://HOST:PORT")->required();
   enrol->add_option("--code", code, "One-time enrolment code from `terril-hub node add`")->required();
-  enrol->add_option("--fingerprint", fingerprint, "Expected hub certificate fingerprint (optional, recommended)");
+  enrol->add_option("--fingerprint", fingerprint,
+                    "The hub certificate's SHA-256 fingerprint, as the hub printed it (required with wss://)");
   enrol->add_flag("--json", as_json, "Print JSON");
   add_common(enrol);
   auto* serve = app.add_subcommand("serve", "Serve the local web UI and API, and sync with the hub");

@@ -282,4 +282,57 @@ Result<Credentials> enrol_with_hub(const std::string& hub_url, const std::string
   return c;
 }
 
+namespace {
+
+// One handshake with new credentials: Challenge -> Hello -> Welcome, then close.
+class ConfirmPeer : public Peer {
+ public:
+  ConfirmPeer(const Credentials& c, std::string version) : creds_(c), version_(std::move(version)) {}
+  void on_open(Link& link) override { link_ = &link; }
+  void on_message(std::string_view bytes) override {
+    auto f = wire::decode_frame(bytes);
+    if (!f) {
+      result = Status(Code::invalid, "the hub sent an unreadable answer: " + f.status().message());
+    } else if (auto* c = std::get_if<wire::Challenge>(&*f)) {
+      if (!creds_.hub_id.empty() && c->hub_id != creds_.hub_id) {
+        result = Status(Code::forbidden, "the hub's id is not the one that enrolled this box");
+      } else if (link_) {
+        link_->send(wire::encode_frame(
+            wire::Hello{creds_.node_id, hmac_sha256(creds_.node_secret, c->nonce), wire::kProtocolVersion, version_, 0, 0}));
+        return;
+      }
+    } else if (std::get_if<wire::Welcome>(&*f)) {
+      result = Status::ok();
+    } else if (auto* err = std::get_if<wire::Error>(&*f)) {
+      result = Status(Code::forbidden, err->message);
+    } else {
+      return;  // changes streamed after Welcome: the result is known
+    }
+    if (link_) link_->close();
+  }
+  void on_closed(std::string_view) override { link_ = nullptr; }
+
+  const Credentials& creds_;
+  std::string version_;
+  Link* link_ = nullptr;
+  Status result = Status(Code::unavailable, "no answer from the hub");
+};
+
+}  // namespace
+
+Status confirm_enrolment(const Credentials& creds, const std::string& software_version, int timeout_s) {
+  EventLoop loop;
+  auto peer = std::make_shared<ConfirmPeer>(creds, software_version);
+  ClientOptions co;
+  co.url = creds.hub_url;
+  co.pin = creds.hub_fingerprint;
+  co.connect_timeout_s = timeout_s;
+  Status connect_status = Status::ok();
+  auto cancel = connect_ws(loop, co, peer, [&](Status s, const std::string&) { connect_status = s; });
+  loop.run_for((timeout_s + 2) * int64_t{1000});
+  cancel();
+  if (!connect_status) return connect_status;
+  return peer->result;
+}
+
 }  // namespace terril

@@ -102,4 +102,11 @@ Result<Credentials> enrol_with_hub(const std::string& hub_url, const std::string
                                    const std::string& expected_fingerprint, const std::string& software_version,
                                    int timeout_s);
 
+// The first handshake with the credentials enrol_with_hub returned: the hub
+// makes the node active and spends its code at this Hello (until then the
+// code stays usable, so a cut link during enrolment costs nothing). Closes
+// at Welcome. Runs its own EventLoop; returns within `timeout_s`.
+// Errors: unavailable, forbidden (the hub's refusal), invalid.
+Status confirm_enrolment(const Credentials& creds, const std::string& software_version, int timeout_s);
+
 }  // namespace terril

@@ -42,7 +42,7 @@ install_deps() {
   fi
   local pkgs=(crossbuild-essential-arm64 qemu-user-static file
     pkgconf:arm64 libboost1.81-dev:arm64 libsqlite3-dev:arm64 libprotobuf-dev:arm64
-    libspdlog-dev:arm64 libssl-dev:arm64 libsodium-dev:arm64
+    libspdlog-dev:arm64 libssl-dev:arm64 libsodium-dev:arm64 libqrencode-dev:arm64
     libtomlplusplus-dev:arm64 nlohmann-json3-dev libcli11-dev catch2)
   local missing=() p
   for p in "${pkgs[@]}"; do

@@ -33,11 +33,13 @@ pids+=($!)
 wait_port "$DEMO/hub.out" hub
 
 enrol() { # node_id centre port
-  local code
-  code=$("$HUB" node add "$1" --centre "$2" --data-dir "$DEMO/hub" --config /dev/null --json |
-    sed -n 's/.*"code":"\([^"]*\)".*/\1/p')
-  echo "== Node $1 ($2): enrol with one-time code $code"
-  "$NODE" enrol --hub "wss://127.0.0.1:$HUB_PORT" --code "$code" --data-dir "$DEMO/$1" --config /dev/null >/dev/null
+  local added code fp
+  added=$("$HUB" node add "$1" --centre "$2" --data-dir "$DEMO/hub" --config /dev/null --json)
+  code=$(sed -n 's/.*"code":"\([^"]*\)".*/\1/p' <<<"$added")
+  fp=$(sed -n 's/.*"hub_fingerprint":"\([^"]*\)".*/\1/p' <<<"$added")
+  echo "== Node $1 ($2): enrol with one-time code $code, checking the hub's certificate $fp"
+  "$NODE" enrol --hub "wss://127.0.0.1:$HUB_PORT" --code "$code" --fingerprint "$fp" --data-dir "$DEMO/$1" \
+    --config /dev/null >/dev/null
   echo "$STAFF_PW" | "$NODE" passwd --data-dir "$DEMO/$1" --config /dev/null >/dev/null
   "$NODE" serve --data-dir "$DEMO/$1" --config /dev/null --listen "127.0.0.1:$3" >"$DEMO/$1.out" 2>"$DEMO/$1.log" &
   pids+=($!)

@@ -7,7 +7,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake ninja-build pkg-config git
   libboost1.81-dev libsqlite3-dev sqlite3 libprotobuf-dev protobuf-compiler libspdlog-dev catch2
-  libssl-dev openssl nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libsodium-dev)
+  libssl-dev openssl nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libsodium-dev libqrencode-dev)
 if [[ "${1:-}" == "--test" ]]; then
   pkgs+=(python3 chromium systemd faketime clang libclang-rt-14-dev clang-format procps curl)
   # Node.js may come from elsewhere (e.g. NodeSource, which bundles npm);

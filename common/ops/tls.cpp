@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -230,6 +231,26 @@ Result<std::string> cert_fingerprint_pem(const std::string& path) {
   std::string fp = fingerprint_der(der, static_cast<size_t>(len));
   OPENSSL_free(der);
   return fp;
+}
+
+std::string normalise_fingerprint(std::string_view s) {
+  std::string hex, upper;
+  bool other = false;
+  for (char c : s) {
+    const char u = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    upper += u;
+    if (std::isxdigit(static_cast<unsigned char>(u)))
+      hex += u;
+    else if (u != ':' && u != '-' && u != ' ')
+      other = true;
+  }
+  if (other || hex.size() != 64) return upper;
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    if (i) out += ':';
+    out += hex.substr(i, 2);
+  }
+  return out;
 }
 
 bool valid_fingerprint(std::string_view s) {

@@ -40,6 +40,11 @@ std::string fingerprint_der(const unsigned char* der, size_t len);
 
 // True when `s` has the fingerprint form above (uppercase hex pairs).
 bool valid_fingerprint(std::string_view s);
+// What a technician may type or scan, in the form above: case ignored,
+// colons, dashes and spaces optional ("ab cd..." or 64 hex digits). Text
+// that is not 64 hex digits is returned as given (upper-cased), so that
+// valid_fingerprint() refuses it.
+std::string normalise_fingerprint(std::string_view s);
 
 // HMAC-SHA256(key, data): 32 raw bytes.
 std::string hmac_sha256(std::string_view key, std::string_view data);

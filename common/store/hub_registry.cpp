@@ -248,11 +248,11 @@ Result<Enrolment> Registry::enrol(std::string_view code, int64_t now_ms) {
   std::string hash = sha256(*norm);
 
   RegistryDb& d = *db_;
-  Tx tx(d);
-  if (Status s = tx.begin(); !s) return s;
+  // A plain read first: a code that matches nothing (a typo, or someone
+  // guessing) never takes the write lock.
   Enrolment e;
   int64_t expires_at = 0;
-  {
+  auto find = [&]() -> Result<bool> {
     sqlite3_stmt* st = nullptr;
     if (Status p = d.prepare(
             "SELECT node_id, centre_id, code_expires_at FROM nodes WHERE code_hash = ? AND state = 'pending'", st);
@@ -261,12 +261,16 @@ Result<Enrolment> Registry::enrol(std::string_view code, int64_t now_ms) {
     Query s(st);
     s.bind_blob(1, hash);
     int rc = s.step();
-    if (rc == SQLITE_DONE) return unknown;
+    if (rc == SQLITE_DONE) return false;
     if (rc != SQLITE_ROW) return d.error(rc, "find code");
     e.node_id = std::string(s.text(0));
     e.centre_id = std::string(s.text(1));
     expires_at = s.i64(2);
-  }
+    return true;
+  };
+  auto found = find();
+  if (!found) return found.status();
+  if (!*found) return unknown;
   if (now_ms >= expires_at) {
     return Status(Code::forbidden, "enrolment code expired for node " + e.node_id, "code",
                   "Code d'inscription expiré : demandez un nouveau code à l'administrateur "
@@ -277,44 +281,127 @@ Result<Enrolment> Registry::enrol(std::string_view code, int64_t now_ms) {
   if (!secret) return secret.status();
   e.secret = std::move(secret).value();
 
+  Tx tx(d);
+  if (Status s = tx.begin(); !s) return s;
+  found = find();  // the code may have been spent or replaced since the read
+  if (!found) return found.status();
+  if (!*found) return unknown;
   sqlite3_stmt* st = nullptr;
-  if (Status p = d.prepare("UPDATE nodes SET state = 'active', secret = ?, code_hash = NULL, code_expires_at = NULL, "
-                           "enrolled_at = ? WHERE node_id = ? AND state = 'pending'",
-                           st);
+  if (Status p = d.prepare("INSERT OR REPLACE INTO enrol_offers(node_id, secret, offered_at) VALUES (?, ?, ?)", st);
       !p)
     return p;
   Query u(st);
-  u.bind_blob(1, e.secret).bind(2, now_ms).bind(3, std::string_view(e.node_id));
-  if (int rc = u.step(); rc != SQLITE_DONE || sqlite3_changes(d.db) != 1) return d.error(rc, "enrol node " + e.node_id);
-  if (Status s = insert_log(d, e.node_id, "node.enrol", "node=" + e.node_id + " centre=" + e.centre_id, now_ms); !s) {
+  u.bind(1, std::string_view(e.node_id)).bind_blob(2, e.secret).bind(3, now_ms);
+  if (int rc = u.step(); rc != SQLITE_DONE) return d.error(rc, "offer a secret to node " + e.node_id);
+  if (Status s = insert_log(d, e.node_id, "node.enrol.offer", "node=" + e.node_id + " centre=" + e.centre_id, now_ms);
+      !s)
     return s;
-  }
   if (Status s = tx.commit(); !s) return s;
   return e;
 }
 
-Status Registry::verify(const std::string& node_id, std::string_view nonce, std::string_view proof) {
-  RegistryDb& d = *db_;
+namespace {
+
+// The one answer a Hello gets when its node id or proof is not good, so a
+// stranger cannot tell which ids exist (the hub's log says which it was).
+Status refused_proof(const std::string& node_id, std::string_view why) {
+  return Status(Code::invalid, "unknown node or bad proof (" + std::string(why) + ": " + node_id + ")", "proof",
+                "Boîtier inconnu ou preuve d'identité refusée : " + node_id);
+}
+
+bool proof_matches(std::string_view secret, std::string_view nonce, std::string_view proof) {
+  return !secret.empty() && constant_time_equal(hmac_sha256(secret, nonce), proof);
+}
+
+// The secret in `table` ("enrol_offers" or "retired_secrets") for node_id; "" when none.
+Result<std::string> secret_in(RegistryDb& d, const char* table, const std::string& node_id) {
   sqlite3_stmt* st = nullptr;
-  if (Status p = d.prepare("SELECT state, secret FROM nodes WHERE node_id = ?", st); !p) return p;
+  if (Status p = d.prepare(std::string("SELECT secret FROM ") + table + " WHERE node_id = ?", st); !p) return p;
   Query s(st);
   s.bind(1, std::string_view(node_id));
   int rc = s.step();
-  if (rc == SQLITE_DONE) return unknown_node(node_id);
-  if (rc != SQLITE_ROW) return d.error(rc, "read node " + node_id);
-  auto state = parse_state(s.text(0));
+  if (rc == SQLITE_DONE) return std::string();
+  if (rc != SQLITE_ROW) return d.error(rc, std::string("read ") + table);
+  return std::string(s.blob(0));
+}
+
+// Before a node's secret is cleared (revoke, replace): keep it in
+// retired_secrets, and drop any enrolment offer.
+Status retire_secret(RegistryDb& d, const std::string& node_id, int64_t now_ms) {
+  sqlite3_stmt* st = nullptr;
+  if (Status p = d.prepare(
+          "INSERT OR REPLACE INTO retired_secrets(node_id, secret, retired_at) "
+          "SELECT node_id, secret, ? FROM nodes WHERE node_id = ? AND secret IS NOT NULL",
+          st);
+      !p)
+    return p;
+  Query k(st);
+  k.bind(1, now_ms).bind(2, std::string_view(node_id));
+  if (int rc = k.step(); rc != SQLITE_DONE) return d.error(rc, "retire the secret of " + node_id);
+  if (Status p = d.prepare("DELETE FROM enrol_offers WHERE node_id = ?", st); !p) return p;
+  Query o(st);
+  o.bind(1, std::string_view(node_id));
+  if (int rc = o.step(); rc != SQLITE_DONE) return d.error(rc, "drop the enrolment offer of " + node_id);
+  return Status::ok();
+}
+
+}  // namespace
+
+Status Registry::verify(const std::string& node_id, std::string_view nonce, std::string_view proof, int64_t now_ms) {
+  RegistryDb& d = *db_;
+  auto node = select_node(d, node_id);
+  if (!node) return node.status();
+  if (!node->has_value()) return refused_proof(node_id, "unknown node");
+  const NodeState state = (**node).state;
   if (state == NodeState::revoked) {
+    auto retired = secret_in(d, "retired_secrets", node_id);
+    if (!retired) return retired.status();
+    // Revoked before secrets were retired (schema 3): no proof to check.
+    if (!retired->empty() && !proof_matches(*retired, nonce, proof))
+      return refused_proof(node_id, "revoked node, bad proof");
     return Status(Code::forbidden, "node revoked: " + node_id, "node_id", "Boîtier révoqué : " + node_id);
   }
-  if (state != NodeState::active) {
-    return Status(Code::forbidden, "node not enrolled: " + node_id, "node_id", "Boîtier non inscrit : " + node_id);
-  }
-  std::string expected = hmac_sha256(s.blob(1), nonce);
-  if (!constant_time_equal(expected, proof)) {
-    return Status(Code::invalid, "bad proof from node " + node_id, "proof",
-                  "Preuve d'identité refusée pour le boîtier " + node_id);
-  }
+  if (state == NodeState::pending) return activate(node_id, nonce, proof, now_ms);
+  sqlite3_stmt* st = nullptr;
+  if (Status p = d.prepare("SELECT secret FROM nodes WHERE node_id = ?", st); !p) return p;
+  Query s(st);
+  s.bind(1, std::string_view(node_id));
+  int rc = s.step();
+  if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? refused_proof(node_id, "unknown node") : d.error(rc, "read node");
+  if (!proof_matches(s.blob(0), nonce, proof)) return refused_proof(node_id, "bad proof");
   return Status::ok();
+}
+
+Status Registry::activate(const std::string& node_id, std::string_view nonce, std::string_view proof,
+                          int64_t now_ms) {
+  RegistryDb& d = *db_;
+  auto offer = secret_in(d, "enrol_offers", node_id);
+  if (!offer) return offer.status();
+  if (offer->empty()) return refused_proof(node_id, "pending node, no secret offered");
+  if (!proof_matches(*offer, nonce, proof)) return refused_proof(node_id, "pending node, bad proof");
+  Tx tx(d);
+  if (Status s = tx.begin(); !s) return s;
+  sqlite3_stmt* st = nullptr;
+  if (Status p = d.prepare(
+          "UPDATE nodes SET state = 'active', secret = (SELECT secret FROM enrol_offers WHERE node_id = ?1), "
+          "code_hash = NULL, code_expires_at = NULL, enrolled_at = ?2 "
+          "WHERE node_id = ?1 AND state = 'pending' AND EXISTS (SELECT 1 FROM enrol_offers WHERE node_id = ?1 "
+          "AND secret = ?3)",
+          st);
+      !p)
+    return p;
+  Query u(st);
+  u.bind(1, std::string_view(node_id)).bind(2, now_ms).bind_blob(3, *offer);
+  if (int rc = u.step(); rc != SQLITE_DONE) return d.error(rc, "activate node " + node_id);
+  if (sqlite3_changes(d.db) != 1) return refused_proof(node_id, "enrolment offer withdrawn");
+  if (Status p = d.prepare("DELETE FROM enrol_offers WHERE node_id = ?", st); !p) return p;
+  Query del(st);
+  del.bind(1, std::string_view(node_id));
+  if (int rc = del.step(); rc != SQLITE_DONE) return d.error(rc, "spend the enrolment offer of " + node_id);
+  auto centre = select_node(d, node_id);
+  const std::string centre_id = centre && *centre ? (**centre).centre_id : "";
+  if (Status s = insert_log(d, node_id, "node.enrol", "node=" + node_id + " centre=" + centre_id, now_ms); !s) return s;
+  return tx.commit();
 }
 
 Status Registry::revoke(const std::string& node_id, int64_t now_ms, std::string_view who) {
@@ -325,6 +412,7 @@ Status Registry::revoke(const std::string& node_id, int64_t now_ms, std::string_
   if (!existing) return existing.status();
   if (!existing->has_value()) return unknown_node(node_id);
   if ((*existing)->state == NodeState::revoked) return Status::ok();
+  if (Status s = retire_secret(d, node_id, now_ms); !s) return s;
   sqlite3_stmt* st = nullptr;
   if (Status p =
           d.prepare("UPDATE nodes SET state = 'revoked', secret = NULL, code_hash = NULL, code_expires_at = NULL "
@@ -357,6 +445,7 @@ Result<NodeCode> Registry::replace(const std::string& node_id, int64_t now_ms, s
   if (old.state == NodeState::pending) {
     auto nc = new_code(node_id, old.centre_id, now_ms, hash);
     if (!nc) return nc.status();
+    if (Status s = retire_secret(d, node_id, now_ms); !s) return s;  // the old code's offer goes too
     if (Status p = d.prepare(
             "UPDATE nodes SET code_hash = ?, code_expires_at = ? WHERE node_id = ? AND state = 'pending'", st);
         !p)
@@ -376,6 +465,7 @@ Result<NodeCode> Registry::replace(const std::string& node_id, int64_t now_ms, s
   auto nc = new_code(*new_id, old.centre_id, now_ms, hash);
   if (!nc) return nc.status();
   if (Status s = insert_pending(d, *new_id, old.centre_id, hash, nc->expires_at_ms, now_ms); !s) return s;
+  if (Status s = retire_secret(d, node_id, now_ms); !s) return s;
   if (Status p =
           d.prepare("UPDATE nodes SET state = 'revoked', secret = NULL, code_hash = NULL, code_expires_at = NULL, "
                     "replaced_by = ? WHERE node_id = ?",

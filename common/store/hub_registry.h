@@ -110,20 +110,33 @@ class Registry {
   Result<NodeCode> add(const std::string& node_id, const std::string& centre_id, int64_t now_ms,
                        std::string_view who = "admin");
 
-  // Spends a code: finds the pending node by the code's hash, checks expiry,
-  // issues a fresh secret, makes the node active and clears the code, in one
-  // transaction. Errors (English + French messages for the technician):
+  // Presents a code: finds the pending node by the code's hash (a plain read:
+  // a code that matches nothing never takes the write lock), checks expiry,
+  // and offers a fresh secret (table enrol_offers). The node stays pending
+  // and its code valid until its first Hello proved with that secret
+  // (verify), so a link cut before the box saved its credentials leaves the
+  // code usable; presenting the code again replaces the offer. Errors
+  // (English + French messages for the technician):
   //   forbidden "unknown or already used enrolment code" (also for text that
   //             is not a well-formed code)
   //   forbidden "enrolment code expired" (ask the admin for `node replace`)
   Result<Enrolment> enrol(std::string_view code, int64_t now_ms);
 
   // The handshake check: `proof` == HMAC-SHA256(secret, nonce), compared in
-  // constant time. Errors: not_found (unknown node), forbidden (revoked, or
-  // pending: not enrolled), invalid (wrong proof).
-  Status verify(const std::string& node_id, std::string_view nonce, std::string_view proof);
+  // constant time. A pending node proved with its offered secret becomes
+  // active here (enrolled_at = now_ms, code spent, admin_log "node.enrol").
+  // Errors:
+  //   invalid   "unknown node or bad proof (...)": the one answer for an
+  //             unknown id, a pending node without an offer, and any wrong
+  //             proof, so a stranger cannot tell which ids exist (the
+  //             English message says which, for the hub's log only)
+  //   forbidden revoked, to a Hello proved with the secret it had when it
+  //             was revoked (or to any Hello, for nodes revoked before
+  //             schema 4 kept retired secrets)
+  Status verify(const std::string& node_id, std::string_view nonce, std::string_view proof, int64_t now_ms);
 
-  // Cuts a node off: state revoked, secret and code cleared. Revoking a
+  // Cuts a node off: state revoked, secret and code cleared (the secret is
+  // kept in retired_secrets, for verify's REVOKED answer only). Revoking a
   // revoked node is ok (idempotent). Errors: not_found.
   // Live sessions are not told: the server must drop them (it polls get()).
   Status revoke(const std::string& node_id, int64_t now_ms, std::string_view who = "admin");
@@ -163,6 +176,7 @@ class Registry {
   static std::optional<std::string> normalise_code(std::string_view code);
 
  private:
+  Status activate(const std::string& node_id, std::string_view nonce, std::string_view proof, int64_t now_ms);
   Result<NodeCode> new_code(const std::string& node_id, const std::string& centre_id, int64_t now_ms,
                             std::string& hash_out);
   std::unique_ptr<store::RegistryDb> db_;

@@ -154,6 +154,11 @@ class Hub:
     def url(self):
         return ("ws://" if self.insecure else "wss://") + f"127.0.0.1:{self.port}"
 
+    def pin_args(self):
+        """What `enrol` needs besides the URL and code: the certificate's fingerprint
+        (as the command the hub prints carries it), or --insecure for ws://."""
+        return ["--insecure"] if self.insecure else ["--fingerprint", self.fingerprint]
+
     def cli(self, *args, check=True, stdin=None):
         return run([HUB_BIN, *args, "--data-dir", self.dir, "--config", "/dev/null"], check=check, stdin=stdin)
 
@@ -178,9 +183,7 @@ class Node:
         self.process = None
         self.api = None
         code = hub.add_node(node_id, centre)["code"]
-        args = ["enrol", "--hub", hub.url, "--code", code, "--json"]
-        if hub.insecure:
-            args.append("--insecure")
+        args = ["enrol", "--hub", hub.url, "--code", code, "--json"] + hub.pin_args()
         out = self.cli(*args)
         self.enrolment = json.loads(out.stdout)
         self.cli("passwd", stdin=STAFF_PASSWORD + "\n")

@@ -613,7 +613,12 @@ class HubApiTest(unittest.TestCase):
         self.assertEqual(s, 201, code)
         self.assertIn(code["code"], code["command"])
         self.assertRegex(code["command"],
-                         r"^sudo -u terril-node terril-node enrol --hub wss://127\.0\.0\.1:\d+ --code \S+$")
+                         r"^sudo -u terril-node terril-node enrol --hub wss://127\.0\.0\.1:\d+ --code \S+ "
+                         r"--fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}$")
+        # H2: the command carries this hub's pin, and the QR code encodes it.
+        self.assertEqual(code["hub_fingerprint"], self.cl.hub.fingerprint)
+        self.assertTrue(code["command"].endswith(" --fingerprint " + self.cl.hub.fingerprint), code["command"])
+        self.assertTrue(code["command_qr_svg"].startswith("<svg "), code["command_qr_svg"][:40])
         s, err = self.hub.call("POST", "/api/v1/nodes", {"node_id": "saint-saulve-1", "centre_id": "saint-saulve"})
         self.assertEqual((s, err["code"]), (409, "exists"))
         s, err = self.hub.call("POST", "/api/v1/nodes", {"node_id": "x", "centre_id": "nulle-part"})

@@ -101,9 +101,7 @@ class EnrolledNode(Node):
         self.process = None
         self.api = None
         self.env = env
-        args = ["enrol", "--hub", hub.url, "--code", code, "--json"]
-        if hub.insecure:
-            args.append("--insecure")
+        args = ["enrol", "--hub", hub.url, "--code", code, "--json"] + hub.pin_args()
         self.enrolment = json.loads(self.cli(*args, env=env).stdout)
         self.cli("passwd", stdin=STAFF_PASSWORD + "\n")
 
@@ -371,9 +369,67 @@ class ClockTest(unittest.TestCase):
 NOBODY = 65534  # Debian's nobody:nogroup
 
 
-def enrol(hub_url, code, data_dir, *extra, env=None, prefix=()):
+def enrol(hub_url, code, data_dir, *extra, env=None, prefix=(), pin=None):
+    """`terril-node enrol` as the hub prints it: with `--fingerprint pin` unless `extra` has one."""
+    if pin and "--fingerprint" not in extra:
+        extra = ("--fingerprint", pin, *extra)
     return run([*prefix, NODE_BIN, "enrol", "--hub", hub_url, "--code", code, "--data-dir", data_dir,
                 "--config", "/dev/null", *extra], check=False, env=env)
+
+
+class TlsRelay:
+    """A man in the middle on the printed URL: terminates TLS with a certificate of its own
+    and pipes the bytes to the real hub (what ARP spoofing on a shared Wi-Fi gives an
+    attacker). `client_bytes` counts what the box sent it after the TLS handshake."""
+
+    def __init__(self, hub_port, folder):
+        import threading
+        key, cert = os.path.join(folder, "relay.key"), os.path.join(folder, "relay.pem")
+        run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=relay"])
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.hub_port = hub_port
+        self.client_bytes = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import threading
+        while True:
+            try:
+                raw, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                box = self.ctx.wrap_socket(raw, server_side=True)
+            except (ssl.SSLError, OSError):
+                raw.close()  # the box refused our certificate
+                continue
+            up = ssl.create_default_context()
+            up.check_hostname, up.verify_mode = False, ssl.CERT_NONE
+            hub = up.wrap_socket(socket.create_connection(("127.0.0.1", self.hub_port)))
+
+            def pipe(src, dst, count):
+                try:
+                    while (data := src.recv(65536)):
+                        if count:
+                            self.client_bytes += len(data)
+                        dst.sendall(data)
+                except OSError:
+                    pass
+                for s in (src, dst):
+                    with contextlib.suppress(OSError):
+                        s.close()
+            threading.Thread(target=pipe, args=(box, hub, True), daemon=True).start()
+            threading.Thread(target=pipe, args=(hub, box, False), daemon=True).start()
+
+    def close(self):
+        self.sock.close()
 
 
 @contextlib.contextmanager
@@ -425,7 +481,7 @@ class EnrolTest(unittest.TestCase):
         out = self.hub.cli("node", "add", "printed-box", "--centre", A).stdout
         code = re.search(r"^One-time enrolment code: (\S+)", out, re.M).group(1)
         self.assertRegex(out, r"(?m)^  sudo -u terril-node terril-node enrol --hub wss://\S+ --code " +
-                         re.escape(code) + "$")
+                         re.escape(code) + " --fingerprint " + re.escape(self.hub.fingerprint) + "$")
         self.assertNotRegex(out, r"(?m)^  sudo terril-node")
 
     def test_enrol_as_root_gives_the_files_to_the_data_folders_owner(self):
@@ -434,7 +490,7 @@ class EnrolTest(unittest.TestCase):
         box = tempfile.mkdtemp(prefix="terril-box-")  # in /tmp: nobody can reach it
         self.addCleanup(shutil.rmtree, box, ignore_errors=True)
         os.chown(box, NOBODY, NOBODY)
-        p = enrol(self.hub.url, self.code("root-box"), box)  # what `sudo terril-node enrol` runs
+        p = enrol(self.hub.url, self.code("root-box"), box, pin=self.hub.fingerprint)  # what `sudo terril-node enrol` runs
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("sudo systemctl enable --now terril-node", p.stdout)
         files = owners(box)
@@ -465,15 +521,15 @@ class EnrolTest(unittest.TestCase):
         self.addCleanup(subprocess.run, ["groupdel", "terril-node"], capture_output=True)
         self.addCleanup(subprocess.run, ["userdel", "terril-node"], capture_output=True)
         code = self.code("svc-box")
-        p = enrol(self.hub.url, code, home)
+        p = enrol(self.hub.url, code, home, pin=self.hub.fingerprint)
         self.assertEqual(p.returncode, 1, p.stdout)
         self.assertIn("ne le lancez pas en root", p.stderr)
         self.assertIn("do not run it as root", p.stderr)
-        self.assertEqual(p.stderr.count("  sudo -u terril-node terril-node enrol --hub URL --code CODE\n"), 2)
+        self.assertEqual(p.stderr.count("  sudo -u terril-node terril-node enrol --hub URL --code CODE --fingerprint FP\n"), 2)
         self.assertFalse(os.path.exists(home), "nothing written")
         # A root-owned folder of root's choosing: enrolled, with a warning.
         other = self.folder("root-chose-this")
-        p = enrol(self.hub.url, self.code("svc-box-2"), other)
+        p = enrol(self.hub.url, self.code("svc-box-2"), other, pin=self.hub.fingerprint)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("Warning: files written by root in " + other, p.stderr)
         self.assertIn("Attention : fichiers écrits par root", p.stderr)
@@ -481,30 +537,58 @@ class EnrolTest(unittest.TestCase):
         os.makedirs(home, mode=0o700)
         svc = pwd.getpwnam("terril-node")
         os.chown(home, svc.pw_uid, svc.pw_gid)
-        p = enrol(self.hub.url, code, home)
+        p = enrol(self.hub.url, code, home, pin=self.hub.fingerprint)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(set(owners(home).values()), {(svc.pw_uid, svc.pw_gid)})
 
+    def test_H2_a_relay_with_another_certificate_is_refused_and_the_code_survives(self):
+        """The command exactly as printed, but the box's link goes through a TLS relay with
+        another certificate (the code itself is valid): refused on the certificate, before
+        the code is sent; the same command on the real hub then enrols."""
+        box = self.folder("box-mitm")
+        added = self.hub.add_node("mitm-box", A)
+        cmd = added["command"].split() if "command" in added else None
+        self.assertIsNotNone(cmd, "node add --json prints the command")
+        self.assertIn("--fingerprint", cmd)
+        relay = TlsRelay(self.hub.port, self.cl.root)
+        self.addCleanup(relay.close)
+        p = enrol(f"wss://127.0.0.1:{relay.port}", added["code"], box, "--fingerprint",
+                  cmd[cmd.index("--fingerprint") + 1])
+        self.assertExplained(p, box, "Le certificat du hub ne correspond pas", "fingerprint")
+        self.assertEqual(relay.client_bytes, 0, "the box sent nothing through the relay")
+        # Without the fingerprint the box refuses to enrol over wss:// at all.
+        p = enrol(f"wss://127.0.0.1:{relay.port}", added["code"], box)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("il manque l'empreinte du certificat du hub", p.stderr)
+        self.assertIn("the hub's certificate fingerprint is missing", p.stderr)
+        self.assertEqual(relay.client_bytes, 0)
+        p = enrol(self.hub.url, added["code"], box, "--fingerprint", cmd[cmd.index("--fingerprint") + 1])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        listed = {n["node_id"]: n for n in json.loads(self.hub.cli("node", "list", "--json").stdout)}
+        self.assertEqual(listed["mitm-box"]["state"], "active", "the first Hello spent the code")
+        p = enrol(self.hub.url, added["code"], self.folder("box-mitm-replay"), pin=self.hub.fingerprint)
+        self.assertExplained(p, self.folder("box-mitm-replay"), "Code d'enrôlement refusé", "unknown or already used")
+
     def test_wrong_used_and_expired_codes(self):
         box = self.folder("box-codes")
-        p = enrol(self.hub.url, "ZZZZ-ZZZZ-ZZZZ", box)
+        p = enrol(self.hub.url, "ZZZZ-ZZZZ-ZZZZ", box, pin=self.hub.fingerprint)
         self.assertExplained(p, box, "Code d'enrôlement refusé (inconnu ou déjà utilisé)", "unknown or already used")
         code = self.code("used-box")
-        self.assertEqual(enrol(self.hub.url, code, self.folder("box-first")).returncode, 0)
-        p = enrol(self.hub.url, code, box)
+        self.assertEqual(enrol(self.hub.url, code, self.folder("box-first"), pin=self.hub.fingerprint).returncode, 0)
+        p = enrol(self.hub.url, code, box, pin=self.hub.fingerprint)
         self.assertExplained(p, box, "Code d'enrôlement refusé (inconnu ou déjà utilisé)", "unknown or already used")
         if not FAKETIME_LIB:
             self.skipTest("libfaketime not installed: the expired code is not checked")
         month_ago = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(time.time() - 30 * 86400))
         old = json.loads(run([HUB_BIN, "node", "add", "late-box", "--centre", A, "--json", "--data-dir", self.hub.dir,
                               "--config", "/dev/null"], env=fake_clock(month_ago)).stdout)
-        p = enrol(self.hub.url, old["code"], box)
+        p = enrol(self.hub.url, old["code"], box, pin=self.hub.fingerprint)
         self.assertExplained(p, box, "Ce code d'enrôlement a expiré", "expired")
 
     def test_hub_unreachable_and_plain_ws(self):
         box = self.folder("box-unreachable")
         with socket_on_loopback() as port:  # a port nobody answers on
-            p = enrol(f"wss://127.0.0.1:{port}", "ABCD-EFGH-JKMN", box)
+            p = enrol(f"wss://127.0.0.1:{port}", "ABCD-EFGH-JKMN", box, pin=self.hub.fingerprint)
         self.assertExplained(p, box, "Le hub wss://127.0.0.1:", "")
         self.assertIn("est injoignable", p.stderr)
         p = enrol(f"ws://127.0.0.1:{self.hub.port}", "ABCD-EFGH-JKMN", box)
@@ -514,12 +598,12 @@ class EnrolTest(unittest.TestCase):
         box = self.folder("box-pin")
         code = self.code("pin-box")
         wrong = ":".join(["AB"] * 32)
-        p = enrol(self.hub.url, code, box, "--fingerprint", wrong)
+        p = enrol(self.hub.url, code, box, "--fingerprint", wrong, pin=self.hub.fingerprint)
         self.assertExplained(p, box, "Le certificat du hub ne correspond pas", "fingerprint")
         # The right pin enrols (the code was not spent on the wrong hub).
-        p = enrol(self.hub.url, code, box, "--fingerprint", self.cl.hub.fingerprint)
+        p = enrol(self.hub.url, code, box, "--fingerprint", self.cl.hub.fingerprint, pin=self.hub.fingerprint)
         self.assertEqual(p.returncode, 0, p.stderr)
-        p = enrol(self.hub.url, self.code("pin-box-2"), box)
+        p = enrol(self.hub.url, self.code("pin-box-2"), box, pin=self.hub.fingerprint)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("ce boîtier est déjà enrôlé comme pin-box / this box is already enrolled as pin-box",
                       p.stderr)
@@ -531,7 +615,7 @@ class EnrolTest(unittest.TestCase):
         for when, fr, en in (("2040-06-01 12:00:00", "en avance", "ahead of the hub's"),
                              ("1970-01-02 00:00:00", "en retard", "behind the hub's")):
             box = self.folder("box-clock-" + when[:4])
-            p = enrol(self.hub.url, self.code("clock-box-" + when[:4]), box, env=fake_clock(when))
+            p = enrol(self.hub.url, self.code("clock-box-" + when[:4]), box, env=fake_clock(when), pin=self.hub.fingerprint)
             self.assertEqual(p.returncode, 0, p.stderr)
             self.assertRegex(p.stdout,
                              r"Attention : l'horloge de ce boîtier est " + fr + r" de \d{4,} jours sur celle du hub")
@@ -548,10 +632,10 @@ class EnrolTest(unittest.TestCase):
         self.addCleanup(subprocess.run, ["umount", "-l", sd], capture_output=True)
         box = os.path.join(sd, "terril-node")
         code = self.code("full-box")
-        p = enrol(self.hub.url, code, box)
+        p = enrol(self.hub.url, code, box, pin=self.hub.fingerprint)
         self.assertExplained(p, box, "Plus d'espace disque", "less than 16 MiB free")
         # Checked before the hub is asked: the code still works elsewhere.
-        self.assertEqual(enrol(self.hub.url, code, self.folder("box-roomy")).returncode, 0)
+        self.assertEqual(enrol(self.hub.url, code, self.folder("box-roomy"), pin=self.hub.fingerprint).returncode, 0)
 
 
 # --- (a) packages ------------------------------------------------------------------------------------

@@ -769,7 +769,9 @@ TEST_CASE("admin: add a node, the code is shown once with the technician's comma
   CHECK(r.body["expires_at"] == format_iso8601(kNow + kCodeLifetimeMs));
   CHECK(r.body["hub_url"] == "wss://hub.example:8443");
   CHECK(r.body["hub_fingerprint"] == "AB:CD");
-  CHECK(r.body["command"] == "sudo -u terril-node terril-node enrol --hub wss://hub.example:8443 --code " + code);
+  CHECK(r.body["command"] == "sudo -u terril-node terril-node enrol --hub wss://hub.example:8443 --code " + code +
+                                 " --fingerprint AB:CD");
+  CHECK(r.body["command_qr_svg"].get<std::string>().starts_with("<svg "));
   CHECK(r.header("Cache-Control") == "no-store");
 
   // Listed as pending, without the code.
@@ -883,7 +885,7 @@ TEST_CASE("admin: replace a box gives a code for the new one and revokes the old
   CHECK(rep.body["replaced"] == "denain-1");
   CHECK(rep.body["centre_id"] == kDenain);
   CHECK(rep.body["command"] == "sudo -u terril-node terril-node enrol --hub wss://hub.example:8443 --code " +
-                                   rep.body["code"].get<std::string>());
+                                   rep.body["code"].get<std::string>() + " --fingerprint AB:CD");
   CHECK(link.closed);  // the old box is cut off
   peer->on_closed("replaced");
 

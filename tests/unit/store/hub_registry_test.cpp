@@ -118,7 +118,8 @@ TEST_CASE("registry: add refuses bad ids and existing nodes", "[registry]") {
   CHECK(reg.add("n1", "c", kNow).status().code() == Code::conflict);  // ids are never reused
 }
 
-TEST_CASE("registry: enrol spends the code once and issues a secret", "[registry]") {
+TEST_CASE("registry: L2: a code is spent at the first Hello proved with its secret, not when it is presented",
+          "[registry]") {
   HubDb h;
   Registry reg(*h.store);
   auto nc = reg.add("cs-denain-1", "cs-denain", kNow);
@@ -129,24 +130,39 @@ TEST_CASE("registry: enrol spends the code once and issues a secret", "[registry
   CHECK(e->node_id == "cs-denain-1");
   CHECK(e->centre_id == "cs-denain");
   CHECK(e->secret.size() == 32);
+  // The link is cut before the box saved its credentials: the node is still
+  // pending and the code still works, with a new secret; the first one is void.
+  CHECK((*reg.get("cs-denain-1"))->state == NodeState::pending);
+  auto retry = reg.enrol(nc->code, kNow + kDay + 1);
+  REQUIRE(retry.is_ok());
+  CHECK(retry->secret != e->secret);
+  const std::string nonce = *random_bytes(32);
+  CHECK(reg.verify("cs-denain-1", nonce, proof(e->secret, nonce), kNow + kDay + 2).code() == Code::invalid);
+  CHECK((*reg.get("cs-denain-1"))->state == NodeState::pending);
 
+  // The box's first Hello with the secret it kept: active, code spent.
+  REQUIRE(reg.verify("cs-denain-1", nonce, proof(retry->secret, nonce), kNow + kDay + 3).is_ok());
   auto n = *reg.get("cs-denain-1");
   CHECK(n->state == NodeState::active);
-  CHECK(n->enrolled_at_ms == kNow + kDay);
+  CHECK(n->enrolled_at_ms == kNow + kDay + 3);
   CHECK(n->code_expires_at_ms == 0);
   CHECK(*reg.centre_of("cs-denain-1") == "cs-denain");
+  CHECK(reg.verify("cs-denain-1", nonce, proof(retry->secret, nonce), kNow + kDay + 4).is_ok());
 
-  auto again = reg.enrol(nc->code, kNow + kDay);
+  // A replayed code is refused.
+  auto again = reg.enrol(nc->code, kNow + kDay + 5);
   REQUIRE_FALSE(again.is_ok());
   CHECK(again.status().code() == Code::forbidden);
   CHECK(again.status().message() == "unknown or already used enrolment code");
   CHECK(again.status().message_fr().starts_with("Code d'inscription inconnu ou déjà utilisé"));
 
   auto log = reg.admin_log(10);
-  REQUIRE(log->size() == 2);
+  REQUIRE(log->size() == 4);
   CHECK((*log)[0].action == "node.enrol");
   CHECK((*log)[0].who == "cs-denain-1");
-  CHECK((*log)[1].action == "node.add");
+  CHECK((*log)[1].action == "node.enrol.offer");
+  CHECK((*log)[2].action == "node.enrol.offer");
+  CHECK((*log)[3].action == "node.add");
 }
 
 TEST_CASE("registry: an expired code is refused as expired", "[registry]") {
@@ -185,25 +201,31 @@ TEST_CASE("registry: code normalisation", "[registry]") {
   CHECK_FALSE(Registry::normalise_code("ABCDEFGHJKM").has_value());
 }
 
-TEST_CASE("registry: verify checks the HMAC proof and the node's state", "[registry]") {
+TEST_CASE("registry: L7: verify checks the HMAC proof and the node's state, with one answer for strangers",
+          "[registry]") {
   HubDb h;
   Registry reg(*h.store);
   auto nc = reg.add("n1", "c", kNow);
-  CHECK(reg.verify("n1", "nonce", std::string(32, 'x')).code() == Code::forbidden);  // pending
+  std::string nonce = *random_bytes(32);
+  // Pending with no offer, unknown, wrong proof: the same answer (invalid).
+  CHECK(reg.verify("n1", "nonce", std::string(32, 'x'), kNow).code() == Code::invalid);
   auto e = reg.enrol(nc->code, kNow);
   REQUIRE(e.is_ok());
-
-  std::string nonce = *random_bytes(32);
-  CHECK(reg.verify("n1", nonce, proof(e->secret, nonce)).is_ok());
-  Status bad = reg.verify("n1", nonce, proof(e->secret, "other nonce"));
+  CHECK(reg.verify("nobody", nonce, proof(e->secret, nonce), kNow).code() == Code::invalid);
+  CHECK(reg.verify("n1", nonce, proof(e->secret, nonce), kNow).is_ok());
+  Status bad = reg.verify("n1", nonce, proof(e->secret, "other nonce"), kNow);
   CHECK(bad.code() == Code::invalid);
-  CHECK(reg.verify("n1", nonce, "").code() == Code::invalid);
-  CHECK(reg.verify("nobody", nonce, proof(e->secret, nonce)).code() == Code::not_found);
+  CHECK(reg.verify("n1", nonce, "", kNow).code() == Code::invalid);
+  CHECK(reg.verify("nobody", nonce, "", kNow).message_fr() == bad.message_fr().substr(0, 0) +
+                                                                "Boîtier inconnu ou preuve d'identité refusée : nobody");
 
   CHECK(reg.inactive_ids()->empty());
   REQUIRE(reg.revoke("n1", kNow).is_ok());
   CHECK(*reg.inactive_ids() == std::vector<std::string>{"n1"});  // what the hub's tick closes
-  CHECK(reg.verify("n1", nonce, proof(e->secret, nonce)).code() == Code::forbidden);
+  // The revoked box, proved with its old secret, is told (it wipes itself);
+  // anyone else asking about n1 hears what an unknown id hears.
+  CHECK(reg.verify("n1", nonce, proof(e->secret, nonce), kNow).code() == Code::forbidden);
+  CHECK(reg.verify("n1", nonce, std::string(32, 'x'), kNow).code() == Code::invalid);
   CHECK(reg.centre_of("n1").status().code() == Code::forbidden);
   CHECK(reg.revoke("n1", kNow).is_ok());  // idempotent
   CHECK(reg.revoke("nobody", kNow).code() == Code::not_found);
@@ -216,6 +238,7 @@ TEST_CASE("registry: replace revokes the old box and enrols a new node id", "[re
   auto old = reg.enrol(nc->code, kNow);
   REQUIRE(old.is_ok());
   std::string nonce = "n";
+  REQUIRE(reg.verify("cs-lens-1", nonce, proof(old->secret, nonce), kNow).is_ok());
 
   auto rc = reg.replace("cs-lens-1", kNow + kDay);
   REQUIRE(rc.is_ok());
@@ -223,7 +246,7 @@ TEST_CASE("registry: replace revokes the old box and enrols a new node id", "[re
   CHECK(rc->centre_id == "cs-lens");
   CHECK(rc->expires_at_ms == kNow + 8 * kDay);
   // The old box is refused at once.
-  CHECK(reg.verify("cs-lens-1", nonce, proof(old->secret, nonce)).code() == Code::forbidden);
+  CHECK(reg.verify("cs-lens-1", nonce, proof(old->secret, nonce), kNow + kDay).code() == Code::forbidden);
   auto o = *reg.get("cs-lens-1");
   CHECK(o->state == NodeState::revoked);
   CHECK(o->replaced_by == "cs-lens-1-r2");
@@ -233,8 +256,8 @@ TEST_CASE("registry: replace revokes the old box and enrols a new node id", "[re
   CHECK(fresh->node_id == "cs-lens-1-r2");
   CHECK(fresh->centre_id == "cs-lens");
   CHECK(fresh->secret != old->secret);
-  CHECK(reg.verify("cs-lens-1-r2", nonce, proof(fresh->secret, nonce)).is_ok());
-  CHECK(reg.verify("cs-lens-1-r2", nonce, proof(old->secret, nonce)).code() == Code::invalid);
+  CHECK(reg.verify("cs-lens-1-r2", nonce, proof(fresh->secret, nonce), kNow + kDay).is_ok());
+  CHECK(reg.verify("cs-lens-1-r2", nonce, proof(old->secret, nonce), kNow + kDay).code() == Code::invalid);
 
   // Replacing again: from the replaced one is a conflict, from the new one gives -r3.
   CHECK(reg.replace("cs-lens-1", kNow).status().code() == Code::conflict);
@@ -254,6 +277,14 @@ TEST_CASE("registry: replacing a pending node gives it a new code, same id", "[r
   CHECK(second->code != first->code);
   CHECK(reg.enrol(first->code, kNow + 8 * kDay).status().code() == Code::forbidden);
   CHECK(reg.enrol(second->code, kNow + 8 * kDay).is_ok());
+  // A secret offered for a code that is then replaced never activates the node.
+  auto offered = reg.enrol(second->code, kNow + 8 * kDay);
+  REQUIRE(offered.is_ok());
+  auto third = reg.replace("n1", kNow + 8 * kDay);
+  REQUIRE(third.is_ok());
+  const std::string nonce = "n";
+  CHECK(reg.verify("n1", nonce, proof(offered->secret, nonce), kNow + 8 * kDay).code() == Code::invalid);
+  CHECK((*reg.get("n1"))->state == NodeState::pending);
 }
 
 TEST_CASE("registry: a revoked node can be replaced; long ids stay valid", "[registry]") {

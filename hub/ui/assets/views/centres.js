@@ -123,7 +123,12 @@ function showCode(result, title) {
     h('p', { class: 'meta', 'data-testid': 'node-code-expires', text: 'Valable jusqu\'au ' + dateShort(result.expires_at) + '.' }),
     h('p', { text: 'Sur le boîtier du centre, le technicien lance :' }),
     h('pre', { 'data-testid': 'node-command', text: result.command }),
-    result.hub_fingerprint ? h('p', { class: 'meta', text: 'Empreinte du certificat du hub : ' + result.hub_fingerprint }) : null,
+    result.hub_fingerprint ? h('p', { class: 'meta', 'data-testid': 'node-fingerprint', text: 'Empreinte du certificat du hub (le boîtier refusera tout autre certificat) : ' + result.hub_fingerprint }) : null,
+    result.command_qr_svg ? h('figure', { class: 'qr' },
+      h('img', { 'data-testid': 'node-command-qr', width: 240, height: 240,
+        src: 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(result.command_qr_svg),
+        alt: 'QR code de la commande d\'installation' }),
+      h('figcaption', { class: 'meta', text: 'À scanner depuis le téléphone du technicien : il contient la commande complète, avec l\'empreinte.' })) : null,
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'secondary', 'data-testid': 'node-command-copy', onclick: async () => {
         try { await navigator.clipboard.writeText(result.command); announce('Commande copiée.', 'ok'); } catch (e) { announce('Copie impossible : sélectionnez la commande à la main.', 'warn'); }

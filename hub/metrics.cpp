@@ -43,6 +43,9 @@ HttpResponse AdminApi::metrics() {
   prom_metric(o, "terril_hub_restores_detected_total", "counter",
               "Handshakes that found this hub behind a node (restored from an older copy).",
               static_cast<double>(m.restores_detected));
+  prom_metric(o, "terril_hub_inbound_pauses_total", "counter",
+              "Times a node's link stopped reading: a window of its batches was waiting to be applied.",
+              static_cast<double>(m.inbound_pauses));
   prom_head(o, "terril_hub_apply_latency_ms", "histogram",
             "Time to apply and commit the group commit that carried a batch from a node.");
   static const char* bounds[] = {"1", "2", "5", "10", "25", "50", "100", "250", "1000", "+Inf"};

@@ -139,10 +139,10 @@ void NodeSession::on_message(std::string_view bytes) {
       if (auto* h = std::get_if<wire::Hello>(&f)) return on_hello(*h);
       return fail(ErrorCode::protocol_violation, "expected Hello");
     case State::streaming:
-      if (auto* ch = std::get_if<wire::Changes>(&f)) return on_changes(std::move(*ch));
+      if (auto* ch = std::get_if<wire::Changes>(&f)) return on_changes(std::move(*ch), bytes.size());
       if (auto* a = std::get_if<wire::Ack>(&f)) return on_ack(*a);
       if (auto* d = std::get_if<wire::DigestCheck>(&f)) return on_digest_check(*d);
-      if (auto* r = std::get_if<wire::Repair>(&f)) return on_repair(std::move(*r));
+      if (auto* r = std::get_if<wire::Repair>(&f)) return on_repair(std::move(*r), bytes.size());
       if (auto* e = std::get_if<wire::Error>(&f)) {
         spdlog::warn("sync: node {} reported error {}: {}", node_id_, static_cast<int>(e->code),
                      printable(e->message, 200));
@@ -341,16 +341,30 @@ void NodeSession::on_hello(const wire::Hello& h) {
 }
 
 // A batch is queued for the hub's next group commit; on_applied answers it.
-void NodeSession::on_changes(wire::Changes&& ch) {
+void NodeSession::on_changes(wire::Changes&& ch, size_t frame_bytes) {
   NodeBatch b;
   b.node_id = node_id_;
-  b.changes = std::move(ch.changes);  // decode_frame checked every change
+  b.changes = std::move(ch.changes);  // validated one by one when applied: a bad one is rejected alone
   b.judge = [node = node_id_, centre = centre_id_](const Change& c, const Record* existing, const std::string& host) {
     PermissionContext ctx{node, centre, existing, host};
     return check_node_change(ctx, c);
   };
-  submitted_.emplace_back();
+  submitted(std::nullopt, frame_bytes);
   ctx_.host.submit(shared_from_this(), std::move(b));
+}
+
+// Inbound window: what this node has in the group commit is bounded (as many
+// batches as the window it was given at Welcome, and kMaxInboundBytes of
+// frames). At the bound the link stops reading, so a node that pipelines
+// more is slowed by TCP, not buffered here; reading resumes as batches apply.
+void NodeSession::submitted(std::optional<wire::Repair> repair, size_t frame_bytes) {
+  submitted_.push_back({std::move(repair), frame_bytes});
+  inbound_bytes_ += frame_bytes;
+  if (!reading_paused_ && link_ && (submitted_.size() >= wire::kWindow || inbound_bytes_ >= kMaxInboundBytes)) {
+    reading_paused_ = true;
+    ++ctx_.metrics.inbound_pauses;
+    link_->set_reading(false);
+  }
 }
 
 void NodeSession::on_digest_check(const wire::DigestCheck& c) {
@@ -373,7 +387,7 @@ void NodeSession::on_digest_check(const wire::DigestCheck& c) {
 
 // Records go through the group commit like changes; the answer (the
 // records wanted, and the purges) follows the commit.
-void NodeSession::on_repair(wire::Repair&& r) {
+void NodeSession::on_repair(wire::Repair&& r, size_t frame_bytes) {
   if (r.records.empty()) return answer_repair(r, ApplyReport{});
   NodeBatch b;
   b.node_id = node_id_;
@@ -381,7 +395,7 @@ void NodeSession::on_repair(wire::Repair&& r) {
   b.node_centre = centre_id_;
   b.witness = witness_;
   r.records.clear();
-  submitted_.emplace_back(std::move(r));
+  submitted(std::move(r), frame_bytes);
   ctx_.host.submit(shared_from_this(), std::move(b));
 }
 
@@ -416,8 +430,13 @@ void NodeSession::push_repair(wire::Repair r) {
 void NodeSession::on_applied(const Result<ApplyReport>& rep, int64_t elapsed_ms) {
   std::optional<wire::Repair> repair;
   if (!submitted_.empty()) {
-    repair = std::move(submitted_.front());
+    repair = std::move(submitted_.front().repair);
+    inbound_bytes_ -= submitted_.front().bytes;
     submitted_.pop_front();
+  }
+  if (reading_paused_ && link_ && submitted_.size() < wire::kWindow && inbound_bytes_ < kMaxInboundBytes) {
+    reading_paused_ = false;
+    link_->set_reading(true);
   }
   if (state_ != State::streaming || !link_) return;
   if (repair && rep) return answer_repair(*repair, *rep);

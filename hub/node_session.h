@@ -86,6 +86,9 @@ struct HubMetrics {
   uint64_t repair_records_out = 0;
   uint64_t repair_purges = 0;
   uint64_t restores_detected = 0;
+  // Inbound window: times a node's link stopped reading because it had a
+  // window of batches (or kMaxInboundBytes) waiting in the group commit.
+  uint64_t inbound_pauses = 0;
 };
 
 // What the hub last repaired with one node (for the dashboard and metrics).
@@ -139,6 +142,9 @@ struct SessionContext {
 
 class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession> {
  public:
+  // Frame bytes of one node's batches waiting in the group commit before its
+  // link stops reading (with at most wire::kWindow batches).
+  static constexpr size_t kMaxInboundBytes = 8u << 20;
   enum class State { await_open, await_hello, streaming, enrol, closed };
 
   // The Hello deadline counts from now (the upgrade request), so a tick
@@ -183,10 +189,11 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
   void close_link();
   void on_enrol(const wire::Enrol& e);
   void on_hello(const wire::Hello& h);
-  void on_changes(wire::Changes&& ch);
+  void on_changes(wire::Changes&& ch, size_t frame_bytes);
+  void submitted(std::optional<wire::Repair> repair, size_t frame_bytes);
   void on_ack(const wire::Ack& a);
   void on_digest_check(const wire::DigestCheck& c);
-  void on_repair(wire::Repair&& r);
+  void on_repair(wire::Repair&& r, size_t frame_bytes);
   void answer_repair(const wire::Repair& r, const ApplyReport& applied);
   void send(const wire::Frame& f);
   void observe_latency(int64_t ms);
@@ -206,8 +213,15 @@ class NodeSession : public Peer, public std::enable_shared_from_this<NodeSession
   std::deque<uint64_t> inflight_;  // last_seq of each unacknowledged batch sent
   bool close_requested_ = false;
   // Batches submitted to the group commit, in order: a Repair's (its frame,
-  // without records, to answer once applied) or changes (empty).
-  std::deque<std::optional<wire::Repair>> submitted_;
+  // without records, to answer once applied) or changes (empty), with the
+  // size of the frame that brought it (the inbound window, submitted()).
+  struct Submitted {
+    std::optional<wire::Repair> repair;
+    size_t bytes = 0;
+  };
+  std::deque<Submitted> submitted_;
+  size_t inbound_bytes_ = 0;
+  bool reading_paused_ = false;
   // Set at Hello when the node applied hub history (or holds own changes)
   // this hub lost: its records of other centres are taken (NodeBatch::witness).
   bool witness_ = false;

@@ -25,8 +25,8 @@ std::string qr_svg(std::string_view text) {
       }
       int run = 1;
       while (x + run < n && (qr->data[y * n + x + run] & 1)) ++run;
-      path += "M" + std::to_string(x + quiet) + " " + std::to_string(y + quiet) + "h" + std::to_string(run) +
-              "v1h-" + std::to_string(run) + "z";
+      path += "M" + std::to_string(x + quiet) + " " + std::to_string(y + quiet) + "h" + std::to_string(run) + "v1h-" +
+              std::to_string(run) + "z";
       x += run;
     }
   }

@@ -12,8 +12,9 @@ namespace terril {
 
 SyncHub::SyncHub(Store& store, Registry& registry, SyncHubOptions opts)
     : registry_(registry),
-      ctx_{store,         registry,          metrics_, *this, opts.hub_id, opts.now_ms, opts.random_bytes,
-           opts.hello_timeout_ms, &enrol_limiter_},
+      ctx_{store,          registry,    metrics_,          *this,
+           opts.hub_id,    opts.now_ms, opts.random_bytes, opts.hello_timeout_ms,
+           &enrol_limiter_},
       group_commit_(store, GroupCommitOptions{opts.now_ms, opts.post, opts.apply_on, opts.apply_store},
                     [this](GroupCommit::Group& g) { finish(g); }) {}
 

@@ -103,8 +103,8 @@ class SyncHub : private SessionHost {
 
   Registry& registry_;
   HubMetrics metrics_;
-  // Refused enrolment codes: 5 per address per minute, then refused unread.
-  LoginLimiter enrol_limiter_{LoginLimiterOptions{5, 60 * 1000, 4096}};
+  // Refused enrolment codes: 10 per address per minute, then refused unread.
+  LoginLimiter enrol_limiter_{LoginLimiterOptions{10, 60 * 1000, 4096}};
   SessionContext ctx_;
   std::vector<std::weak_ptr<NodeSession>> pending_;            // before Hello
   std::map<std::string, std::weak_ptr<NodeSession>> by_node_;  // streaming

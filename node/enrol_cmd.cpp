@@ -101,7 +101,8 @@ Result<DataDirOwner> decide_data_dir_owner(const std::string& dir) {
   }
   const struct passwd* svc = ::getpwnam(kServiceUser);
   if (svc == nullptr) return o;
-  std::string run_as = std::string("  sudo -u ") + kServiceUser + " terril-node enrol --hub URL --code CODE --fingerprint FP\n";
+  std::string run_as =
+      std::string("  sudo -u ") + kServiceUser + " terril-node enrol --hub URL --code CODE --fingerprint FP\n";
   if (svc->pw_dir != nullptr && same_path(dir, svc->pw_dir)) {
     std::string state = exists ? "appartient à root / is owned by root" : "n'existe pas / does not exist";
     return Status(
@@ -175,7 +176,8 @@ int cmd_enrol(NodeConfig cfg, const std::string& hub, const std::string& code, c
         "(terril-hub node add, ou « Ajouter un boîtier » sur le tableau de bord), avec --fingerprint / "
         "the hub's certificate fingerprint is missing: run the whole command the hub printed, with --fingerprint");
   if (!pin.empty() && !valid_fingerprint(pin))
-    return node_fail("empreinte illisible : " + fingerprint + " (64 chiffres hexadécimaux, deux par deux séparés par « : ») / "
+    return node_fail("empreinte illisible : " + fingerprint +
+                     " (64 chiffres hexadécimaux, deux par deux séparés par « : ») / "
                      "unreadable fingerprint: expected 32 hex pairs separated by colons");
   struct statvfs vfs {};
   std::error_code ec;
@@ -202,7 +204,8 @@ int cmd_enrol(NodeConfig cfg, const std::string& hub, const std::string& code, c
   // `serve`'s first connection does it.
   if (Status s = confirm_enrolment(*creds, std::string(kVersion), 15); !s)
     std::cerr << "Attention : identifiants enregistrés, mais le hub n'a pas encore confirmé ce boîtier ; il le fera "
-                 "à la première connexion du service (" << s.message() << ").\n"
+                 "à la première connexion du service ("
+              << s.message() << ").\n"
               << "Note: credentials saved, but the hub has not confirmed this box yet; the service's first "
                  "connection will.\n";
   std::cerr << owner->warning;

@@ -297,8 +297,8 @@ class ConfirmPeer : public Peer {
       if (!creds_.hub_id.empty() && c->hub_id != creds_.hub_id) {
         result = Status(Code::forbidden, "the hub's id is not the one that enrolled this box");
       } else if (link_) {
-        link_->send(wire::encode_frame(
-            wire::Hello{creds_.node_id, hmac_sha256(creds_.node_secret, c->nonce), wire::kProtocolVersion, version_, 0, 0}));
+        link_->send(wire::encode_frame(wire::Hello{creds_.node_id, hmac_sha256(creds_.node_secret, c->nonce),
+                                                   wire::kProtocolVersion, version_, 0, 0}));
         return;
       }
     } else if (std::get_if<wire::Welcome>(&*f)) {

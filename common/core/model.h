@@ -122,6 +122,10 @@ struct Change {
   std::string centre_id;  // owner centre
   Op op = Op::upsert;
   std::vector<FieldValue> fields;  // sorted by field, unique
+  // Why the wire form could not be read whole (a newer sender: unknown
+  // entity, op or value kind); "" when it could. validate_change refuses a
+  // change that has it, so the receiver rejects that change alone.
+  std::string undecodable;
 
   Stamp stamp() const { return Stamp{hlc, origin}; }
   const Value* get(Field f) const;

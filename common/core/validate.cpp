@@ -204,6 +204,10 @@ Status validate_value(Entity e, const FieldSpec& fs, const Value& v) {
 }
 
 Status validate_change(const Change& c) {
+  if (!c.undecodable.empty())
+    return bad("undecodable", "", "change cannot be read: " + c.undecodable,
+               "Modification illisible par ce serveur (logiciel d'une autre version ?) : refusée seule, les "
+               "autres passent.");
   if (c.origin.empty() || c.origin.size() > kMaxOriginLen || !(c.origin == "hub" || valid_node_id(c.origin)))
     return bad("bad_origin", "", "origin is not a valid node id", "Origine de la modification invalide.");
   if (c.origin_seq == 0) return bad("bad_seq", "", "origin_seq must start at 1", "Numéro de modification invalide.");

@@ -32,6 +32,11 @@ class Link {
   // Payload bytes sent/received so far (before compression).
   virtual uint64_t bytes_sent() const = 0;
   virtual uint64_t bytes_received() const = 0;
+  // Backpressure: with `false`, no frame is read after the one being
+  // delivered (the socket's buffers fill and the sender's TCP window
+  // closes); `true` resumes. Links that cannot pause (in-memory test links)
+  // ignore it.
+  virtual void set_reading(bool on) { (void)on; }
 };
 
 class Peer {

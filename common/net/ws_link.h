@@ -83,6 +83,7 @@ class WsLink : public Link, public std::enable_shared_from_this<WsLink<Stream>> 
   const std::string& remote() const override { return remote_; }
   uint64_t bytes_sent() const override { return bytes_sent_; }
   uint64_t bytes_received() const override { return bytes_received_; }
+  void set_reading(bool on) override;
 
  private:
   void do_read();
@@ -98,6 +99,8 @@ class WsLink : public Link, public std::enable_shared_from_this<WsLink<Stream>> 
   std::deque<std::string> queue_;
   std::shared_ptr<Peer> peer_;
   bool open_ = false, closing_ = false, closed_ = false;
+  bool paused_ = false, read_pending_ = false;  // set_reading(false); an async_read outstanding
+  std::shared_ptr<WsLink> keep_;                // while paused: no read holds the link alive
   uint64_t bytes_sent_ = 0, bytes_received_ = 0;
 };
 

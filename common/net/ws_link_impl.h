@@ -44,6 +44,7 @@ void WsLink<Stream>::open() {
 
 template <class Stream>
 void WsLink<Stream>::finish(beast::error_code ec, const char* step) {
+  auto hold = std::move(keep_);  // a paused link's self-reference, dropped when this returns
   if (closed_) return;
   closed_ = true;
   beast::error_code ignored;
@@ -76,12 +77,27 @@ void WsLink<Stream>::close() {
 
 template <class Stream>
 void WsLink<Stream>::do_read() {
-  if (closed_) return;
+  if (closed_ || paused_ || read_pending_) return;
+  read_pending_ = true;
   ws_.async_read(buf_, beast::bind_front_handler(&WsLink::on_read, this->shared_from_this()));
 }
 
 template <class Stream>
+void WsLink<Stream>::set_reading(bool on) {
+  paused_ = !on;
+  if (!on) {
+    // A link lives as long as its pending operations; with no read pending
+    // nothing would hold it, so it holds itself until resumed or finished.
+    if (!closed_ && !keep_) keep_ = this->shared_from_this();
+    return;
+  }
+  auto hold = std::move(keep_);
+  if (open_) do_read();
+}
+
+template <class Stream>
 void WsLink<Stream>::on_read(beast::error_code ec, size_t n) {
+  read_pending_ = false;
   if (ec) return finish(ec, "ws read");
   bytes_received_ += n;
   std::string frame = beast::buffers_to_string(buf_.data());

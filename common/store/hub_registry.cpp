@@ -287,8 +287,7 @@ Result<Enrolment> Registry::enrol(std::string_view code, int64_t now_ms) {
   if (!found) return found.status();
   if (!*found) return unknown;
   sqlite3_stmt* st = nullptr;
-  if (Status p = d.prepare("INSERT OR REPLACE INTO enrol_offers(node_id, secret, offered_at) VALUES (?, ?, ?)", st);
-      !p)
+  if (Status p = d.prepare("INSERT OR REPLACE INTO enrol_offers(node_id, secret, offered_at) VALUES (?, ?, ?)", st); !p)
     return p;
   Query u(st);
   u.bind(1, std::string_view(e.node_id)).bind_blob(2, e.secret).bind(3, now_ms);
@@ -329,10 +328,9 @@ Result<std::string> secret_in(RegistryDb& d, const char* table, const std::strin
 // retired_secrets, and drop any enrolment offer.
 Status retire_secret(RegistryDb& d, const std::string& node_id, int64_t now_ms) {
   sqlite3_stmt* st = nullptr;
-  if (Status p = d.prepare(
-          "INSERT OR REPLACE INTO retired_secrets(node_id, secret, retired_at) "
-          "SELECT node_id, secret, ? FROM nodes WHERE node_id = ? AND secret IS NOT NULL",
-          st);
+  if (Status p = d.prepare("INSERT OR REPLACE INTO retired_secrets(node_id, secret, retired_at) "
+                           "SELECT node_id, secret, ? FROM nodes WHERE node_id = ? AND secret IS NOT NULL",
+                           st);
       !p)
     return p;
   Query k(st);
@@ -372,8 +370,7 @@ Status Registry::verify(const std::string& node_id, std::string_view nonce, std:
   return Status::ok();
 }
 
-Status Registry::activate(const std::string& node_id, std::string_view nonce, std::string_view proof,
-                          int64_t now_ms) {
+Status Registry::activate(const std::string& node_id, std::string_view nonce, std::string_view proof, int64_t now_ms) {
   RegistryDb& d = *db_;
   auto offer = secret_in(d, "enrol_offers", node_id);
   if (!offer) return offer.status();

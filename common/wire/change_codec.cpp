@@ -57,26 +57,30 @@ void to_wire(const Change& c, v1::Change& out) {
   }
 }
 
-Result<Change> from_wire(const v1::Change& in) {
+Change from_wire_lenient(const v1::Change& in) {
   Change c;
   c.origin = in.origin();
   c.origin_seq = in.origin_seq();
   c.hlc = in.hlc();
-  if (!valid_entity(static_cast<uint32_t>(in.entity()))) return malformed("unknown entity");
+  c.centre_id = in.centre_id();
+  auto cannot = [&](const char* why) {
+    c.undecodable = why;
+    return c;
+  };
+  if (!valid_entity(static_cast<uint32_t>(in.entity()))) return cannot("unknown entity");
   c.entity = static_cast<Entity>(in.entity());
   if (c.entity == Entity::centre) {
     c.record_id = in.record_id();
   } else if (auto t = uuid_from_bytes(in.record_id())) {
     c.record_id = *t;
   } else {
-    return malformed("record id is not 16 bytes");
+    return cannot("record id is not 16 bytes");
   }
-  if (in.op() < v1::OP_UPSERT || in.op() > v1::OP_ERASE) return malformed("unknown op");
+  if (in.op() < v1::OP_UPSERT || in.op() > v1::OP_ERASE) return cannot("unknown op");
   c.op = static_cast<Op>(in.op());
-  c.centre_id = in.centre_id();
   c.fields.reserve(static_cast<size_t>(in.fields_size()));
   for (const auto& f : in.fields()) {
-    if (f.field() == 0 || f.field() > 0xFFFF) return malformed("bad field number");
+    if (f.field() == 0 || f.field() > 0xFFFF) return cannot("bad field number");
     FieldValue fv{static_cast<Field>(f.field()), {}};
     switch (f.value_case()) {
       case v1::FieldValue::kText:
@@ -92,15 +96,21 @@ Result<Change> from_wire(const v1::Change& in) {
         break;
       case v1::FieldValue::kUuid: {
         auto t = uuid_from_bytes(f.uuid());
-        if (!t) return malformed("uuid value is not 16 bytes");
+        if (!t) return cannot("uuid value is not 16 bytes");
         fv.value = *t;
         break;
       }
       case v1::FieldValue::VALUE_NOT_SET:
-        return malformed("field without value");
+        return cannot("field without value");
     }
     c.fields.push_back(std::move(fv));
   }
+  return c;
+}
+
+Result<Change> from_wire(const v1::Change& in) {
+  Change c = from_wire_lenient(in);
+  if (!c.undecodable.empty()) return malformed(c.undecodable);
   if (Status s = validate_change(c); !s) return s;
   return c;
 }

@@ -29,6 +29,11 @@ void to_wire(const Change& c, v1::Change& out);
 // field numbers in range, every field with a value, then validate_change.
 // Errors: invalid, naming the defect (and the field, when there is one).
 Result<Change> from_wire(const v1::Change& in);
+// The same without refusing: what from_wire would refuse for its form is
+// in Change::undecodable, and validate_change is not run. A batch decodes
+// whole, and the store rejects its bad changes one by one (a newer sender's
+// change must not block the ones around it).
+Change from_wire_lenient(const v1::Change& in);
 
 std::string encode_change(const Change& c);
 // Errors: invalid (does not parse, or from_wire refuses it).

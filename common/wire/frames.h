@@ -65,7 +65,8 @@ struct Welcome {
   uint64_t hub_rewound = 0;      // hub sequences the node applied that the hub lost (restore)
 };
 
-// A batch, either way; every change was checked by from_wire. last_seq: the
+// A batch, either way; each change decoded by from_wire_lenient: the
+// receiving store validates and rejects changes one by one. last_seq: the
 // origin_seq of the last change (node -> hub) or the hub sequence of the last
 // change (hub -> node, which may jump over changes routed elsewhere).
 struct Changes {
@@ -157,7 +158,7 @@ Error error_frame(ErrorCode code, std::string message);
 // Bytes -> Frame, checked while decoding: at most kMaxFrameBytes, parses,
 // exactly one message set, a Challenge's nonce and a Hello's proof are 32
 // bytes, a Hello's node id is 1..kMaxOriginLen bytes, a batch holds at most
-// kMaxBatchChanges changes and each passes from_wire. Errors: invalid, with a
+// kMaxBatchChanges changes (each decoded by from_wire_lenient). Errors: invalid, with a
 // message naming the defect; error_code_for(Step::decoding, status) gives the
 // code to answer with (frame_too_large or malformed_frame).
 Result<Frame> decode_frame(std::string_view bytes);

@@ -164,9 +164,9 @@ TEST_CASE("bad proof gets BAD_PROOF, closes, stores nothing", "[hostile]") {
   legit_keeps_syncing("after bad proof");
 }
 
-TEST_CASE("unknown node gets UNKNOWN_NODE, closes, stores nothing", "[hostile]") {
+TEST_CASE("L7: an unknown node id gets the same BAD_PROOF as a wrong proof, closes, stores nothing", "[hostile]") {
   Creds ghost{"ghost-node", std::string(32, 'k'), kCentreA};
-  refused_handshake(ghost, v1::ERROR_CODE_UNKNOWN_NODE, Script{});
+  refused_handshake(ghost, v1::ERROR_CODE_BAD_PROOF, Script{});
   legit_keeps_syncing("after unknown node");
 }
 
@@ -181,8 +181,9 @@ TEST_CASE("node added but never enrolled is refused and stores nothing", "[hosti
   auto f = p->wait_frame(v1::Frame::kError, 10);
   REQUIRE(f);
   INFO(name(f->error().code()) << ": " << f->error().message());
-  CHECK((f->error().code() == v1::ERROR_CODE_UNKNOWN_NODE || f->error().code() == v1::ERROR_CODE_REVOKED_NODE ||
-         f->error().code() == v1::ERROR_CODE_BAD_PROOF));
+  // L7: what an unknown id gets; the text says nothing of the node either.
+  CHECK(f->error().code() == v1::ERROR_CODE_BAD_PROOF);
+  CHECK(f->error().message() == "unknown node or bad proof");
   CHECK(p->wait_closed(5));
   CHECK(notes_with_id(smuggled.record_id) == 0);
   CHECK(cursor_of(c.node_id) == 0);
@@ -220,10 +221,24 @@ TEST_CASE("revoke cuts a connected node within 1 s; it is refused with REVOKED_N
   legit_keeps_syncing("after revocation");
 }
 
-TEST_CASE("replayed enrolment code gets BAD_ENROL_CODE", "[hostile]") {
+TEST_CASE("L2: a code presented again before the box's first Hello still enrols; replayed after it, BAD_ENROL_CODE",
+          "[hostile]") {
   std::string code = env().hub.add_node("hostile-enrol", kCentreA);
   std::string err;
-  REQUIRE(enrol(env().io, env().hub, code, &err));
+  auto cut = enrol(env().io, env().hub, code, &err);  // the box never got to save these: link cut
+  REQUIRE(cut);
+  auto kept = enrol(env().io, env().hub, code, &err);  // the technician runs the command again
+  INFO(err);
+  REQUIRE(kept);
+  CHECK(kept->secret != cut->secret);
+  Script stale;
+  stale.hello = *cut;
+  auto refused = open_link(stale);
+  expect_refused(*refused, v1::ERROR_CODE_BAD_PROOF);  // the first secret is void
+  streaming(*kept);                                    // the first Hello with the kept secret spends the code
+  CHECK(sql_int(env().hub.db_path(),
+                "SELECT count(*) FROM nodes WHERE node_id = 'hostile-enrol' AND state = "
+                "'active'") == 1);
   v1::ErrorCode ec = v1::ERROR_CODE_UNSPECIFIED;
   CHECK_FALSE(enrol(env().io, env().hub, code, &err, &ec));
   INFO(err);
@@ -352,6 +367,73 @@ TEST_CASE("changes for another centre or with a forged origin are rejected per c
   CHECK(p->wait([&] { return p->acked() >= 6; }, 5));
   CHECK(notes_with_id(next.record_id) == 1);
   legit_keeps_syncing("after the forged batch");
+}
+
+TEST_CASE("L1: a change the hub cannot validate is rejected alone; the changes around it are stored", "[hostile]") {
+  Creds c = enrolled("hostile-poison", kCentreA);
+  auto p = streaming(c);
+  Change one = note_change(c.node_id, 1, kCentreA, "Avant");
+  Change two = note_change(c.node_id, 2, kCentreA, "Champ d'une version future");
+  Change three = note_change(c.node_id, 3, kCentreA, "Après");
+  v1::Frame raw;
+  REQUIRE(raw.ParseFromString(changes_frame({one, two, three}, 3)));
+  raw.mutable_changes()->mutable_changes(1)->mutable_fields(0)->set_field(99);  // a newer node's field
+  p->send(raw.SerializeAsString());
+  REQUIRE(p->wait([&] { return p->acked() >= 3; }, 5));
+  auto acks = p->acks();
+  REQUIRE(acks.size() == 1);
+  REQUIRE(acks[0].rejections_size() == 1);
+  CHECK(acks[0].rejections(0).origin_seq() == 2);
+  CHECK(acks[0].rejections(0).code() == v1::ERROR_CODE_INVALID_CHANGE);
+  CHECK_FALSE(acks[0].rejections(0).message().empty());
+  CHECK_FALSE(p->closed());
+  CHECK(notes_with_id(one.record_id) == 1);
+  CHECK(notes_with_id(two.record_id) == 0);
+  CHECK(notes_with_id(three.record_id) == 1);
+  CHECK(cursor_of(c.node_id) == 3);  // never resent, never blocking
+  // A value kind this hub does not know: the same.
+  Change four = note_change(c.node_id, 4, kCentreA, "Valeur inconnue");
+  REQUIRE(raw.ParseFromString(changes_frame({four}, 4)));
+  raw.mutable_changes()->mutable_changes(0)->mutable_fields(0)->clear_value();
+  p->send(raw.SerializeAsString());
+  REQUIRE(p->wait([&] { return p->acked() >= 4; }, 5));
+  CHECK(p->acks().back().rejections_size() == 1);
+  CHECK_FALSE(p->closed());
+  legit_keeps_syncing("after a poison change");
+}
+
+TEST_CASE("M2: a node pipelining batches without waiting for acks is slowed, not buffered; the others keep syncing",
+          "[hostile]") {
+  Env& e = env();
+  Creds c = enrolled("hostile-pipeliner", kCentreA);
+  auto p = streaming(c);
+  auto pauses = [&] {
+    auto m = https_get(e.hub.port(), "/metrics", 5);
+    const std::string key = "\nterril_hub_inbound_pauses_total ";
+    auto at = m.body.find(key);
+    return at == std::string::npos ? -1 : std::stoll(m.body.substr(at + key.size()));
+  };
+  const int64_t before = pauses();
+  REQUIRE(before >= 0);
+  // 40 batches of 250 notes sent back to back: ten times the window of 4.
+  constexpr int kBatches = 40, kPerBatch = 250;
+  uint64_t seq = 0;
+  for (int b = 0; b < kBatches; ++b) {
+    std::vector<Change> batch;
+    for (int i = 0; i < kPerBatch; ++i) batch.push_back(note_change(c.node_id, ++seq, kCentreA, "Rafale"));
+    p->send(changes_frame(batch, seq));
+  }
+  // Meanwhile the legitimate node's change is acknowledged in time.
+  auto t0 = Clock::now();
+  legit_keeps_syncing("while another node pipelines 40 batches");
+  WARN("legit node's ack during the burst: " << seconds_since(t0) << " s");
+  REQUIRE(p->wait([&] { return p->acked() >= seq; }, 60));
+  CHECK_FALSE(p->closed());
+  CHECK(cursor_of(c.node_id) == static_cast<int64_t>(seq));
+  const int64_t after = pauses();
+  WARN("inbound pauses: " << after - before);
+  CHECK(after > before);  // the hub stopped reading this node at its window
+  legit_keeps_syncing("after the burst");
 }
 
 TEST_CASE("origin_seq gap gets PROTOCOL_VIOLATION; the whole batch is not stored", "[hostile]") {

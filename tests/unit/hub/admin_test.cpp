@@ -769,8 +769,8 @@ TEST_CASE("admin: add a node, the code is shown once with the technician's comma
   CHECK(r.body["expires_at"] == format_iso8601(kNow + kCodeLifetimeMs));
   CHECK(r.body["hub_url"] == "wss://hub.example:8443");
   CHECK(r.body["hub_fingerprint"] == "AB:CD");
-  CHECK(r.body["command"] == "sudo -u terril-node terril-node enrol --hub wss://hub.example:8443 --code " + code +
-                                 " --fingerprint AB:CD");
+  CHECK(r.body["command"] ==
+        "sudo -u terril-node terril-node enrol --hub wss://hub.example:8443 --code " + code + " --fingerprint AB:CD");
   CHECK(r.body["command_qr_svg"].get<std::string>().starts_with("<svg "));
   CHECK(r.header("Cache-Control") == "no-store");
 

@@ -216,8 +216,8 @@ TEST_CASE("registry: L7: verify checks the HMAC proof and the node's state, with
   Status bad = reg.verify("n1", nonce, proof(e->secret, "other nonce"), kNow);
   CHECK(bad.code() == Code::invalid);
   CHECK(reg.verify("n1", nonce, "", kNow).code() == Code::invalid);
-  CHECK(reg.verify("nobody", nonce, "", kNow).message_fr() == bad.message_fr().substr(0, 0) +
-                                                                "Boîtier inconnu ou preuve d'identité refusée : nobody");
+  CHECK(reg.verify("nobody", nonce, "", kNow).message_fr() ==
+        bad.message_fr().substr(0, 0) + "Boîtier inconnu ou preuve d'identité refusée : nobody");
 
   CHECK(reg.inactive_ids()->empty());
   REQUIRE(reg.revoke("n1", kNow).is_ok());

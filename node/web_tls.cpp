@@ -79,6 +79,15 @@ std::vector<std::string> local_addresses() {
 }
 
 Result<std::string> make_web_certificate(const NodeConfig& c, const std::string& node_id, int64_t now_ms) {
+  // enrol may run as root over the service user's folder: never write
+  // through a link planted there (issue 13, L4).
+  const std::filesystem::path tls_dir = std::filesystem::path(node_web_cert_path(c)).parent_path();
+  for (const auto& p :
+       {tls_dir, std::filesystem::path(node_web_cert_path(c)), std::filesystem::path(node_web_key_path(c))}) {
+    std::error_code ec;
+    if (std::filesystem::is_symlink(std::filesystem::symlink_status(p, ec)))
+      return Status(Code::invalid, p.string() + " is a symbolic link: refusing to write the web UI certificate there");
+  }
   SelfSignedSpec spec = web_certificate_spec(node_id, host_name(), local_addresses(), now_ms);
   if (Status s = generate_self_signed(node_web_cert_path(c), node_web_key_path(c), spec); !s) return s;
   return cert_fingerprint_pem(node_web_cert_path(c));

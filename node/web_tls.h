@@ -49,7 +49,8 @@ std::vector<std::string> local_addresses();
 // `now_ms` for 10 years: the box has no battery-backed clock, so pass the
 // hub-corrected time; a time before 2025 counts as 2025-01-01. Returns the
 // new certificate's fingerprint (cert_fingerprint_pem form).
-// Errors: io, full (writing), internal (OpenSSL).
+// Errors: invalid (DATA_DIR/tls or one of the files is a symbolic link:
+// nothing is written through it), io, full (writing), internal (OpenSSL).
 Result<std::string> make_web_certificate(const NodeConfig& c, const std::string& node_id, int64_t now_ms);
 
 // The existing pair's fingerprint; makes the pair first when the certificate

@@ -86,5 +86,17 @@ TEST_CASE("M3: ensure makes the pair once, then keeps it; fingerprint null witho
   CHECK(web_fingerprint(cfg).status().code() == Code::invalid);
 }
 
+TEST_CASE("M3: the certificate is never written through a planted link (L4)", "[web_tls]") {
+  TempDir dir;
+  NodeConfig cfg;
+  cfg.data_dir = dir.file("data");
+  std::filesystem::create_directories(dir.file("elsewhere"));
+  std::filesystem::create_directories(cfg.data_dir);
+  std::filesystem::create_directory_symlink(dir.file("elsewhere"), cfg.data_dir + "/tls");
+  auto r = make_web_certificate(cfg, "cs-lens-1", 1796000000000);
+  CHECK(r.status().code() == Code::invalid);
+  CHECK(std::filesystem::is_empty(dir.file("elsewhere")));
+}
+
 }  // namespace
 }  // namespace terril

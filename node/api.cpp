@@ -24,6 +24,14 @@ constexpr std::string_view kWho = "du poste";
 // learned the hub's time; it must not stamp consent or creation dates.
 constexpr int64_t kMinPlausibleMs = 946684800000LL;
 
+// GET /api/v1/status, whether the server filled req.path or only the target.
+bool is_status_path(const HttpRequest& req) {
+  constexpr std::string_view kStatus = "/api/v1/status";
+  if (!req.path.empty()) return req.path == kStatus;
+  auto parsed = parse_target(req.target);
+  return parsed && parsed->path == kStatus;
+}
+
 }  // namespace
 
 NodeApi::NodeApi(Store& store, const SyncState& sync, SessionManager& sessions, LoginLimiter& limiter,
@@ -48,7 +56,21 @@ int64_t NodeApi::corrected_now() const {
 }
 
 HttpResponse NodeApi::handle(const HttpRequest& req) {
-  return serve_api(*this, req, node_ui_files(), kWho);
+  HttpResponse res = serve_api(*this, req, node_ui_files(), kWho);
+  // The login page's one call before a session (its GET /api/v1/status
+  // answers 401): the footer shows the certificate fingerprint from it.
+  if (res.status == 401 && is_status_path(req)) {
+    json body = json::parse(res.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_object()) {
+      body["web_fingerprint"] = web_fingerprint_json();
+      res.body = body.dump();
+    }
+  }
+  return res;
+}
+
+json NodeApi::web_fingerprint_json() const {
+  return hooks_.web_fingerprint.empty() ? json(nullptr) : json(hooks_.web_fingerprint);
 }
 
 std::optional<HttpResponse> NodeApi::own_route(const std::vector<std::string_view>& segs, const HttpRequest& req) {
@@ -134,6 +156,7 @@ HttpResponse NodeApi::status() {
       {"wiped_at", time_or_null(sync_.wiped_at_ms)},
       {"wiped_message", sync_.wiped_at_ms ? json(wiped_notice_fr(sync_.wiped_count)) : json(nullptr)},
       {"erase_checkpoint_pending", stats->erase_checkpoint_pending},
+      {"web_fingerprint", web_fingerprint_json()},
   };
   return json_response(200, j);
 }

@@ -14,7 +14,9 @@
 //   POST /api/v1/login {"password"}    200 + Set-Cookie terril_session; 401 bad_password;
 //                                      429 too_many_attempts (+ Retry-After); 503 no_password
 //   POST /api/v1/logout                200, session revoked, cookie cleared (no auth needed)
-//   GET  /api/v1/status                link and store state for the sync banner
+//   GET  /api/v1/status                link and store state for the sync banner; without a
+//                                      session 401 unauthenticated, whose body also carries
+//                                      "web_fingerprint" (below) for the login page's footer
 //   /api/v1/{registrations,events,prototype-notes,centres}
 //     GET    ?centre_id&event_id&role&kind&status&attended&agglomeration&q&from&to
 //             &include_deleted&after&limit   -> {"items":[...], "next": cursor|null}
@@ -74,7 +76,12 @@ class NodeApi : private ApiHandlers {
     std::function<std::array<uint8_t, 16>()> random16;  // for new record ids; default: random_id_bytes()
     std::function<void()> on_local_write;               // wake the sync client (may be empty)
     bool secure_cookie = false;                         // the listener is TLS: cookie gets Secure
-    std::string version;                                // software version for /status; default: build's
+    // The listener's certificate fingerprint (node/web_tls.h), or empty when
+    // it serves plain HTTP: "web_fingerprint" of /api/v1/status (null when
+    // empty), also in that path's 401 so the login page shows it. Public: the
+    // certificate is sent to anyone in the TLS handshake.
+    std::string web_fingerprint;
+    std::string version;  // software version for /status; default: build's
   };
 
   // REQUIRES: store, sync, sessions and limiter outlive the NodeApi. The
@@ -102,6 +109,7 @@ class NodeApi : private ApiHandlers {
   HttpResponse erase(const std::string& id, const HttpRequest& req) override;
 
   HttpResponse status();
+  nlohmann::json web_fingerprint_json() const;  // hooks_.web_fingerprint, null when empty
   int64_t now() const;
   int64_t corrected_now() const;  // wall clock corrected by the hub offset
   std::string centre() const { return sync_.centre_id; }

@@ -1,6 +1,7 @@
 // terril-node status and doctor: what a technician checks on a box (node id,
-// pending changes, last sync, rejections; credentials, permissions, disk,
-// database, clock, hub reachable, staff password). Neither writes records;
+// pending changes, last sync, rejections, the web UI's certificate
+// fingerprint; credentials, permissions, disk, database, clock, hub
+// reachable, web UI scheme, staff password). Neither writes records;
 // opening the store creates the private data folder and an empty store on a
 // box that has none yet, as `serve` would.
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "common/net/ws_client.h"
 #include "node/commands.h"
 #include "node/credentials.h"
+#include "node/web_tls.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -44,6 +47,43 @@ Status probe_hub(const Credentials& c) {
   return result;
 }
 
+// The web UI's certificate as `status` shows it: its fingerprint (nullopt
+// when there is none or it cannot be read, with why in `problem`).
+struct WebCertInfo {
+  WebScheme scheme;
+  std::optional<std::string> fingerprint;
+  std::string problem;
+};
+
+WebCertInfo web_cert_info(const NodeConfig& cfg) {
+  WebCertInfo w{web_scheme(cfg), std::nullopt, ""};
+  auto fp = web_fingerprint(cfg);
+  if (!fp)
+    w.problem = fp.status().message();
+  else
+    w.fingerprint = *fp;
+  return w;
+}
+
+std::string fingerprint_line_fr(const std::string& fp) {
+  return "Empreinte du certificat de ce boîtier : " + fp;
+}
+
+// One line for the technician: what the reception PCs open, and the fingerprint to check.
+std::string web_status_text(const NodeConfig& cfg, const WebCertInfo& w) {
+  std::string out = "Page d'accueil:      " + std::string(web_scheme_name(w.scheme)) + "://" + cfg.listen;
+  if (w.scheme == WebScheme::plain_loopback) out += " (ce boîtier seulement / this box only)";
+  if (w.scheme == WebScheme::plain_off_loopback) out += " (plain_http : sans chiffrement / not encrypted)";
+  out += "\n";
+  if (w.fingerprint)
+    out += fingerprint_line_fr(*w.fingerprint) + "\n  (web UI certificate, SHA-256: compare it on each reception PC)\n";
+  else if (!w.problem.empty())
+    out += "Certificat de la page d'accueil illisible / web UI certificate unreadable: " + w.problem + "\n";
+  else if (w.scheme == WebScheme::https)
+    out += "Pas encore de certificat : le service en fait un au démarrage / no certificate yet: serve makes one\n";
+  return out;
+}
+
 }  // namespace
 
 int cmd_status(const NodeConfig& cfg, bool as_json) {
@@ -57,6 +97,7 @@ int cmd_status(const NodeConfig& cfg, bool as_json) {
   int64_t last_sync = stored_last_sync_ms(**st);
   const HealInfo heal = stored_heal_info(**st);
   auto rej = (*st)->rejections(20);
+  const WebCertInfo web = web_cert_info(cfg);
   bool reachable = false;
   std::string reach_error;
   if (*creds) {
@@ -89,7 +130,8 @@ int cmd_status(const NodeConfig& cfg, bool as_json) {
                                                                  {"purged", heal.purged}}
                                                           : json(nullptr)},
                       {"wiped_at", heal.wiped_at_ms ? json(format_iso8601(heal.wiped_at_ms)) : json(nullptr)},
-                      {"rejections", r}}
+                      {"rejections", r},
+                      {"web_fingerprint", web.fingerprint ? json(*web.fingerprint) : json(nullptr)}}
                      .dump()
               << "\n";
     return 0;
@@ -97,7 +139,8 @@ int cmd_status(const NodeConfig& cfg, bool as_json) {
   if (!*creds) {
     std::cout
         << "Ce poste n'est pas encore enrôlé. / Not enrolled yet: run `terril-node enrol --hub URL --code CODE --fingerprint FP`.\n"
-        << "Modifications en attente / pending changes: " << stats->pending << "\n";
+        << "Modifications en attente / pending changes: " << stats->pending << "\n"
+        << web_status_text(cfg, web);
     return 0;
   }
   std::cout << "Poste / node:        " << (*creds)->node_id << " (centre " << (*creds)->centre_id << ")\n"
@@ -105,7 +148,8 @@ int cmd_status(const NodeConfig& cfg, bool as_json) {
             << "Dernière synchro:    " << (last_sync ? format_fr_datetime(last_sync) : std::string("jamais / never"))
             << "\n"
             << "Hub:                 " << (*creds)->hub_url << " — "
-            << (reachable ? "joignable / reachable" : "injoignable / unreachable (" + reach_error + ")") << "\n";
+            << (reachable ? "joignable / reachable" : "injoignable / unreachable (" + reach_error + ")") << "\n"
+            << web_status_text(cfg, web);
   if (heal.last_repair_ms)
     std::cout << "Dernière réparation: " << format_fr_datetime(heal.last_repair_ms) << " — " << heal.sent
               << " fiche(s) envoyée(s), " << heal.received << " reçue(s), " << heal.purged
@@ -121,12 +165,54 @@ int cmd_status(const NodeConfig& cfg, bool as_json) {
   return 0;
 }
 
+namespace {
+
+struct Check {
+  std::string name;
+  bool ok;
+  std::string detail;
+};
+
+// The web UI's scheme (plain HTTP off loopback needs a technician's look)
+// and its certificate's fingerprint, in French and English.
+void web_checks(const NodeConfig& cfg, std::vector<Check>& checks) {
+  const WebCertInfo w = web_cert_info(cfg);
+  const std::string url = std::string(web_scheme_name(w.scheme)) + "://" + cfg.listen;
+  switch (w.scheme) {
+    case WebScheme::https:
+      checks.push_back({"web UI", true, url + " : HTTPS sur le réseau du centre / HTTPS on the centre's network"});
+      break;
+    case WebScheme::plain_loopback:
+      checks.push_back({"web UI", true, url + " : ce boîtier seulement / this box only (plain HTTP on loopback)"});
+      break;
+    case WebScheme::plain_off_loopback:
+      checks.push_back(
+          {"web UI", false,
+           url + " : plain_http est activé, la page d'accueil est en HTTP sans chiffrement sur le réseau du centre "
+                 "(mot de passe et inscriptions en clair) ; retirez plain_http de la configuration pour passer en "
+                 "HTTPS / plain_http is on: the web UI is plain HTTP on the centre's network (the staff password "
+                 "and personal data cross it in clear); remove plain_http from the config to serve HTTPS"});
+      break;
+  }
+  if (w.fingerprint) {
+    checks.push_back(
+        {"web certificate", true, fingerprint_line_fr(*w.fingerprint) + " / web UI certificate fingerprint (SHA-256)"});
+  } else if (!w.problem.empty()) {
+    checks.push_back(
+        {"web certificate", w.scheme != WebScheme::https,
+         "certificat illisible / unreadable certificate: " + w.problem +
+             (w.scheme == WebScheme::https ? ": serve cannot start HTTPS; remove " + node_web_cert_path(cfg) + " and " +
+                                                 node_web_key_path(cfg) + " to make a new one"
+                                           : "")});
+  } else if (w.scheme == WebScheme::https) {
+    checks.push_back({"web certificate", true,
+                      "pas encore de certificat : le service en fait un au démarrage / none yet: serve makes one"});
+  }
+}
+
+}  // namespace
+
 int cmd_doctor(const NodeConfig& cfg, bool as_json) {
-  struct Check {
-    std::string name;
-    bool ok;
-    std::string detail;
-  };
   std::vector<Check> checks;
   auto creds = load_credentials(cfg.data_dir);
   bool enrolled = creds && *creds;
@@ -181,6 +267,7 @@ int cmd_doctor(const NodeConfig& cfg, bool as_json) {
     checks.push_back({"hub reachable", p.is_ok(),
                       p.is_ok() ? (*creds)->hub_url + " answers, certificate matches pin" : p.message()});
   }
+  web_checks(cfg, checks);
   if (!fs::exists(node_password_path(cfg)))
     checks.push_back({"staff password", false, "not set: run `terril-node passwd`"});
   bool all_ok = true;

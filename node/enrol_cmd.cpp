@@ -1,7 +1,8 @@
 // terril-node enrol: enrol this box with the hub using a one-time code, save
-// the credentials and the hub's clock offset; run as root, leave nothing the
-// service user cannot read (DataDirOwner, ChownOnExit). Errors are explained
-// to the technician in French and English (explain_enrol_error).
+// the credentials and the hub's clock offset, make the web UI's certificate
+// (node/web_tls.h); run as root, leave nothing the service user cannot read
+// (DataDirOwner, ChownOnExit). Errors are explained to the technician in
+// French and English (explain_enrol_error).
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -20,6 +21,7 @@
 #include "node/commands.h"
 #include "node/credentials.h"
 #include "node/sync_client.h"
+#include "node/web_tls.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -199,6 +201,14 @@ int cmd_enrol(NodeConfig cfg, const std::string& hub, const std::string& code, c
   int64_t offset = creds->enrolled_at_ms - wall_now_ms();
   if (Status s = (*st)->set_clock_offset(offset); !s) return local_failure(s);
   st->reset();  // close the database (and its WAL) before handing the files over
+  // The web UI's certificate, naming this node id and dated by the hub's
+  // clock (a new one at each enrolment). Not fatal: the box is enrolled, and
+  // the first `serve` that needs a certificate makes it.
+  auto web_fp = make_web_certificate(cfg, creds->node_id, creds->enrolled_at_ms);
+  if (!web_fp)
+    std::cerr << "Attention : certificat de la page d'accueil non créé, le service en fera un au démarrage.\n"
+              << "Warning: web UI certificate not made (" << web_fp.status().message()
+              << "); `terril-node serve` makes one at start.\n";
   chown_on_exit.run();
   // The first Hello spends the code at the hub. If the link drops here,
   // `serve`'s first connection does it.
@@ -221,6 +231,9 @@ int cmd_enrol(NodeConfig cfg, const std::string& hub, const std::string& code, c
   }
   std::cout << "Enrôlement réussi / Enrolled: node " << creds->node_id << ", centre " << creds->centre_id << "\n";
   if (!creds->hub_fingerprint.empty()) std::cout << "Hub certificate pinned: " << creds->hub_fingerprint << "\n";
+  if (web_fp)
+    std::cout << "Empreinte du certificat de ce boîtier : " << *web_fp << "\n"
+              << "  (à noter sur l'étiquette du boîtier / write it on the box's label: reception PCs check it once)\n";
   if (std::llabs(offset) > 5 * 60 * 1000) {
     long long secs = std::llabs(offset) / 1000;
     bool behind = offset > 0;  // the hub's time is ahead of this box's

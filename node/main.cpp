@@ -3,7 +3,7 @@
 // objects and runs one event-loop thread (common/ops/daemon_loop.h).
 //
 //   terril-node enrol --hub URL --code CODE   enrol this box with the hub (node/enrol_cmd.cpp)
-//   terril-node serve [--config FILE]         local web UI + API, sync with the hub
+//   terril-node serve [--config FILE]         local web UI + API (HTTPS off loopback), sync with the hub
 //   terril-node status                        node id, pending changes, last sync, hub reachable
 //                                             (node/doctor_cmd.cpp)
 //   terril-node passwd                        set the staff password (stdin when not a terminal)
@@ -33,9 +33,13 @@
 #include "node/commands.h"
 #include "node/credentials.h"
 #include "node/sync_client.h"
+#include "node/web_tls.h"
 
 namespace terril {
 namespace {
+
+// Accepted connections of the web UI and API; more are closed at once.
+constexpr size_t kMaxWebConnections = 256;
 
 int cmd_passwd(const NodeConfig& cfg) {
   std::string pw = read_password("Nouveau mot de passe de l'accueil : ");
@@ -123,19 +127,39 @@ int cmd_serve(const NodeConfig& cfg) {
   hooks.on_local_write = [&] {
     if (client) client->nudge();
   };
-  NodeApi api(store, state, sessions, limiter, node_password_path(cfg), hooks);
 
   ServerOptions opts;
   opts.host = hp->host;
   opts.port = hp->port;
   opts.ws_path.clear();
+  // Below the unit's LimitNOFILE=1024 with room for the hub link, SQLite
+  // and the journal (L6): a LAN host holding sockets cannot exhaust the fds.
+  opts.max_connections = kMaxWebConnections;
+  const WebScheme scheme = web_scheme(cfg);
+  if (scheme == WebScheme::https) {
+    // A box enrolled before HTTPS existed gets its certificate here, dated by the hub-corrected clock.
+    auto fp = ensure_web_certificate(cfg, *creds ? (*creds)->node_id : "", wall_now_ms() + store.clock_offset());
+    if (!fp) return node_fail("web UI certificate: " + fp.status().message());
+    if (Status s = load_server_tls(opts, node_web_cert_path(cfg), node_web_key_path(cfg)); !s)
+      return node_fail(s.message() + " (remove " + node_web_cert_path(cfg) + " and " + node_web_key_path(cfg) +
+                       " to make a new one; reception PCs then accept the new certificate once)");
+    hooks.secure_cookie = true;
+    hooks.web_fingerprint = *fp;
+    spdlog::info("web UI certificate fingerprint (SHA-256): {}", *fp);
+  } else if (scheme == WebScheme::plain_off_loopback) {
+    spdlog::warn(
+        "plain_http is on: the web UI on {} is plain HTTP, so the staff password and personal data cross the "
+        "centre's network in clear; use it only on a network reserved for the staff",
+        cfg.listen);
+  }
+  NodeApi api(store, state, sessions, limiter, node_password_path(cfg), hooks);
   auto handle = [&](const HttpRequest& r) {
     last_sync.persist();  // what the API shows, `status` reads
     return api.handle(r);
   };
   Server server(loop, opts, handle, nullptr);
   if (Status s = server.start(); !s) return node_fail(s.message());
-  spdlog::info("node listening on http://{}:{} (store {})", hp->host, server.port(),
+  spdlog::info("node listening on {}://{}:{} (store {})", web_scheme_name(scheme), hp->host, server.port(),
                data_file(cfg.data_dir, "node.db"));
   if (client) client->start();
 

@@ -69,6 +69,10 @@ const std::vector<KeySpec<NodeConfig>>& node_keys() {
        check_log_level},
       {"insecure", "--insecure", "Allow plain ws:// to the hub (loopback tests only)", nullptr, &NodeConfig::insecure,
        nullptr},
+      {"plain_http", "--plain-http",
+       "Serve the web UI in plain HTTP off loopback, not HTTPS (the staff password and personal data then cross the "
+       "network in clear: a trusted staff network only)",
+       nullptr, &NodeConfig::plain_http, nullptr},
   };
   return keys;
 }
@@ -287,6 +291,14 @@ std::string hub_tls_cert_path(const HubConfig& c) {
 
 std::string hub_tls_key_path(const HubConfig& c) {
   return c.tls_key.empty() ? c.data_dir + "/tls/hub-key.pem" : c.tls_key;
+}
+
+std::string node_web_cert_path(const NodeConfig& c) {
+  return c.data_dir + "/tls/web-cert.pem";
+}
+
+std::string node_web_key_path(const NodeConfig& c) {
+  return c.data_dir + "/tls/web-key.pem";
 }
 
 }  // namespace terril

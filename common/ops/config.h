@@ -35,6 +35,10 @@ struct NodeConfig {
   std::string hub_url;                            // wss://HOST:PORT; empty = the one saved at enrolment
   std::string log_level = "info";                 // trace|debug|info|warn|error|critical|off
   bool insecure = false;                          // allow ws:// to the hub (loopback tests only)
+  // Off loopback the web UI is HTTPS (node_web_cert_path); true serves it
+  // in plain HTTP there instead (a trusted staff network only; `serve` warns
+  // and `doctor` reports it). A loopback `listen` is always plain HTTP.
+  bool plain_http = false;
 };
 
 struct HubConfig {
@@ -65,7 +69,7 @@ Status validate_node_config(const NodeConfig& c);
 Status validate_hub_config(const HubConfig& c);
 
 // Registers one flag per key on `app`, bound to `flags`:
-//   node: --data-dir --listen --hub-url --log-level --insecure
+//   node: --data-dir --listen --hub-url --log-level --insecure --plain-http
 //   hub:  --data-dir --listen --tls-cert --tls-key --insecure --log-level --public-url
 // `flags` is scratch storage owned by the caller; it must outlive app.parse()
 // and the apply_*_flags() call. REQUIRES: none of these flags exists on app.
@@ -86,6 +90,12 @@ Status apply_hub_flags(const CLI::App& app, const HubConfig& flags, HubConfig& c
 // makes in the data folder (<data_dir>/tls/hub-cert.pem, hub-key.pem).
 std::string hub_tls_cert_path(const HubConfig& c);
 std::string hub_tls_key_path(const HubConfig& c);
+
+// The certificate of the box's local web UI (HTTPS off loopback), made by
+// `terril-node enrol` or the first `serve` that needs it:
+// <data_dir>/tls/web-cert.pem (0644) and web-key.pem (0600).
+std::string node_web_cert_path(const NodeConfig& c);
+std::string node_web_key_path(const NodeConfig& c);
 
 // HOST:PORT. HOST is a DNS name, an IPv4 address or a bracketed IPv6
 // address ("[::1]:8443"; returned without brackets). PORT is 0..65535; 0

@@ -14,13 +14,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <ctime>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <vector>
 
 namespace terril {
 namespace {
@@ -42,6 +45,31 @@ Status ossl_error(const std::string& what) {
 bool is_ip_address(const std::string& s) {
   unsigned char buf[16];
   return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+// The subjectAltName value of SelfSignedSpec (tls.h): "DNS:localhost,IP:127.0.0.1,...", each entry once.
+Result<std::string> subject_alt_names(const SelfSignedSpec& spec) {
+  std::vector<std::string> entries = {"DNS:localhost", "IP:127.0.0.1"};
+  auto add = [&](const std::string& entry) {
+    if (std::find(entries.begin(), entries.end(), entry) == entries.end()) entries.push_back(entry);
+  };
+  if (is_ip_address(spec.common_name)) {
+    add("IP:" + spec.common_name);
+  } else if (valid_certificate_dns_name(spec.common_name)) {
+    add("DNS:" + spec.common_name);
+  }
+  for (const auto& d : spec.dns_names) {
+    if (!valid_certificate_dns_name(d))
+      return Status(Code::invalid, "certificate DNS name: not a host name: '" + d + "'");
+    add("DNS:" + d);
+  }
+  for (const auto& ip : spec.ip_addresses) {
+    if (!is_ip_address(ip)) return Status(Code::invalid, "certificate IP address: not an address: '" + ip + "'");
+    add("IP:" + ip);
+  }
+  std::string san;
+  for (const auto& e : entries) san += (san.empty() ? "" : ",") + e;
+  return san;
 }
 
 bool add_ext(X509* cert, int nid, const std::string& value) {
@@ -82,6 +110,16 @@ Status make_parent_dir(const std::string& path) {
 }
 
 }  // namespace
+
+bool valid_certificate_dns_name(std::string_view s) {
+  if (s.empty() || s.size() > 253) return false;
+  for (char c : s) {
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
 
 Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
   std::string tmp = path + ".tmp";
@@ -128,10 +166,21 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
 
 Status generate_self_signed(const std::string& cert_path, const std::string& key_path, const std::string& common_name,
                             int days) {
-  if (days <= 0) return Status(Code::invalid, "certificate validity: days must be > 0");
+  SelfSignedSpec spec;
+  spec.common_name = common_name;
+  spec.days = days;
+  return generate_self_signed(cert_path, key_path, spec);
+}
+
+Status generate_self_signed(const std::string& cert_path, const std::string& key_path, const SelfSignedSpec& spec) {
+  const std::string& common_name = spec.common_name;
+  if (spec.days <= 0) return Status(Code::invalid, "certificate validity: days must be > 0");
+  if (spec.backdate_days < 0) return Status(Code::invalid, "certificate validity: backdate_days must be >= 0");
   if (common_name.empty() || common_name.size() > 64) {
     return Status(Code::invalid, "certificate common name: must be 1..64 characters");
   }
+  auto san = subject_alt_names(spec);
+  if (!san) return san.status();
 
   PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   if (!key) return ossl_error("EC P-256 key generation");
@@ -151,9 +200,10 @@ Status generate_self_signed(const std::string& cert_path, const std::string& key
   BN_free(bn);
   if (!serial_ok) return ossl_error("certificate serial");
 
-  // One day of slack backwards for clocks slightly behind.
-  if (!X509_gmtime_adj(X509_getm_notBefore(cert.get()), -24L * 3600) ||
-      !X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(days) * 24 * 3600)) {
+  // Slack backwards for clocks behind (the reader's, or ours at creation).
+  time_t now = spec.now_s > 0 ? static_cast<time_t>(spec.now_s) : ::time(nullptr);
+  if (!X509_time_adj_ex(X509_getm_notBefore(cert.get()), -spec.backdate_days, 0, &now) ||
+      !X509_time_adj_ex(X509_getm_notAfter(cert.get()), spec.days, 0, &now)) {
     return ossl_error("certificate validity");
   }
   if (X509_set_pubkey(cert.get(), key.get()) != 1) return ossl_error("certificate public key");
@@ -166,14 +216,10 @@ Status generate_self_signed(const std::string& cert_path, const std::string& key
     return ossl_error("certificate name");
   }
 
-  std::string san = "DNS:localhost,IP:127.0.0.1";
-  if (common_name != "localhost" && common_name != "127.0.0.1") {
-    san += (is_ip_address(common_name) ? ",IP:" : ",DNS:") + common_name;
-  }
   if (!add_ext(cert.get(), NID_basic_constraints, "critical,CA:FALSE") ||
       !add_ext(cert.get(), NID_key_usage, "critical,digitalSignature") ||
       !add_ext(cert.get(), NID_ext_key_usage, "serverAuth") ||
-      !add_ext(cert.get(), NID_subject_key_identifier, "hash") || !add_ext(cert.get(), NID_subject_alt_name, san)) {
+      !add_ext(cert.get(), NID_subject_key_identifier, "hash") || !add_ext(cert.get(), NID_subject_alt_name, *san)) {
     return ossl_error("certificate extensions");
   }
   if (X509_sign(cert.get(), key.get(), EVP_sha256()) <= 0) return ossl_error("certificate signature");

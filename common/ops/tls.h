@@ -1,5 +1,5 @@
-// Cryptographic helpers over OpenSSL 3: the hub's self-signed certificate,
-// certificate fingerprints for pinning, HMAC-SHA256 for the handshake proof,
+// Cryptographic helpers over OpenSSL 3: self-signed certificates (the hub's,
+// and the one of each box's local web UI), certificate fingerprints for pinning, HMAC-SHA256 for the handshake proof,
 // randomness, and writing key material to disk.
 //
 // Pinning rule (enrolment and every sync): a node trusts the hub whose
@@ -12,20 +12,43 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/core/status.h"
 
 namespace terril {
 
-// Writes a new EC P-256 key and a self-signed X.509 v3 certificate for it:
-// subject CN=`common_name`, SAN DNS:localhost, IP:127.0.0.1 and the common
-// name (as IP: when it is an IP address, else DNS:), valid from one day ago
-// for `days` days, SHA-256 signature. Files are PEM, written atomically: the
-// key mode 0600 (PKCS#8, unencrypted), the certificate 0644. Missing parent
-// folders are created (0700). Existing files are replaced. REQUIRES: days > 0, common_name non-empty.
-// Errors: invalid (arguments), io (writing), internal (OpenSSL).
+// What a self-signed certificate names and how long it lives.
+struct SelfSignedSpec {
+  std::string common_name;                // subject CN, 1..64 characters
+  std::vector<std::string> dns_names;     // SAN DNS: entries besides localhost (letters, digits, . - _)
+  std::vector<std::string> ip_addresses;  // SAN IP: entries besides 127.0.0.1 (IPv4 or IPv6 text)
+  int64_t now_s = 0;                      // Unix seconds the validity counts from; 0 = the system clock
+  int backdate_days = 1;                  // notBefore = now - this (clocks behind); >= 0
+  int days = 0;                           // notAfter = now + this; > 0
+};
+
+// Writes a new EC P-256 key and a self-signed X.509 v3 certificate for it
+// (serverAuth, CA:FALSE, SHA-256 signature): subject CN=spec.common_name;
+// SAN DNS:localhost, IP:127.0.0.1, the common name (as IP: when it is an IP
+// address, else DNS:), then spec's names and addresses, each once. Files are
+// PEM, written atomically: the key mode 0600 (PKCS#8, unencrypted), the
+// certificate 0644. Missing parent folders are created (0700). Existing
+// files are replaced (key first: a certificate on disk always has its key).
+// Errors: invalid (days <= 0, backdate_days < 0, common name empty or over
+// 64 characters, a DNS name with other characters, an address inet_pton
+// refuses), io (writing), internal (OpenSSL).
+Status generate_self_signed(const std::string& cert_path, const std::string& key_path, const SelfSignedSpec& spec);
+
+// A name generate_self_signed accepts in SelfSignedSpec::dns_names: 1..253
+// letters, digits, '.', '-' or '_' (so never a ',' that would split the SAN list).
+bool valid_certificate_dns_name(std::string_view s);
+
+// The hub's form: CN=`common_name`, valid from one day ago for `days` days,
+// by the system clock.
 Status generate_self_signed(const std::string& cert_path, const std::string& key_path, const std::string& common_name,
                             int days);
 

@@ -16,6 +16,7 @@ import random
 import shutil
 import signal
 import sqlite3
+import ssl
 import subprocess
 import tempfile
 import time
@@ -192,12 +193,15 @@ class Node:
         return run([NODE_BIN, *args, "--data-dir", self.dir, "--config", "/dev/null"], check=check, stdin=stdin,
                    env=env)
 
-    def start(self, env=None):
-        args = [NODE_BIN, "serve", "--data-dir", self.dir, "--config", "/dev/null", "--listen", "127.0.0.1:0"]
+    def start(self, env=None, listen="127.0.0.1:0", extra=(), https=False):
+        """`extra`: more serve flags. `https`: the API client speaks TLS (a node listening off
+        loopback), to 127.0.0.1 without checking the self-signed certificate."""
+        args = [NODE_BIN, "serve", "--data-dir", self.dir, "--config", "/dev/null", "--listen", listen, *extra]
         if self.hub.insecure:
             args.append("--insecure")
         self.process = Process(args, os.path.join(self.dir, "..", self.node_id + ".log"), env=env).start()
-        self.api = Api(f"http://127.0.0.1:{self.process.port}", STAFF_PASSWORD)
+        scheme, ctx = ("https", ssl._create_unverified_context()) if https else ("http", None)
+        self.api = Api(f"{scheme}://127.0.0.1:{self.process.port}", STAFF_PASSWORD, context=ctx)
         return self
 
     def status(self):

@@ -7,7 +7,8 @@
 // API (/api/v1/...) by the modules of views/. Text is always set with
 // textContent; the only HTML built from data is the Markdown of prototype
 // notes (markdown.js escapes first). Here: the sync banner (it polls
-// /api/v1/status every 2 s while logged in), the router and the start. The
+// /api/v1/status every 2 s while logged in), the certificate fingerprint in
+// the footer, the router and the start. The
 // shared base (login, session, forms, dates) is /assets/base.js.
 import { api, duration, h, plural, session, startApp, when } from './base.js';
 import { loadCentres, state } from './node.js';
@@ -78,6 +79,29 @@ async function poll() {
   }
 }
 
+// The footer shows this box's certificate fingerprint when the page is
+// HTTPS, so a technician can compare it once per reception PC with the one
+// the browser shows and `terril-node status` prints (docs/install-raspberry-pi.md).
+// It comes from /api/v1/status, whose 401 carries it too (no session needed).
+async function showFingerprint() {
+  let fp = null;
+  try {
+    const res = await fetch('/api/v1/status', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    fp = (await res.json()).web_fingerprint || null;
+  } catch (e) { /* the box does not answer: nothing to show */ }
+  let p = document.getElementById('web-fingerprint');
+  if (!fp) {
+    if (p) p.hidden = true;
+    return;
+  }
+  if (!p) {
+    p = h('p', { id: 'web-fingerprint', class: 'web-fingerprint', 'data-testid': 'web-fingerprint' });
+    document.querySelector('.site-footer > div').append(p);
+  }
+  p.textContent = 'Empreinte du certificat de ce boîtier : ' + fp;
+  p.hidden = false;
+}
+
 function route(parts, params) {
   state.regQuery = null;
   switch (parts[0]) {
@@ -102,9 +126,11 @@ startApp({
     document.getElementById('sync-banner').hidden = true;
     document.getElementById('rejections').hidden = true;
     document.getElementById('centre-name').textContent = '';
+    showFingerprint();
   },
   enter: async (startPolling) => {
     startPolling();
+    showFingerprint();
     await loadCentres();
   },
   poll,

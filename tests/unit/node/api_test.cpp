@@ -49,7 +49,8 @@ struct Fixture {
   std::unique_ptr<NodeApi> api;
   std::string cookie;
 
-  Fixture() {
+  // `web_fingerprint`: the listener is TLS with this certificate (empty: plain HTTP).
+  explicit Fixture(const std::string& web_fingerprint = "") {
     StoreOptions opts;
     opts.origin = "node-lens";
     auto s = Store::open(dir.file("node.db"), opts);
@@ -73,6 +74,8 @@ struct Fixture {
     };
     hooks.on_local_write = [this] { ++writes; };
     hooks.version = "9.9.9";
+    hooks.secure_cookie = !web_fingerprint.empty();
+    hooks.web_fingerprint = web_fingerprint;
     api = std::make_unique<NodeApi>(*store, sync, sessions, limiter, dir.file("password"), std::move(hooks));
     from_hub(Entity::centre, "lens", "lens",
              {{Field::name, Value{std::string("Centre social de Lens")}},
@@ -239,6 +242,32 @@ TEST_CASE("login sets a strict cookie; a session expires after 12 h idle", "[api
   CHECK(f.call("GET", "/api/v1/status").status == 200);  // slides
   f.now += 12 * 3600 * 1000;
   CHECK(f.call("GET", "/api/v1/status").status == 401);
+}
+
+TEST_CASE("M3: over TLS the cookie is Secure and the login page's 401 carries the fingerprint", "[api]") {
+  const std::string fp =
+      "00:25:4A:6F:94:B9:DE:03:28:4D:72:97:BC:E1:06:2B:"
+      "50:75:9A:BF:E4:09:2E:53:78:9D:C2:E7:0C:31:56:7B";
+  Fixture f(fp);
+  Reply unauth = f.call("GET", "/api/v1/status", std::nullopt, "");
+  CHECK(unauth.status == 401);
+  CHECK(unauth.body["code"] == "unauthenticated");
+  CHECK(unauth.body["message"] == "Veuillez vous connecter.");
+  CHECK(unauth.body["web_fingerprint"] == fp);
+  // Only that call: other paths answer the plain 401.
+  CHECK_FALSE(f.call("GET", "/api/v1/events", std::nullopt, "").body.contains("web_fingerprint"));
+
+  Reply r = f.call("POST", "/api/v1/login", json{{"password", kPassword}}, "");
+  REQUIRE(r.status == 200);
+  CHECK(r.header("Set-Cookie").find("; Secure") != std::string::npos);
+  f.cookie = test::session_cookie_of(r);
+  CHECK(f.call("GET", "/api/v1/status").body["web_fingerprint"] == fp);
+  CHECK(f.call("POST", "/api/v1/logout").header("Set-Cookie").find("; Secure") != std::string::npos);
+
+  Fixture plain;  // plain HTTP: null, no Secure
+  CHECK(plain.call("GET", "/api/v1/status", std::nullopt, "").body["web_fingerprint"].is_null());
+  plain.login();
+  CHECK(plain.call("GET", "/api/v1/status").body["web_fingerprint"].is_null());
 }
 
 TEST_CASE("logout revokes the session and clears the cookie", "[api]") {

@@ -20,6 +20,9 @@ TEST_CASE("config: a missing default file gives the defaults", "[config]") {
   CHECK(c->hub_url.empty());
   CHECK(c->log_level == "info");
   CHECK_FALSE(c->insecure);
+  CHECK_FALSE(c->plain_http);
+  CHECK(node_web_cert_path(*c) == "/var/lib/terril-node/tls/web-cert.pem");
+  CHECK(node_web_key_path(*c) == "/var/lib/terril-node/tls/web-key.pem");
 
   auto h = load_hub_config(dir.file("hub.toml"), false);
   REQUIRE(h.is_ok());
@@ -44,7 +47,8 @@ TEST_CASE("config: a good node file sets every key", "[config]") {
              "listen = \"[::1]:9090\"\n"
              "hub_url = \"wss://hub.example:8443\"\n"
              "log_level = \"debug\"\n"
-             "insecure = true\n");
+             "insecure = true\n"
+             "plain_http = true\n");
   auto c = load_node_config(dir.file("node.toml"), true);
   REQUIRE(c.is_ok());
   CHECK(c->data_dir == "/srv/terril");
@@ -52,6 +56,28 @@ TEST_CASE("config: a good node file sets every key", "[config]") {
   CHECK(c->hub_url == "wss://hub.example:8443");
   CHECK(c->log_level == "debug");
   CHECK(c->insecure);
+  CHECK(c->plain_http);
+}
+
+TEST_CASE("config: plain_http (M3) is a boolean key with a --plain-http flag", "[config]") {
+  TempDir dir;
+  write_text(dir.file("node.toml"), "listen = \"0.0.0.0:8080\"\nplain_http = \"yes\"\n");
+  auto bad = load_node_config(dir.file("node.toml"), true);
+  REQUIRE_FALSE(bad.is_ok());
+  CHECK(bad.status().message() == dir.file("node.toml") + ":2: key 'plain_http': expected true or false");
+
+  write_text(dir.file("node.toml"), "listen = \"0.0.0.0:8080\"\nplain_http = false\n");
+  CLI::App app;
+  NodeConfig flags;
+  add_node_flags(app, flags);
+  app.parse("--plain-http", false);
+  auto cfg = load_node_config(dir.file("node.toml"), true);
+  REQUIRE(cfg.is_ok());
+  CHECK_FALSE(cfg->plain_http);
+  REQUIRE(apply_node_flags(app, flags, *cfg).is_ok());
+  CHECK(cfg->plain_http);  // the flag wins over the file
+  CHECK(cfg->listen == "0.0.0.0:8080");
+  CHECK(app.get_option("--plain-http")->get_description().find("clear") != std::string::npos);
 }
 
 TEST_CASE("config: a good hub file sets every key", "[config]") {
@@ -209,7 +235,7 @@ TEST_CASE("config: the shipped files load, commented or not, to the defaults", "
         REQUIRE(c.is_ok());
         NodeConfig d;
         CHECK((c->data_dir == d.data_dir && c->listen == d.listen && c->hub_url == d.hub_url &&
-               c->log_level == d.log_level && c->insecure == d.insecure));
+               c->log_level == d.log_level && c->insecure == d.insecure && c->plain_http == d.plain_http));
       }
     } else {
       for (const auto& path : {shipped, dir.file(name)}) {

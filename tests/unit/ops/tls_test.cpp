@@ -1,7 +1,15 @@
 #include "common/ops/tls.h"
 
+#include <arpa/inet.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <vector>
 
 #include "tests/support/files.h"
 #include "tests/support/temp_dir.h"
@@ -104,4 +112,87 @@ TEST_CASE("tls: atomic write replaces content and sets the mode", "[tls]") {
   CHECK(read_text(f) == "new");
   CHECK(file_mode(f) == 0600);
   CHECK_FALSE(std::filesystem::exists(f + ".tmp"));
+}
+
+// Reads back what generate_self_signed wrote, through OpenSSL.
+struct CertView {
+  std::string cn;
+  std::vector<std::string> san;  // "DNS:x" / "IP:1.2.3.4"
+  int64_t not_before_s = 0, not_after_s = 0;
+};
+
+CertView read_cert(const std::string& path) {
+  CertView v;
+  FILE* f = std::fopen(path.c_str(), "r");
+  REQUIRE(f);
+  X509* cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  REQUIRE(cert);
+  char cn[128] = {0};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
+  v.cn = cn;
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* g = sk_GENERAL_NAME_value(names, i);
+    if (g->type == GEN_DNS) {
+      v.san.push_back("DNS:" + std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(g->d.dNSName)),
+                                           static_cast<size_t>(ASN1_STRING_length(g->d.dNSName))));
+    } else if (g->type == GEN_IPADD) {
+      char text[64] = {0};
+      int len = ASN1_STRING_length(g->d.iPAddress);
+      ::inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(g->d.iPAddress), text, sizeof text);
+      v.san.push_back(std::string("IP:") + text);
+    }
+  }
+  GENERAL_NAMES_free(names);
+  auto secs = [](const ASN1_TIME* t) {
+    struct tm tm {};
+    ASN1_TIME_to_tm(t, &tm);
+    return static_cast<int64_t>(timegm(&tm));
+  };
+  v.not_before_s = secs(X509_get0_notBefore(cert));
+  v.not_after_s = secs(X509_get0_notAfter(cert));
+  X509_free(cert);
+  return v;
+}
+
+TEST_CASE("tls: a spec names the box and dates the certificate from a given time", "[tls]") {
+  TempDir dir;
+  SelfSignedSpec spec;
+  spec.common_name = "cs-lens-1";
+  spec.dns_names = {"terril-lens", "terril-lens.local", "cs-lens-1"};  // the CN again: listed once
+  spec.ip_addresses = {"192.168.1.20", "2001:db8::20", "127.0.0.1"};
+  spec.now_s = 1796000000;  // 2026-11-30
+  spec.backdate_days = 365;
+  spec.days = 3653;
+  REQUIRE(generate_self_signed(dir.file("c.pem"), dir.file("k.pem"), spec).is_ok());
+  CHECK(file_mode(dir.file("k.pem")) == 0600);
+  CertView v = read_cert(dir.file("c.pem"));
+  CHECK(v.cn == "cs-lens-1");
+  CHECK(v.san == std::vector<std::string>{"DNS:localhost", "IP:127.0.0.1", "DNS:cs-lens-1", "DNS:terril-lens",
+                                          "DNS:terril-lens.local", "IP:192.168.1.20", "IP:2001:db8::20"});
+  CHECK(v.not_before_s == spec.now_s - 365 * 86400);
+  CHECK(v.not_after_s == spec.now_s + 3653LL * 86400);
+}
+
+TEST_CASE("tls: a spec with a name or address that cannot be in a certificate is refused", "[tls]") {
+  TempDir dir;
+  SelfSignedSpec spec;
+  spec.common_name = "box";
+  spec.days = 1;
+  for (const char* name : {"a,IP:1.2.3.4", "a b", ""}) {
+    INFO(name);
+    SelfSignedSpec s = spec;
+    s.dns_names = {name};
+    CHECK(generate_self_signed(dir.file("c.pem"), dir.file("k.pem"), s).code() == Code::invalid);
+  }
+  SelfSignedSpec s = spec;
+  s.ip_addresses = {"999.1.1.1"};
+  CHECK(generate_self_signed(dir.file("c.pem"), dir.file("k.pem"), s).code() == Code::invalid);
+  s = spec;
+  s.backdate_days = -1;
+  CHECK(generate_self_signed(dir.file("c.pem"), dir.file("k.pem"), s).code() == Code::invalid);
+  CHECK_FALSE(std::filesystem::exists(dir.file("c.pem")));
+  CHECK(valid_certificate_dns_name("raspberrypi.local"));
+  CHECK_FALSE(valid_certificate_dns_name("pi,DNS:evil"));
 }

@@ -381,16 +381,17 @@ int main(int argc, char** argv) {
     if (used == exp) {
       const EntitySpec* es = spec_by_name(entity);
       if (!es) return die("unknown entity '" + entity + "'");
-      std::ofstream file;
+      std::unique_ptr<std::ostream> file;
       std::ostream* out = &std::cout;
       if (!out_path.empty()) {
-        file.open(out_path, std::ios::binary | std::ios::trunc);
-        if (!file) return die("cannot write " + out_path);
-        ::chmod(out_path.c_str(), 0600);
-        out = &file;
+        auto f = open_export_file(out_path);
+        if (!f) return die(f.status().message());
+        file = std::move(*f);
+        out = file.get();
       }
       Status s = export_records(**st, registry, es->entity, format, ef, "cli", now, *out);
       if (!s) return die(s.message());
+      if (file && !file->flush()) return die("cannot write " + out_path);
       return 0;
     }
   } catch (const std::exception& e) {

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/core/ids.h"
+#include "common/core/text.h"
 #include "common/net/auth.h"
 #include "common/net/event_loop.h"
 #include "common/net/ws_server.h"
@@ -221,8 +222,10 @@ int cmd_serve(const HubConfig& cfg) {
   so.apply_store = apply_store->get();
   SyncHub hub(store, registry, so);
 
-  AdminApi admin(store, registry, hub,
-                 AdminApi::Options{password_path(cfg), !cfg.insecure, std::string(kVersion), now_ms});
+  AdminApi::Options admin_opts{password_path(cfg), !cfg.insecure, std::string(kVersion), now_ms};
+  admin_opts.metrics_open = is_loopback_address(hp->host);  // else login or metrics_token (L7)
+  admin_opts.metrics_token = cfg.metrics_token;
+  AdminApi admin(store, registry, hub, std::move(admin_opts));
 
   Server server(
       loop, opts, [&](const HttpRequest& r) { return admin.handle(r); },
@@ -374,7 +377,7 @@ int main(int argc, char** argv) {
         std::printf("%-28s %-30s %-8s %-17s %-8s %11llu %11llu\n", n.node_id.c_str(), n.centre_id.c_str(),
                     node_state_name(n.state),
                     n.last_seen_at_ms ? format_fr_datetime(n.last_seen_at_ms).c_str() : "never",
-                    n.software_version.c_str(), static_cast<unsigned long long>(cursor_of(n.node_id)),
+                    printable(n.software_version, 64).c_str(), static_cast<unsigned long long>(cursor_of(n.node_id)),
                     static_cast<unsigned long long>(n.hub_cursor));
       return 0;
     }

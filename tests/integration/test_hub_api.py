@@ -7,7 +7,9 @@ centre, which that host checks in). Once the hub holds it all, the admin API
 must answer exactly what the nodes wrote: list filters, role counts per centre
 and per agglomeration, attendance per event; admin writes must reach the
 nodes; CSV exports (API and `terril-hub export`) must parse back; the node
-list and a revocation must show the real state of the links.
+list and a revocation must show the real state of the links. A second hub,
+listening on 0.0.0.0, serves /metrics only with a login or its bearer token
+(MetricsOffLoopbackTest, security review L7).
 
 Run: TERRIL_BUILD=build python3 -m unittest -v tests/integration/test_hub_api.py
 """
@@ -19,15 +21,18 @@ import io
 import json
 import os
 import re
+import shutil
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ADMIN_PASSWORD, HUB_BIN, Cluster, event_body, registration_body, wait_for  # noqa: E402
+from harness import (ADMIN_PASSWORD, HUB_BIN, Cluster, Hub, Process, event_body, registration_body,  # noqa: E402
+                     wait_for)
 
 A = ("valenciennes-beaujardin", "valenciennes-metropole")
 B = ("denain-tonini", "porte-du-hainaut")
@@ -671,6 +676,51 @@ class HubApiTest(unittest.TestCase):
         self.assertFalse(self.c.status()["connected"])
         s, err = self.hub.call("POST", "/api/v1/nodes/node-zz/revoke")
         self.assertEqual(s, 404, err)
+
+
+
+class MetricsOffLoopbackTest(unittest.TestCase):
+    """Security review L7: a hub listening off loopback (0.0.0.0) serves /metrics only with the admin's
+    login or the configured bearer token (`--metrics-token`); the node ids it lists stay private."""
+
+    TOKEN = "prom-3f9c0a7d1e"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(prefix="terril-metrics-")
+        cls.hub = Hub(cls.root)
+        cls.hub.cli("node", "add", "node-secret-id", "--centre", "denain-tonini")
+        cls.process = Process([HUB_BIN, "serve", "--listen", "0.0.0.0:0", "--metrics-token", cls.TOKEN]
+                              + cls.hub.base_args(), os.path.join(cls.root, "hub.log")).start()
+        cls.client = HubClient(cls.process.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.process.stop()
+        shutil.rmtree(cls.root, ignore_errors=True)
+
+    def test_L7_metrics_off_loopback_need_the_token_or_a_login(self):
+        for headers in ({}, {"Authorization": "Bearer wrong-token"}, {"Authorization": self.TOKEN},
+                        {"Authorization": "Bearer " + self.TOKEN + "x"}, {"Authorization": "Basic " + self.TOKEN}):
+            s, h, body = self.client.request("GET", "/metrics", headers=headers, cookie="")
+            self.assertEqual(s, 401, headers)
+            self.assertEqual(json.loads(body)["code"], "unauthenticated")
+            self.assertEqual(h.get("www-authenticate"), "Bearer")
+            self.assertNotIn(b"node-secret-id", body)
+        s, h, body = self.client.request("GET", "/metrics", headers={"Authorization": "Bearer " + self.TOKEN},
+                                         cookie="")
+        self.assertEqual(s, 200, body)
+        self.assertIn("text/plain", h["content-type"])
+        self.assertRegex(body.decode(), r"(?m)^terril_hub_connected_nodes 0$")
+        # The dashboard's login opens it too.
+        s, _, _ = self.client.login()
+        self.assertEqual(s, 200)
+        s, _, body = self.client.request("GET", "/metrics")
+        self.assertEqual(s, 200, body)
+        self.assertIn(b"terril_hub_connected_nodes", body)
+        # /healthz stays open.
+        s, _, body = self.client.request("GET", "/healthz", cookie="")
+        self.assertEqual((s, body.strip()), (200, b"ok"))
 
 
 if __name__ == "__main__":

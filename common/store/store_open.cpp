@@ -88,9 +88,11 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
     if (Status s = refuse_symlink(p); !s) return s;
   if (Status s = check_writable(path); !s) return s;
   sqlite3* db = nullptr;
+  // Not SQLITE_OPEN_NOFOLLOW: it also refuses a symlink anywhere above the
+  // file (an admin's symlinked data folder); refuse_symlink checked the names
+  // in the folder itself.
   int rc =
-      sqlite3_open_v2(path.c_str(), &db,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, nullptr);
+      sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     Status s = sql_error(db, rc, "open " + path);
     sqlite3_close_v2(db);

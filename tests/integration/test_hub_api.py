@@ -9,7 +9,8 @@ and per agglomeration, attendance per event; admin writes must reach the
 nodes; CSV exports (API and `terril-hub export`) must parse back; the node
 list and a revocation must show the real state of the links. A second hub,
 listening on 0.0.0.0, serves /metrics only with a login or its bearer token
-(MetricsOffLoopbackTest, security review L7).
+(HubHardeningTest, security review L7), and `export -o` writes a private
+file, never through a symlink (L4).
 
 Run: TERRIL_BUILD=build python3 -m unittest -v tests/integration/test_hub_api.py
 """
@@ -23,6 +24,7 @@ import os
 import re
 import shutil
 import ssl
+import stat
 import subprocess
 import sys
 import tempfile
@@ -679,9 +681,10 @@ class HubApiTest(unittest.TestCase):
 
 
 
-class MetricsOffLoopbackTest(unittest.TestCase):
+class HubHardeningTest(unittest.TestCase):
     """Security review L7: a hub listening off loopback (0.0.0.0) serves /metrics only with the admin's
-    login or the configured bearer token (`--metrics-token`); the node ids it lists stay private."""
+    login or the configured bearer token (`--metrics-token`); the node ids it lists stay private.
+    L4: `terril-hub export -o FILE` creates FILE 0600 and never writes through a symlink."""
 
     TOKEN = "prom-3f9c0a7d1e"
 
@@ -721,6 +724,32 @@ class MetricsOffLoopbackTest(unittest.TestCase):
         # /healthz stays open.
         s, _, body = self.client.request("GET", "/healthz", cookie="")
         self.assertEqual((s, body.strip()), (200, b"ok"))
+
+    def test_L4_export_file_is_created_0600_and_never_through_a_symlink(self):
+        def export(path):
+            return subprocess.run([HUB_BIN, "export", "--entity", "centres", "--format", "csv", "-o", path,
+                                   "--data-dir", self.hub.dir, "--config", "/dev/null"],
+                                  capture_output=True, text=True, timeout=60, umask=0o022)
+        out = os.path.join(self.root, "centres.csv")
+        p = export(out)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(stat.S_IMODE(os.lstat(out).st_mode), 0o600)
+        self.assertTrue(open(out, "rb").read().startswith(b"\xef\xbb\xbf"))
+        os.chmod(out, 0o644)  # an older, wider file is narrowed
+        self.assertEqual(export(out).returncode, 0)
+        self.assertEqual(stat.S_IMODE(os.lstat(out).st_mode), 0o600)
+        victim = os.path.join(self.root, "victim.txt")
+        with open(victim, "w") as f:
+            f.write("not an export\n")
+        os.chmod(victim, 0o644)
+        link = os.path.join(self.root, "planted.csv")
+        os.symlink(victim, link)
+        p = export(link)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("cannot write " + link, p.stderr)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "not an export\n")
+        self.assertEqual(stat.S_IMODE(os.stat(victim).st_mode), 0o644)
 
 
 if __name__ == "__main__":

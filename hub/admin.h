@@ -12,7 +12,10 @@
 // hub/reports.h and hub/export.h.
 //
 //   GET  /healthz                         200 "ok" (no auth)
-//   GET  /metrics                         Prometheus text (no auth, no personal data)
+//   GET  /metrics                         Prometheus text (no personal data); open when the
+//                                         hub listens on loopback, else the admin session
+//                                         cookie or "Authorization: Bearer <metrics_token>"
+//                                         (401 unauthenticated)
 //   GET  /, /index.html, /assets/*        the embedded dashboard (no auth: it shows the login)
 //   POST /api/v1/login {"password"}       200 + Set-Cookie terril_session; 401 bad_password;
 //                                         429 too_many_attempts (+ Retry-After); 503 no_password
@@ -107,6 +110,12 @@ class AdminApi : private ApiHandlers {
     std::string hub_fingerprint;  // in the enrolment command (--fingerprint); empty only without TLS
     std::function<std::array<uint8_t, 16>()> random16;  // new record ids; default: random_id_bytes()
     LoginLimiterOptions login_limits;
+    // GET /metrics without login or token (the hub listens on loopback).
+    // false: it needs the dashboard's session cookie, or `metrics_token`.
+    bool metrics_open = true;
+    // Accepted as "Authorization: Bearer TOKEN" on /metrics (compared in
+    // constant time); empty: no token, login only.
+    std::string metrics_token;
   };
   // REQUIRES: store (opened with origin "hub"), registry (on the store's
   // handle) and hub outlive the AdminApi; all are used from this thread only.
@@ -119,7 +128,8 @@ class AdminApi : private ApiHandlers {
 
  private:
   // ApiHandlers (common/net/api_support.h), called by serve_api().
-  HttpResponse metrics() override;  // metrics.cpp
+  HttpResponse metrics() override;                        // metrics.cpp
+  bool metrics_allowed(const HttpRequest& req) override;  // metrics.cpp
   HttpResponse login(const HttpRequest& req) override;
   HttpResponse logout(const HttpRequest& req) override;
   bool authenticated(const HttpRequest& req) override;

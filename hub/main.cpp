@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/core/ids.h"
+#include "common/core/text.h"
 #include "common/net/auth.h"
 #include "common/net/event_loop.h"
 #include "common/net/ws_server.h"
@@ -249,6 +250,8 @@ int cmd_serve(const HubConfig& cfg) {
   if (!served_fp) return die(served_fp.status().message());
   ao.hub_fingerprint = *served_fp;
   ao.public_url = cfg.public_url;
+  ao.metrics_open = is_loopback_address(hp->host);  // else login or metrics_token (L7)
+  ao.metrics_token = cfg.metrics_token;
   AdminApi admin(store, registry, hub, std::move(ao));
 
   Server server(
@@ -401,23 +404,24 @@ int main(int argc, char** argv) {
         std::printf("%-28s %-30s %-8s %-17s %-8s %11llu %11llu\n", n.node_id.c_str(), n.centre_id.c_str(),
                     node_state_name(n.state),
                     n.last_seen_at_ms ? format_fr_datetime(n.last_seen_at_ms).c_str() : "never",
-                    n.software_version.c_str(), static_cast<unsigned long long>(cursor_of(n.node_id)),
+                    printable(n.software_version, 64).c_str(), static_cast<unsigned long long>(cursor_of(n.node_id)),
                     static_cast<unsigned long long>(n.hub_cursor));
       return 0;
     }
     if (used == exp) {
       const EntitySpec* es = spec_by_name(entity);
       if (!es) return die("unknown entity '" + entity + "'");
-      std::ofstream file;
+      std::unique_ptr<std::ostream> file;
       std::ostream* out = &std::cout;
       if (!out_path.empty()) {
-        file.open(out_path, std::ios::binary | std::ios::trunc);
-        if (!file) return die("cannot write " + out_path);
-        ::chmod(out_path.c_str(), 0600);
-        out = &file;
+        auto f = open_export_file(out_path);
+        if (!f) return die(f.status().message());
+        file = std::move(*f);
+        out = file.get();
       }
       Status s = export_records(**st, registry, es->entity, format, ef, "cli", now, *out);
       if (!s) return die(s.message());
+      if (file && !file->flush()) return die("cannot write " + out_path);
       return 0;
     }
   } catch (const std::exception& e) {

@@ -1,16 +1,35 @@
 // AdminApi::metrics: the hub's Prometheus text (sync counters, group commit
-// latency, per-node last seen, lag and rejections). No personal data.
+// latency, per-node last seen, lag and rejections), no personal data; and
+// who may read it off loopback (AdminApi::metrics_allowed, see admin.h).
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <string>
 
 #include "common/net/prometheus.h"
+#include "common/ops/tls.h"
 #include "common/store/store.h"
 #include "hub/admin.h"
 #include "common/store/hub_registry.h"
 #include "hub/sync_hub.h"
 
 namespace terril {
+
+bool AdminApi::metrics_allowed(const HttpRequest& req) {
+  if (opts_.metrics_open) return true;
+  if (!opts_.metrics_token.empty()) {
+    auto it = req.headers.find("authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (it != req.headers.end() && it->second.size() > kBearer.size() &&
+        std::equal(kBearer.begin(), kBearer.end(), it->second.begin(),
+                   [](char a, char b) {
+                     return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+                   }) &&
+        constant_time_equal(std::string_view(it->second).substr(kBearer.size()), opts_.metrics_token))
+      return true;
+  }
+  return authenticated(req);
+}
 
 HttpResponse AdminApi::metrics() {
   const auto& m = hub_.metrics();

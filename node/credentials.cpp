@@ -82,7 +82,7 @@ Status save_credentials(const std::string& dir, const Credentials& c) {
   if (!std::filesystem::exists(dir, ec)) {
     std::filesystem::create_directories(dir, ec);
     if (ec) return Status(Code::io, "cannot create folder " + dir + ": " + ec.message());
-    ::chmod(dir.c_str(), 0700);
+    restrict_dir(dir);
   }
 
   toml::table t{

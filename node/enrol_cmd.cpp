@@ -3,6 +3,8 @@
 // (node/web_tls.h); run as root, leave nothing the service user cannot read
 // (DataDirOwner, ChownOnExit). Errors are explained to the technician in
 // French and English (explain_enrol_error).
+#include <dirent.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -125,23 +127,55 @@ Result<DataDirOwner> decide_data_dir_owner(const std::string& dir) {
 }
 
 // Gives `dir` and everything under it to the owner chosen above (no-op unless
-// running as root over a user's folder). Runs when enrol returns, success or not.
+// running as root over a user's folder). Runs when enrol returns, success or
+// not. The service user owns the folder and may swap a subfolder for a
+// symbolic link while root walks it: every folder is opened with
+// O_DIRECTORY|O_NOFOLLOW and its entries changed relative to that
+// descriptor (fchownat with AT_SYMLINK_NOFOLLOW), so a link is given away
+// itself, never its target, and never descended into.
 class ChownOnExit {
  public:
   ChownOnExit(std::string dir, DataDirOwner o) : dir_(std::move(dir)), o_(o) {}
   ~ChownOnExit() { run(); }
   void run() {
     if (!o_.chown_to_owner) return;
-    std::error_code ec;
-    give(dir_);
-    for (fs::recursive_directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec))
-      give(it->path().string());
+    int fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return warn(dir_);
+    if (::fchown(fd, o_.uid, o_.gid) != 0) warn(dir_);
+    give_entries(fd, dir_, 0);  // closes fd
   }
 
  private:
-  void give(const std::string& path) {
-    if (::lchown(path.c_str(), o_.uid, o_.gid) != 0)
-      std::cerr << "terril-node: cannot give " << path << " to uid " << o_.uid << ": " << std::strerror(errno) << "\n";
+  static constexpr int kMaxDepth = 32;
+
+  void warn(const std::string& path) {
+    std::cerr << "terril-node: cannot give " << path << " to uid " << o_.uid << ": " << std::strerror(errno) << "\n";
+  }
+  // Gives every entry of the open folder `fd` (named `path`) away, folders
+  // recursively; takes ownership of fd.
+  void give_entries(int fd, const std::string& path, int depth) {
+    DIR* d = ::fdopendir(fd);
+    if (d == nullptr) {
+      warn(path);
+      ::close(fd);
+      return;
+    }
+    while (const dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      const std::string child = path + "/" + name;
+      if (::fchownat(fd, name.c_str(), o_.uid, o_.gid, AT_SYMLINK_NOFOLLOW) != 0) warn(child);
+      struct stat sb {};
+      if (::fstatat(fd, name.c_str(), &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(sb.st_mode)) continue;
+      if (depth >= kMaxDepth) continue;
+      int sub = ::openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0) {
+        warn(child);  // swapped for a link since fstatat (ELOOP/ENOTDIR): left alone
+        continue;
+      }
+      give_entries(sub, child, depth + 1);
+    }
+    ::closedir(d);  // closes fd
   }
   std::string dir_;
   DataDirOwner o_;

@@ -291,6 +291,11 @@ HttpResponse route(ApiHandlers& api, const HttpRequest& req, std::span<const Sta
   }
   if (path == "/metrics") {
     if (req.method != "GET") return method_not_allowed("GET");
+    if (!api.metrics_allowed(req)) {
+      HttpResponse r = error_response(401, "unauthenticated", "", "Veuillez vous connecter.");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return r;
+    }
     return api.metrics();
   }
   if (path.rfind("/api/", 0) != 0 && path != "/api") {

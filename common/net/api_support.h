@@ -121,6 +121,12 @@ class ApiHandlers {
  public:
   virtual ~ApiHandlers() = default;
   virtual HttpResponse metrics() = 0;
+  // GET /metrics may be answered for `req`; false: 401 unauthenticated
+  // (with WWW-Authenticate: Bearer). Default: open (the node, on its LAN).
+  virtual bool metrics_allowed(const HttpRequest& req) {
+    (void)req;
+    return true;
+  }
   virtual HttpResponse login(const HttpRequest& req) = 0;
   virtual HttpResponse logout(const HttpRequest& req) = 0;
   virtual bool authenticated(const HttpRequest& req) = 0;

@@ -83,10 +83,17 @@ bool verify_password(std::string_view hash, std::string_view password) {
 }
 
 Status write_password_file(const std::string& path, std::string_view hash) {
+  // Run as root over a folder the service user owns (`sudo terril-node
+  // passwd`): never follow a planted name. A stale temp (a crash, or a
+  // symlink) is removed, not opened (unlink does not follow); O_EXCL then
+  // creates a new file, mode 0600 from the start, and fails on anything that
+  // reappears in between. rename() replaces a symlink at `path`, not its target.
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT)
+    return Status(Code::io, "cannot remove stale " + tmp + ": " + errno_text(errno));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Status(Code::io, "cannot create " + tmp + ": " + errno_text(errno));
-  ::fchmod(fd, 0600);  // in case the file existed with wider rights
+  ::fchmod(fd, 0600);  // a umask cannot widen it, but be explicit
   std::string line(hash);
   line += '\n';
   size_t off = 0;

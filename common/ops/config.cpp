@@ -47,6 +47,13 @@ std::optional<std::string> check_ws_url(std::string_view v) {
   return "a ws:// or wss:// URL";
 }
 
+// A bearer token: empty, or printable ASCII without spaces (an HTTP header value).
+std::optional<std::string> check_token(std::string_view v) {
+  for (char c : v)
+    if (c <= 0x20 || c >= 0x7f) return "printable characters without spaces";
+  return std::nullopt;
+}
+
 // One configuration key: its TOML name, its flag, where it lives in C.
 template <typename C>
 struct KeySpec {
@@ -92,6 +99,8 @@ const std::vector<KeySpec<HubConfig>>& hub_keys() {
        check_log_level},
       {"public_url", "--public-url", "URL technicians give nodes (wss://HOST:PORT)", &HubConfig::public_url, nullptr,
        check_ws_url},
+      {"metrics_token", "--metrics-token", "Bearer token for /metrics off loopback; empty: dashboard login only",
+       &HubConfig::metrics_token, nullptr, check_token},
   };
   return keys;
 }

@@ -49,6 +49,9 @@ struct HubConfig {
   bool insecure = false;                // plain HTTP/ws:// (loopback tests only)
   std::string log_level = "info";
   std::string public_url;  // wss://HOST:PORT given to technicians by `node add`
+  // Bearer token a Prometheus sends for /metrics when the hub listens off
+  // loopback; empty: /metrics needs the dashboard's login there.
+  std::string metrics_token;
 };
 
 // Loads `path` over the defaults. A missing file is not an error when
@@ -71,6 +74,7 @@ Status validate_hub_config(const HubConfig& c);
 // Registers one flag per key on `app`, bound to `flags`:
 //   node: --data-dir --listen --hub-url --log-level --insecure --plain-http
 //   hub:  --data-dir --listen --tls-cert --tls-key --insecure --log-level --public-url
+//         --metrics-token
 // `flags` is scratch storage owned by the caller; it must outlive app.parse()
 // and the apply_*_flags() call. REQUIRES: none of these flags exists on app.
 void add_node_flags(CLI::App& app, NodeConfig& flags);

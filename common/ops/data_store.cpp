@@ -1,9 +1,9 @@
 // A daemon's private data folder and the store file in it.
 #include "common/ops/data_store.h"
 
-#include <sys/stat.h>
-
 #include <filesystem>
+
+#include "common/ops/tls.h"
 
 namespace terril {
 
@@ -15,7 +15,7 @@ Status make_private_dir(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status(Code::io, "cannot create " + dir + ": " + ec.message());
-  ::chmod(dir.c_str(), 0700);
+  restrict_dir(dir);
   return Status::ok();
 }
 

@@ -15,7 +15,8 @@ namespace terril {
 // DATA_DIR/NAME.
 std::string data_file(const std::string& data_dir, std::string_view name);
 
-// Creates `dir` (and its parents) if missing and makes it 0700.
+// Creates `dir` (and its parents) if missing and makes it 0700 (not through
+// a symbolic link: restrict_dir, common/ops/tls.h).
 // Errors: io (cannot create it).
 Status make_private_dir(const std::string& dir);
 

@@ -105,7 +105,7 @@ Status make_parent_dir(const std::string& path) {
   if (std::filesystem::is_directory(dir, ec)) return Status::ok();
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status(Code::io, "cannot create folder " + dir + ": " + ec.message());
-  ::chmod(dir.c_str(), 0700);
+  restrict_dir(dir);
   return Status::ok();
 }
 
@@ -121,9 +121,17 @@ bool valid_certificate_dns_name(std::string_view s) {
   return true;
 }
 
+void restrict_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)::fchmod(fd, 0700);
+  ::close(fd);
+}
+
 Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) return errno_status("cannot remove stale", tmp, errno);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) return errno_status("cannot create", tmp, errno);
   auto fail = [&](const char* what) {
     int err = errno;

@@ -1,6 +1,8 @@
 // Cryptographic helpers over OpenSSL 3: self-signed certificates (the hub's,
-// and the one of each box's local web UI), certificate fingerprints for pinning, HMAC-SHA256 for the handshake proof,
-// randomness, and writing key material to disk.
+// and the one of each box's local web UI), certificate fingerprints for
+// pinning, HMAC-SHA256 for the handshake proof, randomness, and writing key
+// material to disk (files and their private folders, never through a
+// symbolic link).
 //
 // Pinning rule (enrolment and every sync): a node trusts the hub whose
 // certificate's fingerprint equals the one saved at enrolment, whatever the
@@ -93,6 +95,14 @@ Result<std::string> from_hex(std::string_view hex);
 // fsync'ed, renamed over `path`, then the folder fsync'ed. After an ok
 // return the new content is on disk; after a crash either the old or the new
 // file is there, never a mix. Errors: io (with errno text), full (ENOSPC).
+// Never follows a symbolic link: a stale temporary file (or a name planted
+// there) is removed first and the new one created with O_EXCL|O_NOFOLLOW.
 Status write_file_atomic(const std::string& path, std::string_view data, mode_t mode);
+
+// chmod 0700 of the folder `dir` through a descriptor opened with
+// O_DIRECTORY|O_NOFOLLOW: a symbolic link (a folder planted by the service
+// user under a command run as root, or an admin's symlinked data folder) is
+// left as it is, never its target. Missing folder: nothing done. Never fails.
+void restrict_dir(const std::string& dir);
 
 }  // namespace terril

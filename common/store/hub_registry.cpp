@@ -7,6 +7,7 @@
 
 #include <utility>
 
+#include "common/core/text.h"
 #include "common/core/validate.h"
 #include "common/store/sqlite_util.h"
 #include "common/store/store.h"
@@ -513,8 +514,11 @@ Status Registry::touch(const std::string& node_id, int64_t now_ms, std::string_v
   sqlite3_stmt* st = nullptr;
   if (Status p = d.prepare("UPDATE nodes SET last_seen_at = ?, software_version = ? WHERE node_id = ?", st); !p)
     return p;
+  // The node's own text, shown by `node list` and the dashboard: printable
+  // ASCII only (no terminal escapes), 64 characters at most (L7).
+  const std::string version = printable(software_version, 64);
   Query u(st);
-  u.bind(1, now_ms).bind(2, software_version.substr(0, 64)).bind(3, std::string_view(node_id));
+  u.bind(1, now_ms).bind(2, std::string_view(version)).bind(3, std::string_view(node_id));
   if (int rc = u.step(); rc != SQLITE_DONE) return d.error(rc, "touch node " + node_id);
   if (sqlite3_changes(d.db) == 0) return unknown_node(node_id);
   return Status::ok();

@@ -156,7 +156,8 @@ class Registry {
   // The centre of an active node. Errors: not_found (unknown), forbidden (not active).
   Result<std::string> centre_of(const std::string& node_id);
 
-  // After a successful handshake: last_seen_at = now_ms, software_version.
+  // After a successful handshake: last_seen_at = now_ms, software_version
+  // (stored as printable(software_version, 64), common/core/text.h).
   // Errors: not_found.
   Status touch(const std::string& node_id, int64_t now_ms, std::string_view software_version);
   // Records the last hub seq the node acked. Errors: not_found.

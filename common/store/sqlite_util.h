@@ -1,5 +1,5 @@
 // Thin helpers over the SQLite C API for common/store (the store and the
-// hub registry): a statement cache, a scoped use of a cached statement, the
+// hub registry): a bounded statement cache, a scoped use of a cached statement, the
 // mapping of SQLite result codes to Status, and the test-only fail point
 // behind StoreOptions::fail_after. Internal to common/store.
 #pragma once
@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <list>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -63,11 +64,25 @@ inline bool injected_failure() {
   return t_fail_point != nullptr && t_fail_point->next();
 }
 
-// Prepared statements keyed by their SQL text, prepared once (persistent) and
-// finalized with the cache. Not thread-safe, like the connection it serves.
+// Prepared statements keyed by their SQL text. Not thread-safe, like the
+// connection it serves. Two kinds:
+// - pinned (pin()): the fixed statements a caller keeps a pointer to for the
+//   connection's life (Store::Impl::prepare_all). Never evicted; finalized
+//   with the cache.
+// - cached (get()): the rest, including SQL built from a request's filters.
+//   At most `capacity` are kept, least recently used evicted first (and
+//   finalized) when a new text is prepared; a statement that is running
+//   (stepped, not yet reset) is never evicted.
+// Pointer lifetime: a pointer from get() stays valid until `capacity` other
+// distinct texts have been prepared through get(). Callers therefore use it
+// at once, in one Query scope, and never keep it across an unbounded number of
+// other get() calls (a loop over rows that asks for one or a few fixed texts is
+// fine: those are hits, not new entries).
 class StmtCache {
  public:
-  explicit StmtCache(sqlite3* db) : db_(db) {}
+  static constexpr size_t kDefaultCapacity = 128;
+
+  explicit StmtCache(sqlite3* db, size_t capacity = kDefaultCapacity) : db_(db), capacity_(capacity ? capacity : 1) {}
   ~StmtCache();
   StmtCache(const StmtCache&) = delete;
   StmtCache& operator=(const StmtCache&) = delete;
@@ -76,9 +91,29 @@ class StmtCache {
   // from constant text and whitelisted names only; values are bound.
   sqlite3_stmt* get(const std::string& sql, Status* err);
 
+  // The statement for `sql`, kept (not counted in `capacity`) until the cache
+  // is destroyed, or nullptr with *err set. REQUIRES: constant text only.
+  sqlite3_stmt* pin(const std::string& sql, Status* err);
+
+  // Statements held by get() (at most capacity()), and pinned ones.
+  size_t size() const { return lru_.size(); }
+  size_t pinned() const { return pinned_.size(); }
+  size_t capacity() const { return capacity_; }
+
  private:
+  struct Entry {
+    std::string sql;
+    sqlite3_stmt* stmt;
+  };
+  sqlite3_stmt* prepare(const std::string& sql, Status* err);
+  void evict_one();
+
   sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+  size_t capacity_;
+  std::unordered_map<std::string, sqlite3_stmt*> pinned_;
+  std::list<Entry> lru_;  // most recently used first
+  // Keys view the Entry's own sql (list nodes do not move).
+  std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;
 };
 
 // One use of a statement: binds, steps, reads columns; resets the statement

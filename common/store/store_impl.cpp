@@ -25,7 +25,7 @@ using store::kMetaOwnSeq;
 Status Store::Impl::prepare_all() {
   Status err;
   auto p = [&](sqlite3_stmt*& out, const std::string& sql) {
-    if (err) out = cache.get(sql, &err);
+    if (err) out = cache.pin(sql, &err);
   };
   p(begin_write, "BEGIN IMMEDIATE");
   p(begin_read, "BEGIN");

@@ -10,7 +10,8 @@
 // transaction (Impl::Tx) and either commits whole or rolls back; the
 // in-memory copies of persisted counters (HLC, own_seq, acked_seq,
 // hub_cursor) are restored on rollback, so memory and disk never disagree.
-// Every statement is prepared once (store::StmtCache).
+// The fixed statements are prepared once and pinned (store::StmtCache::pin);
+// SQL built per request goes through the bounded cache (StmtCache::get).
 //
 // Thread rules: those of Store (one thread at a time).
 #pragma once

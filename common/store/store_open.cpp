@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "common/core/validate.h"
 #include "common/store/migrations.h"
@@ -45,6 +46,25 @@ Status check_writable(const std::string& path) {
   return Status::ok();
 }
 
+// Commands run as root (`sudo terril-node enrol`) open a store in a folder
+// the service user owns: a name planted there as a symbolic link (node.db,
+// node.db-wal -> /etc/shadow) must be refused, not followed.
+Status refuse_symlink(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return Status::ok();
+  return Status(Code::io, "refusing to open " + path + ": it is a symbolic link", {},
+                "La base de données est un lien symbolique : ouverture refusée. Prévenez le technicien.");
+}
+
+// chmod 0600 without following a symlink (glibc changes the file through an
+// O_PATH descriptor, which never drops SQLite's POSIX locks). A missing file
+// is fine; a symlink (EOPNOTSUPP) is refused.
+Status make_private(const std::string& path) {
+  if (::fchmodat(AT_FDCWD, path.c_str(), 0600, AT_SYMLINK_NOFOLLOW) == 0 || errno == ENOENT) return Status::ok();
+  if (Status s = refuse_symlink(path); !s) return s;
+  return Status::ok();  // another error (not our file): SQLite's own checks report what matters
+}
+
 }  // namespace
 
 Store::Store(sqlite3* db, StoreOptions opts)
@@ -64,8 +84,13 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
     ~RestoreMask() { umask(m); }
   } restore{old_mask};
 
+  for (const std::string& p : {path, path + "-wal", path + "-shm"})
+    if (Status s = refuse_symlink(p); !s) return s;
   if (Status s = check_writable(path); !s) return s;
   sqlite3* db = nullptr;
+  // Not SQLITE_OPEN_NOFOLLOW: it also refuses a symlink anywhere above the
+  // file (an admin's symlinked data folder); refuse_symlink checked the names
+  // in the folder itself.
   int rc =
       sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
@@ -82,7 +107,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
   }
   std::unique_ptr<Store> store(new Store(db, std::move(opts)));
   sqlite3_extended_result_codes(db, 1);
-  ::chmod(path.c_str(), 0600);
+  if (Status s = make_private(path); !s) return s;
 
   auto exec = [&](const std::string& sql, std::string_view what) -> Status {
     int r = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
@@ -157,8 +182,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
       return s;
     }
   }
-  ::chmod((path + "-wal").c_str(), 0600);
-  ::chmod((path + "-shm").c_str(), 0600);
+  for (const std::string& p : {path + "-wal", path + "-shm"})
+    if (Status s = make_private(p); !s) return s;
 
   Impl& im = *store->impl_;
   im.path = path;

@@ -7,7 +7,10 @@ centre, which that host checks in). Once the hub holds it all, the admin API
 must answer exactly what the nodes wrote: list filters, role counts per centre
 and per agglomeration, attendance per event; admin writes must reach the
 nodes; CSV exports (API and `terril-hub export`) must parse back; the node
-list and a revocation must show the real state of the links.
+list and a revocation must show the real state of the links. A second hub,
+listening on 0.0.0.0, serves /metrics only with a login or its bearer token
+(HubHardeningTest, security review L7), and `export -o` writes a private
+file, never through a symlink (L4).
 
 Run: TERRIL_BUILD=build python3 -m unittest -v tests/integration/test_hub_api.py
 """
@@ -19,15 +22,19 @@ import io
 import json
 import os
 import re
+import shutil
 import ssl
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ADMIN_PASSWORD, HUB_BIN, Cluster, event_body, registration_body, wait_for  # noqa: E402
+from harness import (ADMIN_PASSWORD, HUB_BIN, Cluster, Hub, Process, event_body, registration_body,  # noqa: E402
+                     wait_for)
 
 A = ("valenciennes-beaujardin", "valenciennes-metropole")
 B = ("denain-tonini", "porte-du-hainaut")
@@ -676,6 +683,78 @@ class HubApiTest(unittest.TestCase):
         self.assertFalse(self.c.status()["connected"])
         s, err = self.hub.call("POST", "/api/v1/nodes/node-zz/revoke")
         self.assertEqual(s, 404, err)
+
+
+
+class HubHardeningTest(unittest.TestCase):
+    """Security review L7: a hub listening off loopback (0.0.0.0) serves /metrics only with the admin's
+    login or the configured bearer token (`--metrics-token`); the node ids it lists stay private.
+    L4: `terril-hub export -o FILE` creates FILE 0600 and never writes through a symlink."""
+
+    TOKEN = "prom-3f9c0a7d1e"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(prefix="terril-metrics-")
+        cls.hub = Hub(cls.root)
+        cls.hub.cli("node", "add", "node-secret-id", "--centre", "denain-tonini")
+        cls.process = Process([HUB_BIN, "serve", "--listen", "0.0.0.0:0", "--metrics-token", cls.TOKEN]
+                              + cls.hub.base_args(), os.path.join(cls.root, "hub.log")).start()
+        cls.client = HubClient(cls.process.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.process.stop()
+        shutil.rmtree(cls.root, ignore_errors=True)
+
+    def test_L7_metrics_off_loopback_need_the_token_or_a_login(self):
+        for headers in ({}, {"Authorization": "Bearer wrong-token"}, {"Authorization": self.TOKEN},
+                        {"Authorization": "Bearer " + self.TOKEN + "x"}, {"Authorization": "Basic " + self.TOKEN}):
+            s, h, body = self.client.request("GET", "/metrics", headers=headers, cookie="")
+            self.assertEqual(s, 401, headers)
+            self.assertEqual(json.loads(body)["code"], "unauthenticated")
+            self.assertEqual(h.get("www-authenticate"), "Bearer")
+            self.assertNotIn(b"node-secret-id", body)
+        s, h, body = self.client.request("GET", "/metrics", headers={"Authorization": "Bearer " + self.TOKEN},
+                                         cookie="")
+        self.assertEqual(s, 200, body)
+        self.assertIn("text/plain", h["content-type"])
+        self.assertRegex(body.decode(), r"(?m)^terril_hub_connected_nodes 0$")
+        # The dashboard's login opens it too.
+        s, _, _ = self.client.login()
+        self.assertEqual(s, 200)
+        s, _, body = self.client.request("GET", "/metrics")
+        self.assertEqual(s, 200, body)
+        self.assertIn(b"terril_hub_connected_nodes", body)
+        # /healthz stays open.
+        s, _, body = self.client.request("GET", "/healthz", cookie="")
+        self.assertEqual((s, body.strip()), (200, b"ok"))
+
+    def test_L4_export_file_is_created_0600_and_never_through_a_symlink(self):
+        def export(path):
+            return subprocess.run([HUB_BIN, "export", "--entity", "centres", "--format", "csv", "-o", path,
+                                   "--data-dir", self.hub.dir, "--config", "/dev/null"],
+                                  capture_output=True, text=True, timeout=60, umask=0o022)
+        out = os.path.join(self.root, "centres.csv")
+        p = export(out)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(stat.S_IMODE(os.lstat(out).st_mode), 0o600)
+        self.assertTrue(open(out, "rb").read().startswith(b"\xef\xbb\xbf"))
+        os.chmod(out, 0o644)  # an older, wider file is narrowed
+        self.assertEqual(export(out).returncode, 0)
+        self.assertEqual(stat.S_IMODE(os.lstat(out).st_mode), 0o600)
+        victim = os.path.join(self.root, "victim.txt")
+        with open(victim, "w") as f:
+            f.write("not an export\n")
+        os.chmod(victim, 0o644)
+        link = os.path.join(self.root, "planted.csv")
+        os.symlink(victim, link)
+        p = export(link)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("cannot write " + link, p.stderr)
+        with open(victim) as f:
+            self.assertEqual(f.read(), "not an export\n")
+        self.assertEqual(stat.S_IMODE(os.stat(victim).st_mode), 0o644)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@
   write and sync; the hub's order and timestamps stay right.
 - EnrolTest: the command `terril-hub node add` prints (`sudo -u terril-node
   terril-node enrol ...`); enrol run as root hands its files to the data
-  folder's owner, or refuses in the service user's missing folder; each error
+  folder's owner, or refuses in the service user's missing folder, and follows
+  no symlink planted in the data folder (L4), nor does passwd; each error
   a technician meets (wrong, used or expired code, hub unreachable, plain
   ws://, certificate mismatch, clock far off, no space left, already
   enrolled) is explained in French and English.
@@ -27,6 +28,7 @@ import glob
 import grp
 import json
 import os
+import pathlib
 import pwd
 import re
 import shutil
@@ -506,6 +508,67 @@ class EnrolTest(unittest.TestCase):
         st = json.loads(run([*as_nobody, NODE_BIN, "status", "--json", "--data-dir", box,
                              "--config", "/dev/null"]).stdout)
         self.assertEqual(st["node_id"], "root-box")
+
+    def test_L4_a_symlink_planted_in_the_data_folder_is_not_followed_by_enrol_passwd_as_root(self):
+        """Security review L4: the service user owns the data folder and may plant links in it for the
+        next command run as root; none is followed (its target keeps its content, mode and owner)."""
+        if os.geteuid() != 0:
+            self.skipTest("needs root")
+        box = tempfile.mkdtemp(prefix="terril-box-")
+        victims = tempfile.mkdtemp(prefix="terril-victims-")  # root's, like /etc
+        for d in (box, victims):
+            self.addCleanup(shutil.rmtree, d, ignore_errors=True)
+        os.chown(box, NOBODY, NOBODY)
+        paths = {}
+        for name in ("wal", "shm", "password", "credentials", "inner/file"):
+            path = paths[name] = os.path.join(victims, name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write("root's own file\n")
+            os.chmod(path, 0o644)
+
+        def snapshot():
+            out = {}
+            for dirpath, dirnames, filenames in os.walk(victims):
+                for name in dirnames + filenames + ["."]:
+                    path = os.path.join(dirpath, name)
+                    st = os.lstat(path)
+                    content = pathlib.Path(path).read_text() if stat.S_ISREG(st.st_mode) else None
+                    out[path] = (content, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+            return out
+
+        def plant(name, target):
+            link = os.path.join(box, name)
+            os.symlink(target, link)
+            os.lchown(link, NOBODY, NOBODY)
+            return link
+
+        before = snapshot()
+        wal = plant("node.db-wal", paths["wal"])
+        shm = plant("node.db-shm", paths["shm"])
+        p = enrol(self.hub.url, self.code("l4-box"), box)
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertIn("refusing to open " + wal + ": it is a symbolic link", p.stderr)
+        self.assertEqual(snapshot(), before)
+        # Without them, enrol works; the walk that gives the folder to its owner changes the links
+        # themselves, never a target, and does not go into a linked folder.
+        os.remove(wal)
+        os.remove(shm)
+        plant("backups", os.path.join(victims, "inner"))
+        plant("stray", paths["credentials"])
+        p = enrol(self.hub.url, self.code("l4-box-2"), box)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(snapshot(), before)
+        self.assertEqual({k: v for k, v in owners(box).items() if v != (NOBODY, NOBODY)}, {})
+        # `sudo terril-node passwd` with a planted temporary file: the link is replaced, not written through.
+        plant("staff.password.tmp", paths["password"])
+        run([NODE_BIN, "passwd", "--data-dir", box, "--config", "/dev/null"], stdin=STAFF_PASSWORD + "\n")
+        self.assertEqual(snapshot(), before)
+        staff = os.path.join(box, "staff.password")
+        self.assertFalse(os.path.islink(staff))
+        self.assertEqual(stat.S_IMODE(os.lstat(staff).st_mode), 0o600)
+        self.assertTrue(pathlib.Path(staff).read_text().startswith("$argon2id$"))
+        self.assertFalse(os.path.lexists(staff + ".tmp"))
 
     def test_enrol_as_root_into_the_service_users_missing_folder_is_refused_and_keeps_the_code(self):
         if os.geteuid() != 0:

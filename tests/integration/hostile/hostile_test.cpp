@@ -607,6 +607,30 @@ TEST_CASE("path traversal on static files gets 404", "[hostile]") {
   legit_keeps_syncing("after path traversal");
 }
 
+TEST_CASE("L7: a software_version holding ESC and newlines shows only printable text in node list", "[hostile]") {
+  Creds c = enrolled("l7-escapes", kCentreA);
+  Script s;
+  s.hello = c;
+  s.software_version = "1.0\x1b]0;pwned\x07\r\nl7-fake-node  active\x1b[2J";
+  auto p = open_link(s);
+  REQUIRE(p->wait_frame(v1::Frame::kWelcome, 10));
+  CliResult r = env().hub.cli({"node", "list"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  for (char ch : r.out) {
+    INFO("byte " << static_cast<int>(static_cast<unsigned char>(ch)));
+    CHECK((ch == '\n' || (ch >= 0x20 && ch <= 0x7e)));
+  }
+  CHECK(r.out.find("1.0?]0;pwned???l7-fake-node  active?[2J") != std::string::npos);
+  CHECK(r.out.find("\nl7-fake-node") == std::string::npos);  // no line forged by the node
+  // Stored sanitised too (the dashboard and --json read the same column).
+  CHECK(sql_int(env().hub.db_path(),
+                "SELECT count(*) FROM nodes WHERE node_id = ? AND software_version = '1.0?]0;pwned???l7-fake-node  "
+                "active?[2J'",
+                {c.node_id}) == 1);
+  legit_keeps_syncing("after a node sent escapes");
+}
+
 TEST_CASE("after every attack: the legit node never reconnected and the hub's store is sound", "[hostile]") {
   Env& e = env();
   legit_keeps_syncing("at the end");

@@ -323,7 +323,8 @@ void ScriptedPeer::on_message(std::string_view bytes) {
     nonce_ = f.challenge().nonce();
     if (script_.hello) {
       std::string proof = script_.proof ? *script_.proof : proof_for(script_.hello->secret, nonce_);
-      hello_ = hello_frame(script_.hello->node_id, proof, script_.protocol_version, script_.hub_cursor);
+      hello_ = hello_frame(script_.hello->node_id, proof, script_.protocol_version, script_.hub_cursor,
+                           script_.software_version);
       replies.push_back(hello_);
       for (const auto& x : script_.after_hello) replies.push_back(x);
     }
@@ -480,13 +481,14 @@ std::optional<Creds> enrol(Io& io, const HubProcess& hub, const std::string& cod
 
 // --- Frames ------------------------------------------------------------------------
 
-std::string hello_frame(const std::string& node_id, const std::string& proof, uint32_t version, uint64_t hub_cursor) {
+std::string hello_frame(const std::string& node_id, const std::string& proof, uint32_t version, uint64_t hub_cursor,
+                        const std::string& software_version) {
   v1::Frame f;
   auto* h = f.mutable_hello();
   h->set_node_id(node_id);
   h->set_proof(proof);
   h->set_protocol_version(version);
-  h->set_software_version("hostile-test");
+  h->set_software_version(software_version);
   h->set_hub_cursor(hub_cursor);
   return wire::encode_frame(f);
 }

@@ -114,8 +114,9 @@ struct Script {
   uint32_t protocol_version = 1;
   std::optional<std::string> proof;  // send this proof instead of HMAC(secret, nonce)
   uint64_t hub_cursor = 0;
-  std::vector<std::string> after_hello;  // frames pipelined right behind the Hello
-  bool ack_changes = true;               // answer each Changes from the hub with its Ack
+  std::vector<std::string> after_hello;           // frames pipelined right behind the Hello
+  bool ack_changes = true;                        // answer each Changes from the hub with its Ack
+  std::string software_version = "hostile-test";  // what the Hello says this node runs
 };
 
 class ScriptedPeer : public Peer, public std::enable_shared_from_this<ScriptedPeer> {
@@ -175,7 +176,8 @@ std::optional<Creds> enrol(Io& io, const HubProcess& hub, const std::string& cod
 
 // --- Frames ------------------------------------------------------------------
 
-std::string hello_frame(const std::string& node_id, const std::string& proof, uint32_t version, uint64_t hub_cursor);
+std::string hello_frame(const std::string& node_id, const std::string& proof, uint32_t version, uint64_t hub_cursor,
+                        const std::string& software_version = "hostile-test");
 std::string changes_frame(const std::vector<Change>& changes, uint64_t last_seq);
 std::string ack_frame(uint64_t seq);
 std::string enrol_frame(const std::string& code);

@@ -85,7 +85,7 @@ TEST_CASE("config: a good hub file sets every key", "[config]") {
   write_text(dir.file("hub.toml"),
              "data_dir = \"/srv/hub\"\nlisten = \"127.0.0.1:0\"\ntls_cert = \"/etc/terril/c.pem\"\n"
              "tls_key = \"/etc/terril/k.pem\"\ninsecure = false\nlog_level = \"warn\"\n"
-             "public_url = \"wss://hub.example:8443\"\n");
+             "public_url = \"wss://hub.example:8443\"\nmetrics_token = \"s3cret-Token_1\"\n");
   auto h = load_hub_config(dir.file("hub.toml"), true);
   REQUIRE(h.is_ok());
   CHECK(h->data_dir == "/srv/hub");
@@ -94,6 +94,7 @@ TEST_CASE("config: a good hub file sets every key", "[config]") {
   CHECK(hub_tls_key_path(*h) == "/etc/terril/k.pem");
   CHECK(h->log_level == "warn");
   CHECK(h->public_url == "wss://hub.example:8443");
+  CHECK(h->metrics_token == "s3cret-Token_1");
 }
 
 TEST_CASE("config: errors name the file, the line and the key", "[config]") {
@@ -157,7 +158,7 @@ TEST_CASE("config: every hub key has a flag", "[config]") {
   add_hub_flags(app, flags);
   app.parse(
       "--data-dir /h --listen 127.0.0.1:0 --tls-cert c.pem --tls-key k.pem --insecure "
-      "--log-level error --public-url wss://hub:8443",
+      "--log-level error --public-url wss://hub:8443 --metrics-token t0ken",
       false);
   HubConfig cfg;
   REQUIRE(apply_hub_flags(app, flags, cfg).is_ok());
@@ -168,6 +169,17 @@ TEST_CASE("config: every hub key has a flag", "[config]") {
   CHECK(cfg.insecure);
   CHECK(cfg.log_level == "error");
   CHECK(cfg.public_url == "wss://hub:8443");
+  CHECK(cfg.metrics_token == "t0ken");
+}
+
+TEST_CASE("config: a metrics token with a space or a control character is refused", "[config]") {
+  TempDir dir;
+  for (const char* bad : {"a b", "a\\u001bb"}) {
+    write_text(dir.file("hub.toml"), std::string("metrics_token = \"") + bad + "\"\n");
+    auto h = load_hub_config(dir.file("hub.toml"), true);
+    CHECK(h.status().code() == Code::invalid);
+    CHECK(h.status().message().find("metrics_token") != std::string::npos);
+  }
 }
 
 TEST_CASE("config: a bad flag value is refused, naming the flag", "[config]") {
@@ -244,7 +256,7 @@ TEST_CASE("config: the shipped files load, commented or not, to the defaults", "
         HubConfig d;
         CHECK((c->data_dir == d.data_dir && c->listen == d.listen && c->tls_cert == d.tls_cert &&
                c->tls_key == d.tls_key && c->log_level == d.log_level && c->insecure == d.insecure &&
-               c->public_url == d.public_url));
+               c->public_url == d.public_url && c->metrics_token == d.metrics_token));
       }
     }
   }

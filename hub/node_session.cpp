@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "common/core/routing.h"
+#include "common/core/text.h"
 #include "common/net/auth.h"
 #include "common/store/anti_entropy.h"
 #include "common/store/hub_registry.h"
@@ -19,14 +20,6 @@ namespace {
 
 using State = NodeSession::State;
 using wire::ErrorCode;
-
-// Text a node sent, fit for a log line: printable ASCII only, at most `max`
-// bytes. TODO(merge): the common helper replaces this.
-std::string printable(std::string_view in, size_t max) {
-  std::string out;
-  for (char c : in.substr(0, max)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return out;
-}
 
 // The transition table of node_session.h.
 [[maybe_unused]] bool allowed(State from, State to) {

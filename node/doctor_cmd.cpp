@@ -137,10 +137,10 @@ int cmd_status(const NodeConfig& cfg, bool as_json) {
     return 0;
   }
   if (!*creds) {
-    std::cout
-        << "Ce poste n'est pas encore enrôlé. / Not enrolled yet: run `terril-node enrol --hub URL --code CODE --fingerprint FP`.\n"
-        << "Modifications en attente / pending changes: " << stats->pending << "\n"
-        << web_status_text(cfg, web);
+    std::cout << "Ce poste n'est pas encore enrôlé. / Not enrolled yet: run `terril-node enrol --hub URL --code CODE "
+                 "--fingerprint FP`.\n"
+              << "Modifications en attente / pending changes: " << stats->pending << "\n"
+              << web_status_text(cfg, web);
     return 0;
   }
   std::cout << "Poste / node:        " << (*creds)->node_id << " (centre " << (*creds)->centre_id << ")\n"
@@ -216,9 +216,9 @@ int cmd_doctor(const NodeConfig& cfg, bool as_json) {
   std::vector<Check> checks;
   auto creds = load_credentials(cfg.data_dir);
   bool enrolled = creds && *creds;
-  checks.push_back(
-      {"credentials", enrolled,
-       enrolled ? "enrolled as " + (*creds)->node_id : "not enrolled: run `terril-node enrol --hub URL --code CODE --fingerprint FP`"});
+  checks.push_back({"credentials", enrolled,
+                    enrolled ? "enrolled as " + (*creds)->node_id
+                             : "not enrolled: run `terril-node enrol --hub URL --code CODE --fingerprint FP`"});
   if (enrolled && (*creds)->loose_permissions)
     checks.push_back(
         {"credentials permissions", false, cfg.data_dir + "/credentials.toml is readable by others: chmod 600 it"});

@@ -129,8 +129,8 @@ export class Node {
     this.log = path.join(root, nodeId + '.log');
     this.nodeId = nodeId;
     this.centre = centre;
-    const { code } = hub.addNode(nodeId, centre);
-    this.enrolment = JSON.parse(this.cli('enrol', '--hub', hub.url, '--code', code, '--json').stdout);
+    const { code, hub_fingerprint: pin } = hub.addNode(nodeId, centre);
+    this.enrolment = JSON.parse(this.cli('enrol', '--hub', hub.url, '--code', code, '--fingerprint', pin, '--json').stdout);
     this.cli('passwd', { stdin: STAFF_PASSWORD + '\n' });
     this.daemon = null;
   }

@@ -230,7 +230,7 @@ step('add a box from the page: the one-time code and the exact `terril-node enro
   assert.equal(squash(await page.getByTestId('node-code-node').textContent()), 'saint-saulve-box-1');
   const command = squash(await page.getByTestId('node-command').textContent());
   // Run as the service user: `sudo terril-node enrol` would leave root's files the service cannot read.
-  assert.equal(command, `sudo -u terril-node terril-node enrol --hub wss://127.0.0.1:${hub.port} --code ${code}`);
+  assert.equal(command, `sudo -u terril-node terril-node enrol --hub wss://127.0.0.1:${hub.port} --code ${code} --fingerprint ${hub.fingerprint}`);
   assert.match(squash(await page.getByTestId('node-code-expires').textContent()), /^Valable jusqu'au \d\d\/\d\d\/\d{4} \d\d:\d\d\.$/);
   assert.match(squash(await result.textContent()), /usage unique/);
   // The row says a box is waiting to be installed.
@@ -242,8 +242,12 @@ step('add a box from the page: the one-time code and the exact `terril-node enro
   assert.match(squash(await state.innerText()), /^Boîtier ajouté, en attente d'installation/);
   await shot('03-node-added');
 
+  // H2: the command carries the hub's fingerprint, and a QR code of it is shown to scan.
+  const qr = page.getByTestId('node-command-qr');
+  await qr.waitFor();
+  assert.ok(await qr.evaluate((img) => img.complete && img.naturalWidth > 0), 'the QR code image is drawn');
   // The technician's command, as shown (without `sudo -u terril-node`, in a test folder), enrols a box.
-  const args = command.split(' ').slice(4);  // enrol --hub URL --code CODE
+  const args = command.split(' ').slice(4);  // enrol --hub URL --code CODE --fingerprint FP
   assert.deepEqual(args.slice(0, 1), ['enrol']);
   const out = run(NODE_BIN, [...args, '--json', '--data-dir', path.join(root, 'saint-saulve-box'), '--config', '/dev/null']);
   assert.equal(JSON.parse(out.stdout).node_id, 'saint-saulve-box-1');

@@ -187,7 +187,8 @@ class ReplacementTest(unittest.TestCase):
             self.assertEqual((again["node_id"], again["centre_id"]), (new_id, A))
             self.assertNotEqual(again["code"], first_code)
             refused = run([NODE_BIN, "enrol", "--hub", hub.url, "--code", first_code, "--data-dir",
-                           os.path.join(cl.root, "stale-code"), "--config", "/dev/null"], check=False)
+                           os.path.join(cl.root, "stale-code"), "--config", "/dev/null", *hub.pin_args()],
+                          check=False)
             self.assertNotEqual(refused.returncode, 0)
             self.assertIn("unknown or already used", refused.stderr)
             self.assertIn("Code d'enrôlement refusé", refused.stderr)
@@ -546,7 +547,7 @@ class EnrolTest(unittest.TestCase):
         before = snapshot()
         wal = plant("node.db-wal", paths["wal"])
         shm = plant("node.db-shm", paths["shm"])
-        p = enrol(self.hub.url, self.code("l4-box"), box)
+        p = enrol(self.hub.url, self.code("l4-box"), box, pin=self.hub.fingerprint)
         self.assertNotEqual(p.returncode, 0, p.stdout)
         self.assertIn("refusing to open " + wal + ": it is a symbolic link", p.stderr)
         self.assertEqual(snapshot(), before)
@@ -556,7 +557,7 @@ class EnrolTest(unittest.TestCase):
         os.remove(shm)
         plant("backups", os.path.join(victims, "inner"))
         plant("stray", paths["credentials"])
-        p = enrol(self.hub.url, self.code("l4-box-2"), box)
+        p = enrol(self.hub.url, self.code("l4-box-2"), box, pin=self.hub.fingerprint)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(snapshot(), before)
         self.assertEqual({k: v for k, v in owners(box).items() if v != (NOBODY, NOBODY)}, {})

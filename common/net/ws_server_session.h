@@ -1,5 +1,6 @@
 // One accepted connection of the listener, HttpSession<Stream>: HTTP/1.1
 // requests with a read timeout and size limits (413 over the body limit),
+// keep-alive with a short idle timeout (none near the connection cap),
 // and the WebSocket upgrade handing the stream to a WsLink. Internal to
 // common/net: included by ws_server_plain.cpp and ws_server_tls.cpp only,
 // each instantiating one stream type (the build's heaviest code, split so
@@ -70,10 +71,26 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     do_read();
   }
 
-  void do_read() {
+  // `idle`: between two requests of a keep-alive connection, which is closed
+  // unless the next request starts within keepalive_idle_s (a client cannot
+  // hold a slot with a request every few seconds). A request, once started,
+  // has header_timeout_s in all.
+  void do_read(bool idle = false) {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     parser_->body_limit(opts().body_limit);
+    if (idle && buf_.size() == 0) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(opts().keepalive_idle_s));
+      return http::async_read_some(stream_, buf_, *parser_,
+                                   beast::bind_front_handler(&HttpSession::on_first_bytes, this->shared_from_this()));
+    }
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(opts().header_timeout_s));
+    http::async_read(stream_, buf_, *parser_,
+                     beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
+  }
+
+  void on_first_bytes(beast::error_code ec, size_t n) {
+    if (ec || parser_->is_done()) return on_read(ec, n);
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(opts().header_timeout_s));
     http::async_read(stream_, buf_, *parser_,
                      beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
@@ -106,7 +123,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       res.status = 500;
       res.body = R"({"code":"internal","field":"","message":"Erreur interne du serveur."})";
     }
-    write(std::move(res), req.keep_alive());
+    // Near the connection cap, answered connections are not kept open.
+    write(std::move(res), req.keep_alive() && !guard_->srv->crowded());
   }
 
   // The stream moves to a WsLink, which shares this connection's guard; the
@@ -123,7 +141,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
     auto link = std::make_shared<WsLink<Stream>>(guard_, std::move(stream_));
     link->set_remote(remote_);
-    link->configure({kWsHandshakeTimeoutS, o.ws_idle_timeout_s, o.ws_message_limit, kServerWindowBits});
+    // Small until the peer has authenticated the other side (set_read_limit).
+    link->configure(
+        {kWsHandshakeTimeoutS, o.ws_idle_timeout_s, o.ws_preauth_message_limit, o.ws_message_limit, kServerWindowBits});
     link->attach(std::move(peer));
     link->ws().async_accept(req, [link](beast::error_code ec) {
       if (ec) return link->finish(ec, "ws accept");
@@ -148,7 +168,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                         if (ec) return fail(ec, "http write");
                         if (linger) return self->linger(std::chrono::steady_clock::now() + kLingerTime, 0);
                         if (!keep_alive) return self->do_shutdown();
-                        self->do_read();
+                        self->do_read(/*idle=*/true);
                       });
   }
 

@@ -157,6 +157,7 @@ void Server::stop() {
   boost::system::error_code ec;
   impl_->acceptor.close(ec);
   impl_->backoff.cancel();
+  if (impl_->worker) impl_->worker->join();  // its completions are then dropped with the loop
 }
 
 uint16_t Server::port() const {

@@ -3,7 +3,10 @@
 //
 // Each accepted connection gets one session object kept alive by
 // shared_from_this. Every read has a timeout and a size limit; an HTTP body
-// over the limit gets 413. Connections are capped in total and per source
+// over the limit gets 413. A handler's deferred response (HttpResponse::
+// deferred, e.g. a login's argon2 check) runs on the server's one worker
+// thread and is written when done, so the loop keeps serving meanwhile.
+// Connections are capped in total and per source
 // address; when the process is out of file descriptors (EMFILE, ENFILE) the
 // accept loop waits 100 ms before trying again. The daemons run their EventLoop on one thread, so
 // handlers and peers run there too (no strands needed).
@@ -52,6 +55,9 @@ struct ServerOptions {
   size_t ws_preauth_message_limit = 4u << 10;
   size_t ws_message_limit = 16u << 20;  // set_read_limit's ceiling; the protocol enforces a lower one
   int ws_idle_timeout_s = 20;           // pings at half of it; dead link closed after it
+  // Handler responses with DeferredWork (logins) run on one worker thread,
+  // in order; beyond this many waiting, the request gets a 503 at once.
+  size_t max_deferred_waiting = 8;
 };
 
 // Loads the certificate chain and key (PEM files) into `opts.tls`: TLS 1.2
@@ -75,6 +81,8 @@ class Server {
   ~Server();
   // Bind and listen. Errors: unavailable ("address in use", with the address).
   Status start();
+  // Stops accepting; waits for the deferred work running now (at most one
+  // login's check). Call on the loop's thread.
   void stop();
   uint16_t port() const;
   size_t connections() const;

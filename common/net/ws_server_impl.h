@@ -1,8 +1,8 @@
 // The listener's shared state, internal to common/net's ws_server*.cpp:
 // Server::Impl (options, handlers, acceptor, live counts, the accept
-// backoff timer), the connection guard, and the two session entry points, one per translation unit so the
-// plain and the TLS sessions compile in parallel (ws_server_plain.cpp,
-// ws_server_tls.cpp). Asio only: no Beast HTTP or WebSocket here.
+// backoff timer, the worker of deferred responses), the connection guard, and the two session entry points, one per
+// translation unit so the plain and the TLS sessions compile in parallel (ws_server_plain.cpp, ws_server_tls.cpp). Asio
+// only: no Beast HTTP or WebSocket here.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -27,6 +27,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   size_t live = 0;                                      // connections(): one per accepted socket until its session ends
   std::unordered_map<std::string, size_t> per_address;  // live connections by source address
   uint64_t refused = 0;                                 // refused(): over a cap
+  std::unique_ptr<WorkerThread> worker;                 // deferred responses' work; made at first use
+  size_t deferred_waiting = 0;                          // deferred responses queued or running
   bool stopped = false;
   bool in_fd_burst = false;  // in a burst of EMFILE / ENFILE (logged once)
 
@@ -40,6 +42,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   void do_accept();
   void on_accept(boost::system::error_code ec, boost::asio::ip::tcp::socket s);
+  WorkerThread& deferred_worker() {
+    if (!worker) worker = std::make_unique<WorkerThread>();
+    return *worker;
+  }
   // Responses end keep-alive above 90 % of max_connections.
   bool crowded() const { return live * 10 > opts.max_connections * 9; }
 };

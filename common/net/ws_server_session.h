@@ -116,15 +116,60 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (websocket::is_upgrade(req)) return upgrade(req, hr);
     HttpResponse res;
     try {
+      DeferralScope deferral;
       res = guard_->srv->http_handler(hr);
     } catch (const std::exception& e) {
       spdlog::error("http: handler failed on {} {}: {}", hr.method, hr.path, e.what());
-      res = HttpResponse{};
-      res.status = 500;
-      res.body = R"({"code":"internal","field":"","message":"Erreur interne du serveur."})";
+      res = internal_error();
     }
     // Near the connection cap, answered connections are not kept open.
-    write(std::move(res), req.keep_alive() && !guard_->srv->crowded());
+    bool keep_alive = req.keep_alive() && !guard_->srv->crowded();
+    if (res.deferred) return defer(std::move(res), keep_alive);
+    write(std::move(res), keep_alive);
+  }
+
+  static HttpResponse internal_error() {
+    HttpResponse res;
+    res.status = 500;
+    res.body = R"({"code":"internal","field":"","message":"Erreur interne du serveur."})";
+    return res;
+  }
+
+  // Runs `res.deferred` on the server's worker, then builds and writes the
+  // answer on this connection's executor. No read meanwhile (one request at
+  // a time). The worker's closure hands its reference to the session over
+  // to the loop, so the session (and the server) is never released there.
+  void defer(HttpResponse res, bool keep_alive) {
+    auto& srv = *guard_->srv;
+    if (srv.deferred_waiting >= srv.opts.max_deferred_waiting) {
+      HttpResponse busy;
+      busy.status = 503;
+      busy.body = R"({"code":"busy","field":"","message":"Trop de connexions en cours. Réessayez dans un instant."})";
+      busy.headers.emplace_back("Retry-After", "1");
+      return write(merge_deferred(res, std::move(busy)), keep_alive);
+    }
+    ++srv.deferred_waiting;
+    auto work = std::move(res.deferred);
+    auto ex = stream_.get_executor();
+    srv.deferred_worker().post(
+        [work = std::move(work), ex, self = this->shared_from_this(), res = std::move(res), keep_alive]() mutable {
+          std::function<HttpResponse()> build;
+          try {
+            build = work();
+          } catch (const std::exception& e) {
+            spdlog::error("http: deferred work failed: {}", e.what());
+          }
+          asio::post(ex, [self = std::move(self), build = std::move(build), res = std::move(res), keep_alive]() {
+            --self->guard_->srv->deferred_waiting;
+            HttpResponse done = internal_error();
+            try {
+              if (build) done = build();
+            } catch (const std::exception& e) {
+              spdlog::error("http: deferred response failed: {}", e.what());
+            }
+            self->write(merge_deferred(res, std::move(done)), keep_alive);
+          });
+        });
   }
 
   // The stream moves to a WsLink, which shares this connection's guard; the

@@ -39,7 +39,7 @@ class Link {
   // locally configured limit") and the other side gets close code 1009. Clamped to the link's hard cap
   // (ServerOptions::ws_message_limit, ClientOptions::ws_message_limit).
   // The server's links start at ServerOptions::ws_preauth_message_limit
-  // (a few KiB): a peer raises it once the other side is authenticated (the
+  // (8 KiB): a peer raises it once the other side is authenticated (the
   // hub after a verified Hello: set_read_limit(4 MiB + slack)). It may also
   // lower it. Takes effect for the next frame read. Links without a limit
   // (in-memory test links) ignore it.

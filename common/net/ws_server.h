@@ -51,8 +51,10 @@ struct ServerOptions {
   size_t max_connections = 4096;
   size_t max_connections_per_address = 32;
   // A new WebSocket's read limit (inflated bytes) until its peer calls
-  // Link::set_read_limit, e.g. after authenticating the other side.
-  size_t ws_preauth_message_limit = 4u << 10;
+  // Link::set_read_limit, e.g. after authenticating the other side. Room
+  // for a Hello or an Enrol frame with a garbage code of a few KiB, which
+  // the protocol refuses itself (BAD_ENROL_CODE).
+  size_t ws_preauth_message_limit = 8u << 10;
   size_t ws_message_limit = 16u << 20;  // set_read_limit's ceiling; the protocol enforces a lower one
   int ws_idle_timeout_s = 20;           // pings at half of it; dead link closed after it
   // Handler responses with DeferredWork (logins) run on one worker thread,
@@ -81,8 +83,9 @@ class Server {
   ~Server();
   // Bind and listen. Errors: unavailable ("address in use", with the address).
   Status start();
-  // Stops accepting; waits for the deferred work running now (at most one
-  // login's check). Call on the loop's thread.
+  // Stops accepting; waits for the deferred work already queued (at most
+  // max_deferred_waiting logins' checks, tens of ms each), whose answers
+  // are then dropped with the loop. Call on the loop's thread.
   void stop();
   uint16_t port() const;
   size_t connections() const;

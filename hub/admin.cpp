@@ -92,11 +92,13 @@ HttpResponse AdminApi::login(const HttpRequest& req) {
                                             "passwd » sur le serveur du hub.",
                                             "Le mot de passe du hub est illisible. Prévenez le technicien."},
                                  t);
-  if (res.status == 401) spdlog::warn("admin: failed login from {}", req.remote_addr);
-  if (res.status == 500) spdlog::error("admin: password file {} is unreadable", opts_.password_file);
-  if (res.status == 200)
-    if (Status s = registry_.log_admin(who(req), "login", "", t); !s) spdlog::warn("admin: audit log: {}", s.message());
-  return res;
+  // The password check may be deferred off the loop: log the final answer.
+  return then(std::move(res), [this, remote = req.remote_addr, by = who(req), t](HttpResponse& done) {
+    if (done.status == 401) spdlog::warn("admin: failed login from {}", remote);
+    if (done.status == 500) spdlog::error("admin: password file {} is unreadable", opts_.password_file);
+    if (done.status == 200)
+      if (Status s = registry_.log_admin(by, "login", "", t); !s) spdlog::warn("admin: audit log: {}", s.message());
+  });
 }
 
 HttpResponse AdminApi::logout(const HttpRequest& req) {

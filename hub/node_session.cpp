@@ -323,6 +323,9 @@ void NodeSession::on_hello(const wire::Hello& h) {
   }
   if (Status t = ctx_.registry.touch(node_id_, since_ms_, software_version_); !t)
     spdlog::warn("sync: cannot record last-seen of {}: {}", node_id_, t.message());
+  // Authenticated: frames up to the protocol's limit from now on (before
+  // this, the listener's small pre-authentication limit held, M1).
+  link_->set_read_limit(wire::kMaxFrameBytes + (64u << 10));
   send(wire::Welcome{static_cast<uint64_t>(ctx_.now_ms()), *cursor, centre_id_, wire::kWindow, stats->hub_cursor,
                      *cursor_hlc, rewound});
   spdlog::info("sync: node {} ({}) connected from {}, node cursor {}, hub cursor {}", node_id_, centre_id_,

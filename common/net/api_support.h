@@ -105,8 +105,13 @@ struct StaffLogin {
   std::string_view unreadable_fr;    // 500: the password file is unreadable
 };
 // POST /api/v1/login {"password"}: 200 + Set-Cookie (an older session of the
-// request is revoked); 400 required; 401 bad_password (counted by the
-// limiter); 429 too_many_attempts; 503 no_password; 500 unreadable file.
+// request is revoked; the new one is bound to the password file as read);
+// 400 required; 401 bad_password (counted by the limiter); 429
+// too_many_attempts; 503 no_password; 500 unreadable file. While
+// deferral_available() (called by the server), the 200 or 401 is deferred:
+// the password check runs on the server's worker thread, and the session
+// and limiter are updated back on the loop thread; the caller post-processes
+// the final answer with then(). Elsewhere it answers at once.
 HttpResponse staff_login(const HttpRequest& req, const StaffLogin& l, int64_t now_ms);
 // POST /api/v1/logout: the request's session revoked, the cookie cleared.
 HttpResponse staff_logout(const HttpRequest& req, SessionManager& sessions, bool secure_cookie);

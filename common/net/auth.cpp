@@ -164,16 +164,44 @@ std::string SessionManager::key(std::string_view token) const {
   return std::string(reinterpret_cast<const char*>(h), sizeof h);
 }
 
+std::string password_file_identity(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+         std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
+void SessionManager::bind_password_file(const std::string& path) {
+  std::lock_guard lock(mu_);
+  password_file_ = path;
+}
+
+std::string SessionManager::current_file_identity() const {
+  std::string path;
+  {
+    std::lock_guard lock(mu_);
+    path = password_file_;
+  }
+  return path.empty() ? std::string() : password_file_identity(path);
+}
+
+bool SessionManager::live(const Entry& e, int64_t now_ms, const std::string& current_file) const {
+  if (now_ms - e.last_used_ms >= opts_.idle_ttl_ms) return false;
+  if (now_ms - e.created_ms >= opts_.absolute_ttl_ms) return false;
+  return password_file_.empty() || e.file_identity == current_file;
+}
+
 void SessionManager::evict_expired(int64_t now_ms) {
-  for (auto it = last_used_.begin(); it != last_used_.end();) {
-    if (now_ms - it->second >= opts_.idle_ttl_ms || it->second > now_ms + opts_.idle_ttl_ms)
-      it = last_used_.erase(it);
-    else
-      ++it;
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    // The file is not compared here: touch() does, with a fresh stat().
+    bool timed_out = now_ms - it->second.last_used_ms >= opts_.idle_ttl_ms ||
+                     it->second.last_used_ms > now_ms + opts_.idle_ttl_ms ||
+                     now_ms - it->second.created_ms >= opts_.absolute_ttl_ms;
+    it = timed_out ? sessions_.erase(it) : std::next(it);
   }
 }
 
-std::string SessionManager::create(int64_t now_ms) {
+std::string SessionManager::create(int64_t now_ms, std::string file_identity) {
   sodium_ready();
   unsigned char raw[32];
   randombytes_buf(raw, sizeof raw);
@@ -182,48 +210,51 @@ std::string SessionManager::create(int64_t now_ms) {
   std::string token(hex);
   std::lock_guard lock(mu_);
   evict_expired(now_ms);
-  while (last_used_.size() >= opts_.max_sessions) {
-    auto oldest = std::min_element(last_used_.begin(), last_used_.end(),
-                                   [](const auto& a, const auto& b) { return a.second < b.second; });
-    last_used_.erase(oldest);
+  while (sessions_.size() >= opts_.max_sessions) {
+    auto oldest = std::min_element(sessions_.begin(), sessions_.end(), [](const auto& a, const auto& b) {
+      return a.second.last_used_ms < b.second.last_used_ms;
+    });
+    sessions_.erase(oldest);
   }
-  last_used_[key(token)] = now_ms;
+  sessions_[key(token)] = Entry{now_ms, now_ms, std::move(file_identity)};
   return token;
 }
 
 bool SessionManager::touch(std::string_view token, int64_t now_ms) {
   if (token.size() != 64) return false;
+  std::string current = current_file_identity();
   std::lock_guard lock(mu_);
-  auto it = last_used_.find(key(token));
-  if (it == last_used_.end()) return false;
-  if (now_ms - it->second >= opts_.idle_ttl_ms) {
-    last_used_.erase(it);
+  auto it = sessions_.find(key(token));
+  if (it == sessions_.end()) return false;
+  if (!live(it->second, now_ms, current)) {
+    sessions_.erase(it);
     return false;
   }
-  it->second = std::max(it->second, now_ms);
+  it->second.last_used_ms = std::max(it->second.last_used_ms, now_ms);
   return true;
 }
 
 bool SessionManager::valid(std::string_view token, int64_t now_ms) const {
   if (token.size() != 64) return false;
+  std::string current = current_file_identity();
   std::lock_guard lock(mu_);
-  auto it = last_used_.find(key(token));
-  return it != last_used_.end() && now_ms - it->second < opts_.idle_ttl_ms;
+  auto it = sessions_.find(key(token));
+  return it != sessions_.end() && live(it->second, now_ms, current);
 }
 
 void SessionManager::revoke(std::string_view token) {
   std::lock_guard lock(mu_);
-  last_used_.erase(key(token));
+  sessions_.erase(key(token));
 }
 
 void SessionManager::revoke_all() {
   std::lock_guard lock(mu_);
-  last_used_.clear();
+  sessions_.clear();
 }
 
 size_t SessionManager::size() const {
   std::lock_guard lock(mu_);
-  return last_used_.size();
+  return sessions_.size();
 }
 
 std::string session_cookie(std::string_view token, bool secure) {

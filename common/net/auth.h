@@ -69,21 +69,38 @@ Result<std::string> read_password_file(const std::string& path);
 constexpr std::string_view kSessionCookie = "terril_session";
 
 struct SessionOptions {
-  int64_t idle_ttl_ms = 12LL * 3600 * 1000;  // sliding: each use extends it
-  size_t max_sessions = 64;                  // oldest-used evicted beyond this
+  int64_t idle_ttl_ms = 12LL * 3600 * 1000;      // sliding: each use extends it
+  size_t max_sessions = 64;                      // oldest-used evicted beyond this
+  int64_t absolute_ttl_ms = 24LL * 3600 * 1000;  // from login, whatever the activity
 };
+
+// The identity of the password file as it is now (device, inode, size,
+// modification time), "" when it cannot be stat()ed. write_password_file
+// renames a new file into place, so a password change always changes it.
+std::string password_file_identity(const std::string& path);
 
 // Sessions live in memory: a restart logs everyone out, which is fine for a
 // reception desk and means no token ever touches the disk. Tokens are 32
 // random bytes in hex; the map is keyed by a hash of the token so that the
 // lookup's timing says nothing about valid tokens.
+//
+// A session ends after idle_ttl_ms without use, absolute_ttl_ms after its
+// creation, or when the bound password file changes (a password set by
+// `terril-node passwd` / `terril-hub passwd`, another process): each session
+// remembers the file's identity at login and is checked against it at
+// every use.
 class SessionManager {
  public:
   explicit SessionManager(SessionOptions opts = {});
 
-  // A new session's token (64 hex chars). Evicts expired sessions, then the
-  // least recently used when max_sessions is reached.
-  std::string create(int64_t now_ms);
+  // Sessions are checked against this password file from now on (staff_login
+  // binds the file it reads; idempotent).
+  void bind_password_file(const std::string& path);
+  // A new session's token (64 hex chars). `file_identity`: the bound file's
+  // password_file_identity() when its hash was read for this login. Evicts
+  // expired sessions, then the least recently used when max_sessions is
+  // reached.
+  std::string create(int64_t now_ms, std::string file_identity = {});
   // true if `token` names a live session; extends it (sliding expiry).
   bool touch(std::string_view token, int64_t now_ms);
   // true if live, without extending it.
@@ -94,12 +111,20 @@ class SessionManager {
   const SessionOptions& options() const { return opts_; }
 
  private:
+  struct Entry {
+    int64_t created_ms = 0, last_used_ms = 0;
+    std::string file_identity;
+  };
   std::string key(std::string_view token) const;
+  // Live now; `current_file` is the bound file's identity (unbound: unused).
+  bool live(const Entry& e, int64_t now_ms, const std::string& current_file) const;
   void evict_expired(int64_t now_ms);
+  std::string current_file_identity() const;
 
   SessionOptions opts_;
   mutable std::mutex mu_;
-  std::map<std::string, int64_t> last_used_;  // key(token) -> ms
+  std::string password_file_;              // "" until bound
+  std::map<std::string, Entry> sessions_;  // key(token) -> entry
 };
 
 // Set-Cookie value for a session: HttpOnly; SameSite=Strict; Path=/, plus
@@ -130,17 +155,30 @@ struct LoginLimiterOptions {
   size_t max_addresses = 4096;  // bounds memory under a scan; oldest dropped
 };
 
-// Counts failed logins per remote address (the port, if any, is ignored).
+// Counts failed attempts per remote address (the port, if any, is ignored)
+// and refuses an address with max_failures in the last window_ms. Used for
+// staff logins (staff_login) and reusable for any attempt worth bounding,
+// e.g. the hub's enrolment codes: call retry_after_ms() before the attempt
+// (> 0: refuse without trying), record_failure() after each failed one (or
+// after every attempt, to bound attempts rather than failures) and
+// record_success() after a good one.
+//
+// Memory is bounded: at most max_addresses are tracked; a new address beyond
+// drops the one whose last failure is oldest. An attacker with more
+// addresses than that can thus reset its own oldest counts; each guess still
+// costs it an argon2 check on the server's worker (see staff_login).
+// Thread-safe (one mutex); time is passed in (ms, any monotonic-enough clock).
 class LoginLimiter {
  public:
   explicit LoginLimiter(LoginLimiterOptions opts = {});
-  // 0 when a login attempt from `remote` is allowed now, else the ms to
-  // wait (the oldest failure in the window leaves it then).
+  // 0 when an attempt from `remote` is allowed now, else the ms to wait (the
+  // oldest failure in the window leaves it then).
   int64_t retry_after_ms(std::string_view remote, int64_t now_ms);
   void record_failure(std::string_view remote, int64_t now_ms);
-  // A successful login clears the address's failures.
+  // A success clears the address's failures.
   void record_success(std::string_view remote);
-  // The 429 response: French message, Retry-After in whole seconds (>= 1).
+  // The 429 response of a login: French message, Retry-After in whole
+  // seconds (>= 1).
   static HttpResponse too_many(int64_t retry_after_ms);
 
  private:

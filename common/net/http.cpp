@@ -53,6 +53,49 @@ const std::string* HttpResponse::header(std::string_view name) const {
   return nullptr;
 }
 
+namespace {
+thread_local bool t_deferral_available = false;
+}  // namespace
+
+bool deferral_available() {
+  return t_deferral_available;
+}
+
+DeferralScope::DeferralScope() : saved_(t_deferral_available) {
+  t_deferral_available = true;
+}
+
+DeferralScope::~DeferralScope() {
+  t_deferral_available = saved_;
+}
+
+HttpResponse merge_deferred(const HttpResponse& res, HttpResponse done) {
+  for (const auto& [k, v] : res.headers)
+    if (!done.header(k)) done.headers.emplace_back(k, v);
+  return done;
+}
+
+HttpResponse resolve_now(HttpResponse res) {
+  if (!res.deferred) return res;
+  auto build = res.deferred();
+  return merge_deferred(res, build());
+}
+
+HttpResponse then(HttpResponse res, std::function<void(HttpResponse&)> after) {
+  if (!res.deferred) {
+    after(res);
+    return res;
+  }
+  res.deferred = [work = std::move(res.deferred), after = std::move(after)]() -> std::function<HttpResponse()> {
+    return [build = work(), after]() {
+      HttpResponse done = build();
+      after(done);
+      return done;
+    };
+  };
+  return res;
+}
+
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
   std::string out;
   out.reserve(s.size());

@@ -34,18 +34,54 @@ struct HttpRequest {
   std::string remote_addr;  // peer IP address, without port when possible
 };
 
+struct HttpResponse;
+// Slow work for a response (an argon2 check): runs on a worker thread, and
+// returns the function that builds the response back on the server's loop
+// thread (where it may touch the daemon's state: sessions, limiter).
+using DeferredWork = std::function<std::function<HttpResponse()>()>;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json; charset=utf-8";
   std::string body;
   // Extra headers, e.g. {"Set-Cookie", "..."}, {"Retry-After", "30"}.
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, the response is the one `deferred` builds: the server runs it
+  // (see DeferredWork) and answers with its result, plus the headers set
+  // here that it does not set itself (e.g. serve_api's security headers).
+  // Only returned while deferral_available(); see resolve_now().
+  DeferredWork deferred;
 
   // The first extra header with this name (case-insensitive), or nullptr.
   const std::string* header(std::string_view name) const;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+// true while a server that runs DeferredWork calls a handler on this thread
+// (common/net/ws_server does, within a DeferralScope). Elsewhere (tests and
+// tools calling handlers directly), handlers answer synchronously.
+bool deferral_available();
+class DeferralScope {
+ public:
+  DeferralScope();
+  ~DeferralScope();
+  DeferralScope(const DeferralScope&) = delete;
+  DeferralScope& operator=(const DeferralScope&) = delete;
+
+ private:
+  bool saved_;
+};
+
+// `res` itself, or, when deferred, its work run here on the calling thread
+// and the result merged as the server does (its headers first, then those
+// of `res` it does not set).
+HttpResponse resolve_now(HttpResponse res);
+// The final response of a deferred `res` from its built result `done`.
+HttpResponse merge_deferred(const HttpResponse& res, HttpResponse done);
+// Calls `after` on the final response: now when `res` is not deferred, else
+// on the loop thread once the deferred response is built.
+HttpResponse then(HttpResponse res, std::function<void(HttpResponse&)> after);
 
 struct ParsedTarget {
   std::string path;

@@ -37,6 +37,18 @@ class Link {
   // closes); `true` resumes. Links that cannot pause (in-memory test links)
   // ignore it.
   virtual void set_reading(bool on) { (void)on; }
+  // The largest message accepted from now on, counted after permessage-
+  // deflate inflation. A message over it closes the link as soon as its
+  // frame header (or the inflated bytes) passes the limit, without buffering
+  // the rest: the peer hears on_closed("The WebSocket message exceeded the
+  // locally configured limit") and the other side gets close code 1009. Clamped to the link's hard cap
+  // (ServerOptions::ws_message_limit, ClientOptions::ws_message_limit).
+  // The server's links start at ServerOptions::ws_preauth_message_limit
+  // (8 KiB): a peer raises it once the other side is authenticated (the
+  // hub after a verified Hello: set_read_limit(4 MiB + slack)). It may also
+  // lower it. Takes effect for the next frame read. Links without a limit
+  // (in-memory test links) ignore it.
+  virtual void set_read_limit(size_t /*bytes*/) {}
 };
 
 class Peer {

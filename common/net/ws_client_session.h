@@ -146,8 +146,10 @@ void ClientSession<Stream>::on_connect(beast::error_code ec, tcp::resolver::resu
 template <class Stream>
 void ClientSession<Stream>::on_tls(beast::error_code ec) {
   if (ec) return fail_connect(ec, "TLS handshake with " + link_->remote());
-  // 0: the client offers Beast's default deflate window (15 bits).
-  link_->configure({opts_.connect_timeout_s, opts_.ws_idle_timeout_s, opts_.ws_message_limit, 0});
+  // 0: the client offers Beast's default deflate window (15 bits). The
+  // client trusts the server it pinned: its limit is the large one at once.
+  link_->configure(
+      {opts_.connect_timeout_s, opts_.ws_idle_timeout_s, opts_.ws_message_limit, opts_.ws_message_limit, 0});
   std::string target = url_.path.empty() ? "/v1/sync" : url_.path;
   if (!opts_.query.empty()) target += "?" + opts_.query;
   ws().async_handshake(url_.host + ":" + url_.port, target,

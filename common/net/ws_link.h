@@ -44,9 +44,10 @@ constexpr size_t kMaxQueuedFrames = 64;  // a peer that stops reading is dropped
 // The WebSocket settings both sides share.
 struct WsSettings {
   int handshake_timeout_s = 10;
-  int idle_timeout_s = 20;  // pings at half of it; dead link closed after it
-  size_t message_limit = 16u << 20;
-  int max_window_bits = 0;  // permessage-deflate window, both ways; 0 = Beast's default (15)
+  int idle_timeout_s = 20;               // pings at half of it; dead link closed after it
+  size_t message_limit = 16u << 20;      // at open; set_read_limit() changes it
+  size_t max_message_limit = 16u << 20;  // set_read_limit()'s ceiling
+  int max_window_bits = 0;               // permessage-deflate window, both ways; 0 = Beast's default (15)
 };
 
 template <class Stream>
@@ -61,7 +62,7 @@ class WsLink : public Link, public std::enable_shared_from_this<WsLink<Stream>> 
   void set_remote(std::string remote) { remote_ = std::move(remote); }
 
   // Timeouts (the lowest layer's own timer is turned off), permessage-deflate
-  // (frames under 64 bytes, the acks, are not deflated), message cap, binary.
+  // (frames under 64 bytes, the acks, are not deflated), message caps, binary.
   // Call before the handshake.
   void configure(const WsSettings& s);
 
@@ -84,6 +85,7 @@ class WsLink : public Link, public std::enable_shared_from_this<WsLink<Stream>> 
   uint64_t bytes_sent() const override { return bytes_sent_; }
   uint64_t bytes_received() const override { return bytes_received_; }
   void set_reading(bool on) override;
+  void set_read_limit(size_t bytes) override;
 
  private:
   void do_read();
@@ -102,6 +104,7 @@ class WsLink : public Link, public std::enable_shared_from_this<WsLink<Stream>> 
   bool paused_ = false, read_pending_ = false;  // set_reading(false); an async_read outstanding
   std::shared_ptr<WsLink> keep_;                // while paused: no read holds the link alive
   uint64_t bytes_sent_ = 0, bytes_received_ = 0;
+  size_t max_message_limit_ = 16u << 20;
 };
 
 extern template class WsLink<PlainStream>;

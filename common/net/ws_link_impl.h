@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/buffer.hpp>
+#include <algorithm>
 #include <chrono>
 
 #include "common/net/ws_link.h"
@@ -30,8 +31,17 @@ void WsLink<Stream>::configure(const WsSettings& s) {
     pmd.client_max_window_bits = s.max_window_bits;
   }
   ws_.set_option(pmd);
-  ws_.read_message_max(s.message_limit);
+  max_message_limit_ = s.max_message_limit;
+  set_read_limit(s.message_limit);
   ws_.binary(true);
+}
+
+// Beast checks read_message_max against each frame header's length and the
+// inflated bytes as they come (message_too_big, close code 1009), so a large
+// message is refused before it is buffered.
+template <class Stream>
+void WsLink<Stream>::set_read_limit(size_t bytes) {
+  ws_.read_message_max(std::max<size_t>(1, std::min(bytes, max_message_limit_)));
 }
 
 template <class Stream>

@@ -3,7 +3,12 @@
 //
 // Each accepted connection gets one session object kept alive by
 // shared_from_this. Every read has a timeout and a size limit; an HTTP body
-// over the limit gets 413. The daemons run their EventLoop on one thread, so
+// over the limit gets 413. A handler's deferred response (HttpResponse::
+// deferred, e.g. a login's argon2 check) runs on the server's one worker
+// thread and is written when done, so the loop keeps serving meanwhile.
+// Connections are capped in total and per source
+// address; when the process is out of file descriptors (EMFILE, ENFILE) the
+// accept loop waits 100 ms before trying again. The daemons run their EventLoop on one thread, so
 // handlers and peers run there too (no strands needed).
 //
 // Split for build cost (all internal to common/net): ws_server.cpp binds,
@@ -38,14 +43,29 @@ struct ServerOptions {
   std::shared_ptr<boost::asio::ssl::context> tls;  // null = plain HTTP
   size_t body_limit = 1 << 20;                     // bytes of an HTTP request body
   int header_timeout_s = 10;                       // to receive a whole request
+  int keepalive_idle_s = 5;                        // an idle keep-alive connection is closed after it
   std::string ws_path = "/v1/sync";                // empty = no WebSocket
-  size_t max_connections = 4096;                   // accepted sockets beyond are closed at once
-  size_t ws_message_limit = 16u << 20;             // hard cap; the protocol enforces a lower one
-  int ws_idle_timeout_s = 20;                      // pings at half of it; dead link closed after it
+  // Accepted sockets over either cap are refused at once (plain HTTP: a 503
+  // with Connection: close; TLS: closed) and counted in Server::refused().
+  // Above 90 % of max_connections, responses end keep-alive.
+  size_t max_connections = 4096;
+  size_t max_connections_per_address = 32;
+  // A new WebSocket's read limit (inflated bytes) until its peer calls
+  // Link::set_read_limit, e.g. after authenticating the other side. Room
+  // for a Hello or an Enrol frame with a garbage code of a few KiB, which
+  // the protocol refuses itself (BAD_ENROL_CODE).
+  size_t ws_preauth_message_limit = 8u << 10;
+  size_t ws_message_limit = 16u << 20;  // set_read_limit's ceiling; the protocol enforces a lower one
+  int ws_idle_timeout_s = 20;           // pings at half of it; dead link closed after it
+  // Handler responses with DeferredWork (logins) run on one worker thread,
+  // in order; beyond this many waiting, the request gets a 503 at once.
+  size_t max_deferred_waiting = 8;
 };
 
 // Loads the certificate chain and key (PEM files) into `opts.tls`: TLS 1.2
-// and later only. Errors: invalid (with the file and OpenSSL's reason).
+// and later only, TLS 1.2 with ECDHE and AEAD ciphers only (TLS 1.3: the
+// library's suites, all AEAD), no renegotiation. Errors: invalid (with the
+// file and OpenSSL's reason).
 Status load_server_tls(ServerOptions& opts, const std::string& cert_path, const std::string& key_path);
 
 // `host` is a literal loopback address (127.0.0.0/8, ::1). Names are not
@@ -63,9 +83,14 @@ class Server {
   ~Server();
   // Bind and listen. Errors: unavailable ("address in use", with the address).
   Status start();
+  // Stops accepting; waits for the deferred work already queued (at most
+  // max_deferred_waiting logins' checks, tens of ms each), whose answers
+  // are then dropped with the loop. Call on the loop's thread.
   void stop();
   uint16_t port() const;
   size_t connections() const;
+  // Connections refused so far by the caps (ServerOptions::max_connections*).
+  uint64_t refused() const;
 
   struct Impl;  // public so the per-connection session objects can reach it
 

@@ -24,8 +24,7 @@ HttpRequest to_request(const http::request<http::string_body>& r, const std::str
   return out;
 }
 
-void run_plain_session(std::shared_ptr<Server::Impl> srv, tcp::socket socket, std::string remote) {
-  auto guard = std::make_shared<ConnGuard>(std::move(srv));
+void run_plain_session(std::shared_ptr<ConnGuard> guard, tcp::socket socket, std::string remote) {
   std::make_shared<HttpSession<PlainStream>>(PlainStream(std::move(socket)), std::move(guard), std::move(remote))
       ->run();
 }

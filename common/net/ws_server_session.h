@@ -1,5 +1,6 @@
 // One accepted connection of the listener, HttpSession<Stream>: HTTP/1.1
 // requests with a read timeout and size limits (413 over the body limit),
+// keep-alive with a short idle timeout (none near the connection cap),
 // and the WebSocket upgrade handing the stream to a WsLink. Internal to
 // common/net: included by ws_server_plain.cpp and ws_server_tls.cpp only,
 // each instantiating one stream type (the build's heaviest code, split so
@@ -70,10 +71,26 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     do_read();
   }
 
-  void do_read() {
+  // `idle`: between two requests of a keep-alive connection, which is closed
+  // unless the next request starts within keepalive_idle_s (a client cannot
+  // hold a slot with a request every few seconds). A request, once started,
+  // has header_timeout_s in all.
+  void do_read(bool idle = false) {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     parser_->body_limit(opts().body_limit);
+    if (idle && buf_.size() == 0) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(opts().keepalive_idle_s));
+      return http::async_read_some(stream_, buf_, *parser_,
+                                   beast::bind_front_handler(&HttpSession::on_first_bytes, this->shared_from_this()));
+    }
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(opts().header_timeout_s));
+    http::async_read(stream_, buf_, *parser_,
+                     beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
+  }
+
+  void on_first_bytes(beast::error_code ec, size_t n) {
+    if (ec || parser_->is_done()) return on_read(ec, n);
     beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(opts().header_timeout_s));
     http::async_read(stream_, buf_, *parser_,
                      beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
@@ -99,14 +116,60 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (websocket::is_upgrade(req)) return upgrade(req, hr);
     HttpResponse res;
     try {
+      DeferralScope deferral;
       res = guard_->srv->http_handler(hr);
     } catch (const std::exception& e) {
       spdlog::error("http: handler failed on {} {}: {}", hr.method, hr.path, e.what());
-      res = HttpResponse{};
-      res.status = 500;
-      res.body = R"({"code":"internal","field":"","message":"Erreur interne du serveur."})";
+      res = internal_error();
     }
-    write(std::move(res), req.keep_alive());
+    // Near the connection cap, answered connections are not kept open.
+    bool keep_alive = req.keep_alive() && !guard_->srv->crowded();
+    if (res.deferred) return defer(std::move(res), keep_alive);
+    write(std::move(res), keep_alive);
+  }
+
+  static HttpResponse internal_error() {
+    HttpResponse res;
+    res.status = 500;
+    res.body = R"({"code":"internal","field":"","message":"Erreur interne du serveur."})";
+    return res;
+  }
+
+  // Runs `res.deferred` on the server's worker, then builds and writes the
+  // answer on this connection's executor. No read meanwhile (one request at
+  // a time). The worker's closure hands its reference to the session over
+  // to the loop, so the session (and the server) is never released there.
+  void defer(HttpResponse res, bool keep_alive) {
+    auto& srv = *guard_->srv;
+    if (srv.deferred_waiting >= srv.opts.max_deferred_waiting) {
+      HttpResponse busy;
+      busy.status = 503;
+      busy.body = R"({"code":"busy","field":"","message":"Trop de connexions en cours. Réessayez dans un instant."})";
+      busy.headers.emplace_back("Retry-After", "1");
+      return write(merge_deferred(res, std::move(busy)), keep_alive);
+    }
+    ++srv.deferred_waiting;
+    auto work = std::move(res.deferred);
+    auto ex = stream_.get_executor();
+    srv.deferred_worker().post(
+        [work = std::move(work), ex, self = this->shared_from_this(), res = std::move(res), keep_alive]() mutable {
+          std::function<HttpResponse()> build;
+          try {
+            build = work();
+          } catch (const std::exception& e) {
+            spdlog::error("http: deferred work failed: {}", e.what());
+          }
+          asio::post(ex, [self = std::move(self), build = std::move(build), res = std::move(res), keep_alive]() {
+            --self->guard_->srv->deferred_waiting;
+            HttpResponse done = internal_error();
+            try {
+              if (build) done = build();
+            } catch (const std::exception& e) {
+              spdlog::error("http: deferred response failed: {}", e.what());
+            }
+            self->write(merge_deferred(res, std::move(done)), keep_alive);
+          });
+        });
   }
 
   // The stream moves to a WsLink, which shares this connection's guard; the
@@ -123,7 +186,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
     auto link = std::make_shared<WsLink<Stream>>(guard_, std::move(stream_));
     link->set_remote(remote_);
-    link->configure({kWsHandshakeTimeoutS, o.ws_idle_timeout_s, o.ws_message_limit, kServerWindowBits});
+    // Small until the peer has authenticated the other side (set_read_limit).
+    link->configure(
+        {kWsHandshakeTimeoutS, o.ws_idle_timeout_s, o.ws_preauth_message_limit, o.ws_message_limit, kServerWindowBits});
     link->attach(std::move(peer));
     link->ws().async_accept(req, [link](beast::error_code ec) {
       if (ec) return link->finish(ec, "ws accept");
@@ -148,7 +213,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                         if (ec) return fail(ec, "http write");
                         if (linger) return self->linger(std::chrono::steady_clock::now() + kLingerTime, 0);
                         if (!keep_alive) return self->do_shutdown();
-                        self->do_read();
+                        self->do_read(/*idle=*/true);
                       });
   }
 

@@ -10,9 +10,8 @@ namespace terril::ws {
 
 template class HttpSession<TlsStream>;
 
-void run_tls_session(std::shared_ptr<Server::Impl> srv, tcp::socket socket, std::string remote) {
-  auto& tls = *srv->opts.tls;
-  auto guard = std::make_shared<ConnGuard>(std::move(srv));
+void run_tls_session(std::shared_ptr<ConnGuard> guard, tcp::socket socket, std::string remote) {
+  auto& tls = *guard->srv->opts.tls;
   std::make_shared<HttpSession<TlsStream>>(TlsStream(PlainStream(std::move(socket)), tls), std::move(guard),
                                            std::move(remote))
       ->run();

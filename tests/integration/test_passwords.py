@@ -99,8 +99,40 @@ class HubPasswordTest(unittest.TestCase):
         self.assertEqual(self.login_status(OTHER), 200)
         self.assertEqual(self.login_status(PIPED), 401)
 
+    def test_l8_a_password_change_ends_other_sessions(self):
+        """L8: `terril-hub passwd`, run while the hub serves, logs every session out."""
+        self.hub("init", stdin=PIPED + "\n")
+        self.login_status(PIPED)  # starts the hub
+        base = f"https://127.0.0.1:{self.process.port}"
+        admin = h.Api(base, PIPED, context=insecure_context())
+        self.assertEqual(admin.call("GET", "/api/v1/status")[0], 200)
+        self.hub("passwd", stdin=OTHER + "\n")
+        self.assertEqual(admin.call("GET", "/api/v1/status")[0], 401)
+        self.assertEqual(h.Api(base, OTHER, context=insecure_context()).call("GET", "/api/v1/status")[0], 200)
+
 
 class NodePasswordTest(unittest.TestCase):
+    def test_l8_a_password_change_ends_other_sessions(self):
+        """L8: `terril-node passwd`, run while the node serves, logs every session out."""
+        root = tempfile.mkdtemp(prefix="terril-it-pw-")
+        box = os.path.join(root, "box")
+        node = None
+        try:
+            args = ["--data-dir", box, "--config", "/dev/null"]
+            h.run([h.NODE_BIN, "passwd", *args], stdin=PIPED + "\n")
+            node = h.Process([h.NODE_BIN, "serve", *args, "--listen", "127.0.0.1:0"],
+                             os.path.join(root, "node.log")).start()
+            base = f"http://127.0.0.1:{node.port}"
+            staff = h.Api(base, PIPED)
+            self.assertEqual(staff.call("GET", "/api/v1/status")[0], 200)
+            h.run([h.NODE_BIN, "passwd", *args], stdin=OTHER + "\n")
+            self.assertEqual(staff.call("GET", "/api/v1/status")[0], 401)
+            self.assertEqual(h.Api(base, OTHER).call("GET", "/api/v1/status")[0], 200)
+        finally:
+            if node:
+                node.stop()
+            shutil.rmtree(root, ignore_errors=True)
+
     def test_node_passwd_reads_a_piped_password(self):
         root = tempfile.mkdtemp(prefix="terril-it-pw-")
         box = os.path.join(root, "box")

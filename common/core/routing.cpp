@@ -1,6 +1,8 @@
 // Routing and permissions of changes (see routing.h). Pure.
 #include "common/core/routing.h"
 
+#include "common/core/validate.h"
+
 namespace terril {
 
 Audience route(Entity e, std::string_view owner_centre, std::string_view host_centre) {
@@ -27,7 +29,19 @@ Status check_node_change(const PermissionContext& ctx, const Change& c) {
   if (ctx.existing && c.centre_id != ctx.existing->centre_id)
     return forbidden("change claims another owner centre than the record's",
                      "Modification refusée : le centre propriétaire ne correspond pas.");
-  if (owner == ctx.node_centre) return Status::ok();
+  // As strict as the APIs (L9): a centre is removed only by the hub admin,
+  // and a record a node creates has every required field.
+  if (c.entity == Entity::centre && c.op == Op::del)
+    return forbidden("a node may not delete a centre",
+                     "Modification refusée : seul l'administrateur du hub peut supprimer un centre.");
+  if (owner == ctx.node_centre) {
+    if (!ctx.existing && c.op == Op::upsert) {
+      Status v = validate_new_record(c.entity, c.fields);
+      if (!v)
+        return Status(Code::invalid, v.message(), v.field(), "Modification refusée : " + v.message_fr());
+    }
+    return Status::ok();
+  }
   if (c.entity == Entity::registration && !ctx.event_host_centre.empty() && ctx.event_host_centre == ctx.node_centre &&
       ctx.existing && c.op == Op::upsert && !c.fields.empty()) {
     bool only_attended = true;

@@ -43,7 +43,10 @@ struct PermissionContext {
 //  * exception: the host centre of a registration's event may UPSERT only
 //    the `attended` field of that registration;
 //  * centres are reference data: a node may edit its own centre's record
-//    but not create another.
+//    but not create another, and never delete one (forbidden);
+//  * a record the hub does not hold yet (an UPSERT with no existing record)
+//    must pass validate_new_record, as the APIs require (invalid otherwise:
+//    no registration without names, phone, role or consent date).
 Status check_node_change(const PermissionContext& ctx, const Change& c);
 
 }  // namespace terril

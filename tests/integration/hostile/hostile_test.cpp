@@ -402,6 +402,35 @@ TEST_CASE("L1: a change the hub cannot validate is rejected alone; the changes a
   legit_keeps_syncing("after a poison change");
 }
 
+TEST_CASE("L9: the hub refuses over sync what its APIs refuse: a registration without names or consent, deleting a "
+          "centre",
+          "[hostile]") {
+  Creds c = enrolled("hostile-lax", kCentreA);
+  auto p = streaming(c);
+  Change bare = note_change(c.node_id, 1, kCentreA, "x");
+  bare.entity = Entity::registration;
+  bare.fields = {{Field::event_id, Value{new_uuid()}}, {Field::first_name, Value{std::string("Sans")}}};
+  Change drop_centre = note_change(c.node_id, 2, kCentreA, "x");
+  drop_centre.entity = Entity::centre;
+  drop_centre.record_id = kCentreA;
+  drop_centre.op = Op::del;
+  drop_centre.fields.clear();
+  Change fine = note_change(c.node_id, 3, kCentreA, "Note complète");
+  p->send(changes_frame({bare, drop_centre, fine}, 3));
+  REQUIRE(p->wait([&] { return p->acked() >= 3; }, 5));
+  auto acks = p->acks();
+  REQUIRE(acks.back().rejections_size() == 2);
+  CHECK(acks.back().rejections(0).origin_seq() == 1);
+  CHECK(acks.back().rejections(0).code() == v1::ERROR_CODE_INVALID_CHANGE);
+  CHECK(acks.back().rejections(1).origin_seq() == 2);
+  CHECK(acks.back().rejections(1).code() == v1::ERROR_CODE_FORBIDDEN_CHANGE);
+  CHECK(sql_int(env().hub.db_path(), "SELECT count(*) FROM registrations WHERE id = ?", {bare.record_id}) == 0);
+  CHECK(sql_int(env().hub.db_path(), "SELECT deleted FROM centres WHERE id = ?", {kCentreA}) == 0);
+  CHECK(notes_with_id(fine.record_id) == 1);
+  CHECK_FALSE(p->closed());
+  legit_keeps_syncing("after lax changes");
+}
+
 TEST_CASE("M2: a node pipelining batches without waiting for acks is slowed, not buffered; the others keep syncing",
           "[hostile]") {
   Env& e = env();

@@ -65,6 +65,8 @@ Result<std::unique_ptr<Store>> open_store(const HubConfig& c, bool create_dir = 
   StoreOptions o;
   o.origin = "hub";
   o.hub = true;
+  o.daily_event_quota = c.daily_events_per_centre;
+  o.daily_note_quota = c.daily_notes_per_centre;
   return open_data_store(c.data_dir, "hub.db", o, create_dir);
 }
 

@@ -60,10 +60,13 @@ struct KeySpec {
   const char* key;
   const char* flag;
   const char* help;
-  std::string C::*str = nullptr;  // exactly one of str / boolean is set
+  std::string C::*str = nullptr;  // exactly one of str / boolean / integer is set
   bool C::*boolean = nullptr;
   Check check = nullptr;
+  int64_t C::*integer = nullptr;  // a whole number in [0, kMaxInteger]
 };
+
+constexpr int64_t kMaxInteger = 1'000'000'000;
 
 const std::vector<KeySpec<NodeConfig>>& node_keys() {
   static const std::vector<KeySpec<NodeConfig>> keys = {
@@ -101,6 +104,12 @@ const std::vector<KeySpec<HubConfig>>& hub_keys() {
        check_ws_url},
       {"metrics_token", "--metrics-token", "Bearer token for /metrics off loopback; empty: dashboard login only",
        &HubConfig::metrics_token, nullptr, check_token},
+      {"daily_events_per_centre", "--daily-events-per-centre",
+       "Events the nodes of one centre may create per day (they reach every box); 0: no quota", nullptr, nullptr,
+       nullptr, &HubConfig::daily_events_per_centre},
+      {"daily_notes_per_centre", "--daily-notes-per-centre",
+       "Prototype notes the nodes of one centre may create per day (they reach every box); 0: no quota", nullptr,
+       nullptr, nullptr, &HubConfig::daily_notes_per_centre},
   };
   return keys;
 }
@@ -149,6 +158,12 @@ Result<C> load_config(const std::string& path, bool must_exist, const std::vecto
       auto b = v.as_boolean();
       if (!b) return Status(Code::invalid, where + "expected true or false", spec->key);
       cfg.*(spec->boolean) = b->get();
+    } else if (spec->integer) {
+      auto n = v.as_integer();
+      if (!n || n->get() < 0 || n->get() > kMaxInteger)
+        return Status(Code::invalid, where + "expected a whole number from 0 to " + std::to_string(kMaxInteger),
+                      spec->key);
+      cfg.*(spec->integer) = n->get();
     } else {
       auto s = v.as_string();
       if (!s) return Status(Code::invalid, where + "expected a string in quotes", spec->key);
@@ -180,6 +195,8 @@ void add_flags(CLI::App& app, C& flags, const std::vector<KeySpec<C>>& keys) {
   for (const auto& s : keys) {
     if (s.boolean) {
       app.add_flag(s.flag, flags.*(s.boolean), s.help);
+    } else if (s.integer) {
+      app.add_option(s.flag, flags.*(s.integer), s.help)->check(CLI::Range(int64_t{0}, kMaxInteger));
     } else {
       app.add_option(s.flag, flags.*(s.str), s.help);
     }
@@ -193,6 +210,10 @@ Status apply_flags(const CLI::App& app, const C& flags, C& cfg, const std::vecto
     if (!opt || opt->count() == 0) continue;
     if (s.boolean) {
       cfg.*(s.boolean) = flags.*(s.boolean);
+      continue;
+    }
+    if (s.integer) {
+      cfg.*(s.integer) = flags.*(s.integer);
       continue;
     }
     const std::string& v = flags.*(s.str);

@@ -52,6 +52,10 @@ struct HubConfig {
   // Bearer token a Prometheus sends for /metrics when the hub listens off
   // loopback; empty: /metrics needs the dashboard's login there.
   std::string metrics_token;
+  // Records the nodes of one centre may create per day (UTC, hub clock):
+  // events and prototype notes reach every box. 0 = no quota.
+  int64_t daily_events_per_centre = 200;
+  int64_t daily_notes_per_centre = 500;
 };
 
 // Loads `path` over the defaults. A missing file is not an error when

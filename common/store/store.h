@@ -53,6 +53,12 @@ struct StoreOptions {
   bool durable = true;
   // Refuse changes stamped more than this ahead of the hub's clock (hub only).
   int64_t max_future_ms = 5 * 60 * 1000;
+  // Hub only: events and prototype notes an owner centre's nodes may create
+  // per UTC day of the hub's clock (they reach every box); the change past
+  // it is rejected alone, with a French message. 0 = no quota. The hub
+  // admin's own writes are not counted.
+  int64_t daily_event_quota = 0;
+  int64_t daily_note_quota = 0;
   // Tests only (fault injection): when >= 0, the SQLite calls this Store
   // makes inside its write transactions (every statement step, and the WAL
   // checkpoint after an erasure) are counted from open, and call number

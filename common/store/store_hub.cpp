@@ -140,6 +140,26 @@ Status Store::apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyRepo
         continue;
       }
     }
+    if (!ld.rec && c.op == Op::upsert) {
+      const int64_t limit = c.entity == Entity::event            ? opts_.daily_event_quota
+                            : c.entity == Entity::prototype_note ? opts_.daily_note_quota
+                                                                 : 0;
+      auto room = im.take_quota(c.entity, c.centre_id, limit, hub_now_ms);
+      if (!room) return room.status();
+      if (!*room) {
+        const bool event = c.entity == Entity::event;
+        if (Status s = reject(Status(Code::forbidden, "daily quota of new records reached", {},
+                                     std::string("Modification refusée : ce centre a déjà créé aujourd'hui le "
+                                                 "nombre maximal ") +
+                                         (event ? "d'événements" : "de fiches prototypes") +
+                                         " permis par jour. Réessayez demain, ou demandez à l'administrateur du hub "
+                                         "de relever la limite."),
+                              wire::kRejectForbidden);
+            !s)
+          return s;
+        continue;
+      }
+    }
     MergeResult mr = merge(ld.rec, c);
     ++report.applied;
     hlc_.observe(c.hlc, hub_now_ms, opts_.max_future_ms);

@@ -289,6 +289,26 @@ Status Store::Impl::add_rejection(const Rejection& r) {
   return run(q, "store rejection");
 }
 
+Result<bool> Store::Impl::take_quota(Entity e, const std::string& centre, int64_t limit, int64_t now_ms) {
+  if (limit <= 0) return true;
+  const int64_t day = now_ms / 86'400'000;
+  Status err;
+  Query q(cache.get("SELECT created FROM quota_usage WHERE centre_id = ?1 AND day = ?2 AND entity = ?3", &err));
+  if (!err) return err;
+  q.bind(1, std::string_view(centre)).bind(2, day).bind(3, static_cast<int64_t>(e));
+  int rc = q.step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sql_error(db, rc, "read quota");
+  if (rc == SQLITE_ROW && q.i64(0) >= limit) return false;
+  Query up(cache.get(
+      "INSERT INTO quota_usage(centre_id, day, entity, created) VALUES (?1, ?2, ?3, 1) "
+      "ON CONFLICT(centre_id, day, entity) DO UPDATE SET created = created + 1",
+      &err));
+  if (!err) return err;
+  up.bind(1, std::string_view(centre)).bind(2, day).bind(3, static_cast<int64_t>(e));
+  if (Status s = run(up, "count quota"); !s) return s;
+  return true;
+}
+
 Result<uint64_t> Store::Impl::cursor_of(std::string_view origin) {
   Query q(cursor_get);
   q.bind(1, origin);

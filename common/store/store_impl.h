@@ -215,6 +215,10 @@ struct Store::Impl {
   // the record is erased anyway, so the tombstone is moot).
   Status purge_personal(const Record& r);
   Status add_rejection(const Rejection& r);
+  // Hub: counts one node-made creation of `e` for `centre` on the UTC day of
+  // now_ms, unless `limit` creations were counted that day already: then
+  // false, nothing counted. limit <= 0: no quota (true, nothing counted).
+  Result<bool> take_quota(Entity e, const std::string& centre, int64_t limit, int64_t now_ms);
   Result<uint64_t> cursor_of(std::string_view origin);
   // The hlc stored with origin's cursor (0: none, or from before 003).
   Result<uint64_t> cursor_hlc_of(std::string_view origin);

@@ -81,8 +81,22 @@ Status Store::rewind_hub_cursor(uint64_t seq) {
 Status Store::add_rejections(const std::vector<Rejection>& r) {
   Impl::Tx tx(*impl_);
   if (Status s = tx.begin(); !s) return s;
-  for (const auto& x : r)
+  Status err;
+  for (Rejection x : r) {
+    // The hub names a change by its number; staff need the record. Our own
+    // change is still in the log (it is acknowledged after this).
+    if (x.record_id.empty()) {
+      Query q(impl_->cache.get("SELECT entity, record_id FROM change_log WHERE origin = ?1 AND origin_seq = ?2", &err));
+      if (!err) return err;
+      q.bind(1, std::string_view(x.origin)).bind(2, x.origin_seq);
+      if (q.step() == SQLITE_ROW) {
+        const auto e = static_cast<uint32_t>(q.i64(0));
+        if (valid_entity(e)) x.entity = std::string(entity_name(static_cast<Entity>(e)));
+        x.record_id = std::string(q.text(1));
+      }
+    }
     if (Status s = impl_->add_rejection(x); !s) return s;
+  }
   return tx.commit();
 }
 

@@ -145,9 +145,11 @@ class Hub:
         a = ["--data-dir", self.dir, "--config", "/dev/null"]
         return a + (["--insecure"] if self.insecure else [])
 
-    def start(self, port=0):
+    def start(self, port=0, extra=()):
+        """`extra`: more serve flags (e.g. a quota)."""
         log = os.path.join(self.dir, "..", "hub.log")
-        self.process = Process([HUB_BIN, "serve", "--listen", f"127.0.0.1:{port}"] + self.base_args(), log).start()
+        self.process = Process([HUB_BIN, "serve", "--listen", f"127.0.0.1:{port}", *extra] + self.base_args(),
+                               log).start()
         self.port = self.process.port
         return self
 

@@ -686,6 +686,41 @@ class HubApiTest(unittest.TestCase):
 
 
 
+class QuotaTest(unittest.TestCase):
+    """Security review M2: events and prototype notes reach every box, so one centre's node may create
+    only so many per day (`--daily-notes-per-centre`, `--daily-events-per-centre`); the change past the
+    quota is rejected alone at the hub, and the node keeps and shows the refusal in French."""
+
+    def test_M2_a_quota_refusal_is_shown_in_french_and_blocks_nothing_else(self):
+        with Cluster() as c:
+            c.hub.start(extra=("--daily-notes-per-centre", "2", "--daily-events-per-centre", "1"))
+            a = c.add_node("quota-a", A[0])
+            b = c.add_node("quota-b", B[0])
+            notes = [a.create("prototype-notes", {"centre_id": A[0], "title": f"Appli {i}", "status": "idee"})
+                     for i in range(3)]
+            events = [a.create("events", {**event_body(f"Atelier {i}"), "centre_id": A[0]}) for i in range(2)]
+            reg = a.create("registrations", registration_body(events[0]["id"]))
+            wait_for(lambda: a.api.call("GET", "/api/v1/status")[1]["pending"] == 0, timeout=20)
+            st = a.api.call("GET", "/api/v1/status")[1]
+            refused = {r["record_id"]: r for r in st["rejections"]}
+            self.assertEqual(set(refused), {notes[2]["id"], events[1]["id"]}, st["rejections"])
+            for r in refused.values():
+                self.assertIn("nombre maximal", r["message"])
+                self.assertIn("Réessayez demain", r["message"])
+            # The others reached the hub and the other centre; the registration was never held back.
+            hub_notes = {row[0] for row in c.hub.db().execute("SELECT id FROM prototype_notes")}
+            self.assertTrue({notes[0]["id"], notes[1]["id"]} <= hub_notes)
+            self.assertNotIn(notes[2]["id"], hub_notes)
+            wait_for(lambda: b.api.call("GET", "/api/v1/prototype-notes/" + notes[1]["id"])[0] == 200)
+            self.assertEqual(b.api.call("GET", "/api/v1/prototype-notes/" + notes[2]["id"])[0], 404)
+            self.assertEqual(c.hub.db().execute("SELECT count(*) FROM registrations WHERE id = ?",
+                                                (reg["id"],)).fetchone()[0], 1)
+            # Another centre has its own quota.
+            b.create("prototype-notes", {"centre_id": B[0], "title": "Appli B", "status": "idee"})
+            wait_for(lambda: b.api.call("GET", "/api/v1/status")[1]["pending"] == 0, timeout=20)
+            self.assertEqual(b.api.call("GET", "/api/v1/status")[1]["rejections"], [])
+
+
 class HubHardeningTest(unittest.TestCase):
     """Security review L7: a hub listening off loopback (0.0.0.0) serves /metrics only with the admin's
     login or the configured bearer token (`--metrics-token`); the node ids it lists stay private.

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <thread>
@@ -505,6 +506,44 @@ TEST_CASE("frames out of order get PROTOCOL_VIOLATION and store nothing", "[host
   }
   CHECK(cursor_of(c.node_id) == 0);
   legit_keeps_syncing("after out-of-order frames");
+}
+
+// The hub's resident memory, in KiB (/proc/PID/status VmRSS).
+int64_t hub_rss_kib() {
+  std::ifstream in("/proc/" + std::to_string(env().hub.pid()) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  return -1;
+}
+
+TEST_CASE("M1: 1,000 unauthenticated connections sending 4 MiB frames: capped per address, cut at the "
+          "pre-authentication limit; the hub's memory stays bounded and the legit node syncs",
+          "[hostile]") {
+  Env& e = env();
+  const int64_t rss0 = hub_rss_kib();
+  REQUIRE(rss0 > 0);
+  std::vector<std::shared_ptr<ScriptedPeer>> open;
+  int refused = 0;
+  for (int i = 0; i < 1000; ++i) {
+    std::string err;
+    auto p = connect_peer(e.io, e.hub.url(), e.hub.fingerprint(), Script{}, "", &err, 5);  // never says Hello
+    if (p)
+      open.push_back(std::move(p));
+    else
+      ++refused;
+  }
+  WARN("unauthenticated connections: " << open.size() << " opened, " << refused << " refused");
+  CHECK(open.size() <= 64);  // 32 per address (the legit node holds one)
+  CHECK(refused >= 900);
+  const std::string big(4u << 20, '\0');  // deflated to a few KiB on the wire, 4 MiB once inflated
+  for (auto& p : open) p->send(big);
+  legit_keeps_syncing("while 1,000 strangers push 4 MiB frames");
+  for (auto& p : open) CHECK(p->wait_closed(10));
+  const int64_t rss1 = hub_rss_kib();
+  WARN("hub RSS " << rss0 / 1024 << " MiB before, " << rss1 / 1024 << " MiB after");
+  CHECK(rss1 - rss0 < 64 * 1024);  // without the limits: 16 MiB buffered per socket
+  open.clear();
+  legit_keeps_syncing("after the strangers");
 }
 
 TEST_CASE("slow clients and 1,000 half-open connections are shed in bounded time; the hub keeps serving",

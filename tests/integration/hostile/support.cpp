@@ -167,8 +167,19 @@ HubProcess::HubProcess() {
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, out[1], 1);
   posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-  std::vector<std::string> argv = {hub_binary(), "serve",    "--listen",  "127.0.0.1:0", "--data-dir",
-                                   dir_,         "--config", "/dev/null", "--log-level", "debug"};
+  // The M2 burst writes 10,000 notes for one centre: above the default daily quota.
+  std::vector<std::string> argv = {hub_binary(),
+                                   "serve",
+                                   "--listen",
+                                   "127.0.0.1:0",
+                                   "--data-dir",
+                                   dir_,
+                                   "--config",
+                                   "/dev/null",
+                                   "--log-level",
+                                   "debug",
+                                   "--daily-notes-per-centre",
+                                   "1000000"};
   auto args = c_argv(argv);
   int rc = posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);

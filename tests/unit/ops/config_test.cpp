@@ -172,6 +172,25 @@ TEST_CASE("config: every hub key has a flag", "[config]") {
   CHECK(cfg.metrics_token == "t0ken");
 }
 
+TEST_CASE("config: M2: the daily quotas are whole numbers from 0, in the file and as flags", "[config]") {
+  TempDir dir;
+  CHECK(HubConfig{}.daily_events_per_centre == 200);
+  CHECK(HubConfig{}.daily_notes_per_centre == 500);
+  write_text(dir.file("hub.toml"), "daily_events_per_centre = 3\ndaily_notes_per_centre = 0\n");
+  auto h = load_hub_config(dir.file("hub.toml"), true);
+  REQUIRE(h.is_ok());
+  CHECK(h->daily_events_per_centre == 3);
+  CHECK(h->daily_notes_per_centre == 0);
+  for (const char* bad : {"daily_events_per_centre = -1\n", "daily_notes_per_centre = \"10\"\n",
+                          "daily_notes_per_centre = 1.5\n"}) {
+    INFO(bad);
+    write_text(dir.file("hub.toml"), bad);
+    auto e = load_hub_config(dir.file("hub.toml"), true);
+    CHECK(e.status().code() == Code::invalid);
+    CHECK(e.status().message().find("expected a whole number") != std::string::npos);
+  }
+}
+
 TEST_CASE("config: a metrics token with a space or a control character is refused", "[config]") {
   TempDir dir;
   for (const char* bad : {"a b", "a\\u001bb"}) {

@@ -37,8 +37,7 @@ Status check_node_change(const PermissionContext& ctx, const Change& c) {
   if (owner == ctx.node_centre) {
     if (!ctx.existing && c.op == Op::upsert) {
       Status v = validate_new_record(c.entity, c.fields);
-      if (!v)
-        return Status(Code::invalid, v.message(), v.field(), "Modification refusée : " + v.message_fr());
+      if (!v) return Status(Code::invalid, v.message(), v.field(), "Modification refusée : " + v.message_fr());
     }
     return Status::ok();
   }

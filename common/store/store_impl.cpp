@@ -299,10 +299,10 @@ Result<bool> Store::Impl::take_quota(Entity e, const std::string& centre, int64_
   int rc = q.step();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sql_error(db, rc, "read quota");
   if (rc == SQLITE_ROW && q.i64(0) >= limit) return false;
-  Query up(cache.get(
-      "INSERT INTO quota_usage(centre_id, day, entity, created) VALUES (?1, ?2, ?3, 1) "
-      "ON CONFLICT(centre_id, day, entity) DO UPDATE SET created = created + 1",
-      &err));
+  Query up(
+      cache.get("INSERT INTO quota_usage(centre_id, day, entity, created) VALUES (?1, ?2, ?3, 1) "
+                "ON CONFLICT(centre_id, day, entity) DO UPDATE SET created = created + 1",
+                &err));
   if (!err) return err;
   up.bind(1, std::string_view(centre)).bind(2, day).bind(3, static_cast<int64_t>(e));
   if (Status s = run(up, "count quota"); !s) return s;

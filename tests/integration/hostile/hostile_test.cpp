@@ -403,9 +403,10 @@ TEST_CASE("L1: a change the hub cannot validate is rejected alone; the changes a
   legit_keeps_syncing("after a poison change");
 }
 
-TEST_CASE("L9: the hub refuses over sync what its APIs refuse: a registration without names or consent, deleting a "
-          "centre",
-          "[hostile]") {
+TEST_CASE(
+    "L9: the hub refuses over sync what its APIs refuse: a registration without names or consent, deleting a "
+    "centre",
+    "[hostile]") {
   Creds c = enrolled("hostile-lax", kCentreA);
   auto p = streaming(c);
   Change bare = note_change(c.node_id, 1, kCentreA, "x");
@@ -516,9 +517,10 @@ int64_t hub_rss_kib() {
   return -1;
 }
 
-TEST_CASE("M1: 1,000 unauthenticated connections sending 4 MiB frames: capped per address, cut at the "
-          "pre-authentication limit; the hub's memory stays bounded and the legit node syncs",
-          "[hostile]") {
+TEST_CASE(
+    "M1: 1,000 unauthenticated connections sending 4 MiB frames: capped per address, cut at the "
+    "pre-authentication limit; the hub's memory stays bounded and the legit node syncs",
+    "[hostile]") {
   Env& e = env();
   const int64_t rss0 = hub_rss_kib();
   REQUIRE(rss0 > 0);

@@ -81,12 +81,11 @@ TEST_CASE("check_node_change allows own-centre changes and the host's check-in o
   const std::vector<FieldValue> name = {{Field::first_name, "Bob"s}};
   const std::vector<FieldValue> attended_and_notes = {{Field::attended, true}, {Field::notes, "x"s}};
   // A whole registration, as a node's form creates it (validate_new_record).
-  const std::vector<FieldValue> created = {{Field::event_id, std::string(kEvent)}, {Field::first_name, "Ana"s},
-                                           {Field::last_name, "Lefèvre"s},          {Field::phone, "0327000000"s},
-                                           {Field::role, "habitant"s},              {Field::consent_at, int64_t{1}}};
-  const std::vector<FieldValue> event = {{Field::title, "T"s},
-                                         {Field::kind, "atelier"s},
-                                         {Field::starts_at, int64_t{1}}};
+  const std::vector<FieldValue> created = {
+      {Field::event_id, std::string(kEvent)}, {Field::first_name, "Ana"s}, {Field::last_name, "Lefèvre"s},
+      {Field::phone, "0327000000"s},          {Field::role, "habitant"s},  {Field::consent_at, int64_t{1}}};
+  const std::vector<FieldValue> event = {
+      {Field::title, "T"s}, {Field::kind, "atelier"s}, {Field::starts_at, int64_t{1}}};
   const Record centre_arc = [] {
     Record r;
     r.entity = Entity::centre;

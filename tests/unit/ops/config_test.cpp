@@ -181,8 +181,8 @@ TEST_CASE("config: M2: the daily quotas are whole numbers from 0, in the file an
   REQUIRE(h.is_ok());
   CHECK(h->daily_events_per_centre == 3);
   CHECK(h->daily_notes_per_centre == 0);
-  for (const char* bad : {"daily_events_per_centre = -1\n", "daily_notes_per_centre = \"10\"\n",
-                          "daily_notes_per_centre = 1.5\n"}) {
+  for (const char* bad :
+       {"daily_events_per_centre = -1\n", "daily_notes_per_centre = \"10\"\n", "daily_notes_per_centre = 1.5\n"}) {
     INFO(bad);
     write_text(dir.file("hub.toml"), bad);
     auto e = load_hub_config(dir.file("hub.toml"), true);

@@ -146,7 +146,12 @@ class Hub:
         return a + (["--insecure"] if self.insecure else [])
 
     def start(self, port=0, extra=()):
-        """`extra`: more serve flags (e.g. a quota)."""
+        """`extra`: more serve flags (e.g. a quota). The daily quotas are off unless `extra`
+        sets them: tests write thousands of notes for one centre in a day."""
+        extra = list(extra)
+        for flag in ("--daily-notes-per-centre", "--daily-events-per-centre"):
+            if flag not in extra:
+                extra += [flag, "0"]
         log = os.path.join(self.dir, "..", "hub.log")
         self.process = Process([HUB_BIN, "serve", "--listen", f"127.0.0.1:{port}", *extra] + self.base_args(),
                                log).start()

@@ -99,6 +99,9 @@ TEST_CASE("L8: a login during a sync does not stall the loop (argon2id on a work
   REQUIRE(all_done());
   for (auto& r : logins) CHECK(r->in.rfind("HTTP/1.1 200", 0) == 0);
   INFO("one argon2id check: " << check_ms << " ms; the loop's longest pause during 5 logins: " << longest_ms << " ms");
-  CHECK(longest_ms < check_ms / 2);
+  // On the loop, each login would pause it for a whole check (about
+  // check_ms); on the worker, only scheduling noise remains. Three quarters of
+  // a check keeps a loaded CI machine's noise out and still fails the old code.
+  CHECK(longest_ms < check_ms * 0.75);
   server.stop();
 }

@@ -265,8 +265,13 @@ function centreAddForm() {
     h('summary', { 'data-testid': 'centre-add-open', text: 'Ajouter un centre voisin' }), form);
 }
 
+// The newest viewCentres() call: an older one still awaiting the node list
+// (the route ran twice, e.g. right after login) must not append its tables too.
+let centresRender = 0;
+
 export async function viewCentres() {
   state.view = 'centres';
+  const render = ++centresRender;
   const main = hubMount('Centres et boîtiers');
   main.append(
     h('p', { class: 'intro', text: 'L\'état du boîtier de chaque centre. « Modifications envoyées » : ce que le boîtier a transmis au hub ; « En attente » : ce que le hub n\'a pas encore pu lui transmettre ; « Refusées » : les modifications du centre que le hub n\'a pas acceptées.' }),
@@ -274,5 +279,6 @@ export async function viewCentres() {
     nodeAddForm());
   let nodes = [];
   try { nodes = (await api('GET', '/api/v1/nodes')).items; } catch (e) { announce(e.message, 'err'); }
+  if (render !== centresRender) return;
   main.append(centresTables(nodes), centreAddForm());
 }

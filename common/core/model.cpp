@@ -15,6 +15,8 @@ constexpr std::array kRoleList = {"habitant"sv, "benevole"sv,       "partenaire"
 constexpr std::array kKindList = {"temps-fort"sv, "atelier"sv, "reunion"sv};
 constexpr std::array kStatusList = {"idee"sv, "prototype"sv, "en-test"sv, "deploye"sv, "abandonne"sv};
 constexpr std::array kAggloList = {"valenciennes-metropole"sv, "porte-du-hainaut"sv, "lens-lievin"sv};
+constexpr std::array kQpvList = {"oui"sv, "non"sv, "inconnu"sv};
+constexpr std::array kGenreList = {"femme"sv, "homme"sv, "autre"sv, "non-renseigne"sv};
 constexpr std::span<const std::string_view> kFree{};
 
 // Bounds: text fields are short enough that a registration fits in a few
@@ -58,6 +60,13 @@ constexpr std::array kRegistrationFields = {
     FieldSpec{Field::consent_at, "consent_at", ValueKind::time, 0, true, false, kFree, "consentement"},
     FieldSpec{Field::attended, "attended", ValueKind::boolean, 0, false, false, kFree, "présence"},
     FieldSpec{Field::notes, "notes", ValueKind::text, 2000, false, true, kFree, "remarques"},
+    // Not required: registrations made before people existed have none (their
+    // person is their own id, see common/core/people.h); the node's API gives
+    // every new one a person.
+    FieldSpec{Field::person_id, "person_id", ValueKind::text, 36, false, true, kFree, "personne"},
+    FieldSpec{Field::commune, "commune", ValueKind::text, 100, false, true, kFree, "commune de résidence"},
+    FieldSpec{Field::qpv, "qpv", ValueKind::text, 10, false, true, kQpvList, "quartier prioritaire (QPV)"},
+    FieldSpec{Field::genre, "genre", ValueKind::text, 20, false, true, kGenreList, "genre"},
 };
 
 constexpr std::array kNoteFields = {
@@ -122,6 +131,8 @@ const std::span<const std::string_view> kRoles{kRoleList};
 const std::span<const std::string_view> kEventKinds{kKindList};
 const std::span<const std::string_view> kNoteStatuses{kStatusList};
 const std::span<const std::string_view> kAgglomerations{kAggloList};
+const std::span<const std::string_view> kQpvValues{kQpvList};
+const std::span<const std::string_view> kGenres{kGenreList};
 
 std::span<const EntitySpec> entities() {
   return kEntities;

@@ -48,6 +48,10 @@ enum class Field : uint16_t {
   consent_at = 35,
   attended = 36,
   notes = 37,
+  person_id = 38,  // UUID shared by every registration of one person
+  commune = 39,    // town of residence (optional)
+  qpv = 50,        // lives in a quartier prioritaire: oui | non | inconnu
+  genre = 51,      // femme | homme | autre | non-renseigne
   // prototype_note
   summary = 40,
   body = 41,
@@ -94,6 +98,8 @@ extern const std::span<const std::string_view> kRoles;
 extern const std::span<const std::string_view> kEventKinds;
 extern const std::span<const std::string_view> kNoteStatuses;
 extern const std::span<const std::string_view> kAgglomerations;
+extern const std::span<const std::string_view> kQpvValues;
+extern const std::span<const std::string_view> kGenres;
 
 // A field's value. monostate = null (cleared). Times are ms since the epoch.
 using Value = std::variant<std::monostate, int64_t, bool, std::string>;

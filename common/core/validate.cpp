@@ -192,6 +192,8 @@ Status validate_value(Entity e, const FieldSpec& fs, const Value& v) {
       if (fs.field == Field::phone && !s.empty() && !valid_phone(s))
         return bad("bad_format", name, "phone is not a phone number",
                    "Le numéro de téléphone n'est pas valide (6 à 20 chiffres).");
+      if (fs.field == Field::person_id && !valid_uuid(s))
+        return bad("bad_format", name, "person_id is not a UUID", "La personne choisie n'est pas valide.");
       if (fs.field == Field::event_id && !valid_uuid(s))
         return bad("bad_format", name, "event_id is not a UUID", "L'événement choisi n'est pas valide.");
       if (fs.field == Field::tags && normalise_tags(s) != s)

@@ -73,8 +73,11 @@ PeopleQuery parse_people_query(std::string_view query);
 enum class DuplicateRule : uint8_t { name = 1, phone = 2, email = 3 };
 std::string_view rule_name(DuplicateRule r);      // "nom-prenom", "telephone", "courriel"
 std::string_view rule_label_fr(DuplicateRule r);  // « même nom et prénom »...
-// A phone key long enough to identify someone (9 digits or more: a French
-// number has 10); shorter ones never match.
+// A phone key that can identify someone: 9 digits or more (a French number
+// has 10), and not a placeholder (one digit repeated after the first, or
+// the same pair four times: "06 06 06 06 06"). Others never match. A number
+// many people share (the centre's own, given for people with no phone) is
+// left out by the store (kSharedKeyPersons in store_people.cpp).
 bool phone_identifies(std::string_view digits);
 
 // Which rules a and b match on (empty: none). Keys as person_keys makes;

@@ -26,6 +26,7 @@
 #include "common/core/digest.h"
 #include "common/core/hlc.h"
 #include "common/core/model.h"
+#include "common/core/people.h"
 #include "common/core/routing.h"
 #include "common/core/status.h"
 
@@ -133,7 +134,8 @@ struct NodeBatch {
 struct ListQuery {
   // Exact-match filters on columns: "centre_id", "event_id", "role", "kind",
   // "status", "attended" ("true"/"false"), "agglomeration" (registrations:
-  // via their centre). Unknown keys are an error.
+  // via their centre), "person_id" (registrations: the person, people.h
+  // person_of), "qpv", "genre". Unknown keys are an error.
   std::vector<std::pair<std::string, std::string>> filters;
   std::string search;   // case-insensitive substring of name fields / title
   int64_t from_ms = 0;  // created_at (registrations, notes) or starts_at (events) >= from
@@ -141,6 +143,13 @@ struct ListQuery {
   bool include_deleted = false;
   std::string after;  // paging cursor from Page::next
   size_t limit = 50;  // 1..1000
+  // Order, for people never by id: "" is the entity's own (registrations by
+  // last then first name, accents and case folded; events by start, soonest
+  // first; centres by name; prototype notes by last change, newest first),
+  // "name" (by name or title), "date" (registrations by creation, newest
+  // first; events by start; centres and notes by creation, newest first).
+  // Anything else is an error (invalid, field "sort"). Ties by id.
+  std::string sort;
 };
 
 struct Page {
@@ -152,6 +161,33 @@ struct Page {
 struct Outgoing {
   std::vector<Change> changes;
   uint64_t last_seq = 0;  // node: origin_seq of the last change; hub: hub seq scanned up to
+};
+
+// People (common/core/people.h): a person as reception finds them.
+struct PersonSummary {
+  std::string person_id;
+  Record latest;               // their most recent registration here
+  uint64_t registrations = 0;  // live registrations here
+};
+
+// Hub: a pair in the review queue of possible duplicates (schema/006_people.sql).
+struct DuplicatePair {
+  int64_t id = 0;
+  std::string person_a, centre_a, person_b, centre_b;
+  std::vector<DuplicateRule> rules;
+  std::string status;  // "open", "same", "different"
+  int64_t found_at = 0, decided_at = 0;
+  std::string decided_by;
+};
+
+// Hub: one live registration as the indicators count it.
+struct PersonFact {
+  std::string person;  // people.h person_of (aliases not applied)
+  std::string centre_id, agglomeration, role, kind, qpv, genre;
+  std::string event_id;
+  bool attended = false;
+  int64_t when_ms = 0;  // its event's start, else its creation
+  int64_t updated_at = 0;
 };
 
 struct StoreStats {
@@ -291,9 +327,31 @@ class Store {
   // with the same filters as list. For reports.
   Result<std::vector<std::pair<std::string, uint64_t>>> count_by(Entity e, const std::string& column,
                                                                  const ListQuery& q);
-  // Stream every live record matching q to `fn`, in id order, in bounded
+  // Stream every live record matching q to `fn`, in the order of list() (q.sort), in bounded
   // memory (for exports). Stops early if fn returns false.
   Status for_each(Entity e, const ListQuery& q, const std::function<bool(const Record&)>& fn);
+
+  // --- People (store_people.cpp) --------------------------------------------
+
+  // The people of `centre` (its own registrations) whose name words or phone
+  // digits match `query` (people.h parse_people_query), sorted by name, at
+  // most `limit`. An empty or unreadable query gives none.
+  Result<std::vector<PersonSummary>> people(const std::string& centre, std::string_view query, size_t limit);
+  // Hub: the review queue, by id; `status` "" for every pair, else one
+  // status. At most `limit` pairs with id > after_id.
+  Result<std::vector<DuplicatePair>> duplicate_pairs(std::string_view status, int64_t after_id, size_t limit);
+  Result<std::optional<DuplicatePair>> duplicate_pair(int64_t id);
+  // Hub: the admin's answer: "same", "different" (never proposed again) or
+  // "open" (undo). Errors: not_found, invalid (another status).
+  Status decide_duplicate(int64_t id, std::string_view status, std::string_view by, int64_t now_ms);
+  // Hub: the pairs decided "same", as (person_a, person_b): PersonAliases' input.
+  Result<std::vector<std::pair<std::string, std::string>>> same_person_links();
+  // Hub: the queue built again from every live registration (a decided pair
+  // keeps its answer). Returns how many pairs it holds after.
+  Result<uint64_t> rebuild_duplicates(int64_t now_ms);
+  // Hub: every live registration whose event started (else which was
+  // created) in [from_ms, to_ms) (0 = no bound), streamed in bounded memory.
+  Status person_facts(int64_t from_ms, int64_t to_ms, const std::function<void(const PersonFact&)>& fn);
 
   // Seed reference centres (idempotent: existing ids untouched). Hub: as
   // hub-origin writes, so they sync. Used by `terril-hub init`.

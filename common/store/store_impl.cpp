@@ -87,13 +87,19 @@ Status Store::Impl::prepare_all() {
       sets += ", " + std::string(fs.name) + " = ?" + std::to_string(i);
       ++i;
     }
-    for (const char* c : {"erased", "updated_at", "local_seq", "state", "digest"}) {
+    std::vector<const char*> extra = {"erased", "updated_at", "local_seq", "state", "digest"};
+    std::string get_cols = "rowid, centre_id, local_seq, state";
+    if (es.entity == Entity::registration) {
+      for (const char* c : {"person", "name_key", "match_key", "phone_key", "email_key"}) extra.push_back(c);
+      get_cols += ", person, match_key, phone_key, email_key";
+    }
+    for (const char* c : extra) {
       cols += std::string(", ") + c;
       params += ", ?" + std::to_string(i);
       sets += std::string(", ") + c + " = ?" + std::to_string(i);
       ++i;
     }
-    p(st.get, "SELECT rowid, centre_id, local_seq, state FROM " + st.table + " WHERE id = ?1");
+    p(st.get, "SELECT " + get_cols + " FROM " + st.table + " WHERE id = ?1");
     p(st.insert, "INSERT INTO " + st.table + "(" + cols + ") VALUES (" + params + ")");
     p(st.update, "UPDATE " + st.table + " SET " + sets + " WHERE id = ?1");
     p(st.count, "SELECT count(*) FROM " + st.table);
@@ -188,6 +194,12 @@ Status Store::Impl::load(Entity e, std::string_view id, Loaded& out) {
   r.entity = e;
   r.id = std::string(id);
   r.centre_id = std::string(q.text(1));
+  if (e == Entity::registration) {
+    out.person = std::string(q.text(4));
+    out.match_key = std::string(q.text(5));
+    out.phone_key = std::string(q.text(6));
+    out.email_key = std::string(q.text(7));
+  }
   return decode_state(q.blob(3), r);
 }
 
@@ -215,9 +227,33 @@ Status Store::Impl::save(const Record& r, Loaded& ld, uint64_t local_seq) {
   }
   q.bind(i, int64_t{r.erased}).bind(i + 1, r.updated_at_ms()).bind(i + 2, local_seq).bind_blob(i + 3, state_buf);
   q.bind(i + 4, record_hash(r.entity, r.id, r.centre_id, state_buf));
+  PersonKeys keys;
+  std::string person;
+  if (r.entity == Entity::registration) {
+    if (!r.erased) keys = person_keys(r);
+    person = person_of(r);
+    auto text_or_null = [&q](int at, const std::string& v) {
+      if (v.empty())
+        q.bind_null(at);
+      else
+        q.bind(at, std::string_view(v));
+    };
+    q.bind(i + 5, std::string_view(person)).bind(i + 6, std::string_view(keys.name));
+    text_or_null(i + 7, keys.match);
+    text_or_null(i + 8, keys.phone);
+    text_or_null(i + 9, keys.email);
+  }
   if (Status s = run(q, "write record"); !s) return s;
   if (!ld.rowid) ld.rowid = sqlite3_last_insert_rowid(db);
   ld.local_seq = local_seq;
+  if (r.entity == Entity::registration) {
+    if (self.opts_.hub)
+      if (Status s = people_saved(r, ld, keys, person); !s) return s;
+    ld.person = std::move(person);
+    ld.match_key = std::move(keys.match);
+    ld.phone_key = std::move(keys.phone);
+    ld.email_key = std::move(keys.email);
+  }
   return Status::ok();
 }
 

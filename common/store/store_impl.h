@@ -29,6 +29,7 @@
 
 #include "common/core/digest.h"
 #include "common/core/routing.h"
+#include "common/core/people.h"
 #include "common/store/sqlite_util.h"
 #include "common/store/store.h"
 
@@ -185,12 +186,33 @@ struct Store::Impl {
     std::optional<Record> rec;
     int64_t rowid = 0;  // 0: no row yet
     uint64_t local_seq = 0;
+    // Registrations: the derived person columns as the row held them when
+    // loaded (schema/006_people.sql), so save() sees what changed.
+    std::string person, match_key, phone_key, email_key;
   };
 
   // The record `id` (out.rec empty when there is none).
   Status load(Entity e, std::string_view id, Loaded& out);
-  // Writes r's row (insert when ld.rowid == 0, setting it) with its typed columns.
+  // Writes r's row (insert when ld.rowid == 0, setting it) with its typed
+  // columns; for a registration also the derived person columns, and on the
+  // hub the duplicate queue they feed (people_saved).
   Status save(const Record& r, Loaded& ld, uint64_t local_seq);
+
+  // --- People (store_people.cpp) -------------------------------------------
+
+  // Hub, after a registration's row is written: finds persons of other
+  // centres it may be (new or changed keys) and adds or widens their pairs;
+  // after an erasure removes the pairs of a person with no live
+  // registration left. `before` holds the row's derived columns as loaded.
+  Status people_saved(const Record& r, const Loaded& before, const PersonKeys& keys, const std::string& person);
+  // Adds the pair of persons (p of centre pc, q of qc) or widens its rules
+  // while it is open; a decided pair is left as it is.
+  Status upsert_pair(const std::string& p, const std::string& pc, const std::string& q, const std::string& qc,
+                     const std::vector<DuplicateRule>& rules, int64_t at_ms);
+  // The pairs of `person` go when no live registration of theirs is left.
+  Status drop_pairs_if_gone(const std::string& person);
+  // Fills the derived person columns of rows written before 006 (one pass).
+  Status backfill_people();
 
   // Host centre of an event as this store knows it ("" if unknown).
   using HostCache = std::unordered_map<std::string, std::string>;

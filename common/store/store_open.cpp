@@ -196,6 +196,18 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
     if (Status s = im.backfill_digests(); !s) return s;
     if (Status s = tx.commit(); !s) return s;
   }
+  if (parse_number<int>(version) < 6 && latest >= 6) {
+    // Registrations written before migration 006 get their person columns,
+    // and the hub its queue of possible duplicates over them (once).
+    {
+      Impl::Tx tx(im);
+      if (Status s = tx.begin(); !s) return s;
+      if (Status s = im.backfill_people(); !s) return s;
+      if (Status s = tx.commit(); !s) return s;
+    }
+    if (store->opts_.hub)
+      if (auto n = store->rebuild_duplicates(0); !n) return n.status();
+  }
   auto stored_origin = im.get_meta(kMetaOrigin);
   if (!stored_origin) return stored_origin.status();
   if (store->opts_.hub && store->opts_.origin.empty()) store->opts_.origin = std::string(kHubOrigin);

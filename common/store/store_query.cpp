@@ -2,6 +2,7 @@
 // columns, with the one WHERE builder they share (filters, search, dates,
 // paging), and the rejections read back.
 #include <algorithm>
+#include <charconv>
 #include <variant>
 
 #include "common/core/record_codec.h"
@@ -64,7 +65,7 @@ void bind_all(Query& q, const std::vector<BindValue>& binds) {
 
 // The WHERE clause of list/count_by/for_each on table alias `t`. Column names
 // come from the whitelist below, never from the query; values are bound.
-Status build_where(Entity e, const ListQuery& q, bool live_only, bool paged, Where& w) {
+Status build_where(Entity e, const ListQuery& q, bool live_only, Where& w) {
   for (const auto& [key, value] : q.filters) {
     bool ok = false;
     if (key == "centre_id") {
@@ -86,7 +87,11 @@ Status build_where(Entity e, const ListQuery& q, bool live_only, bool paged, Whe
       w.add("coalesce(t.attended, 0) = ?");
       w.binds.emplace_back(int64_t{value == "true"});
       ok = true;
-    } else if ((key == "event_id" || key == "role") && e == Entity::registration) {
+    } else if (key == "person_id" && e == Entity::registration) {
+      w.add("t.person = ?");
+      w.binds.emplace_back(value);
+      ok = true;
+    } else if ((key == "event_id" || key == "role" || key == "qpv" || key == "genre") && e == Entity::registration) {
       ok = true;
     } else if (key == "kind" && e == Entity::event) {
       ok = true;
@@ -94,8 +99,8 @@ Status build_where(Entity e, const ListQuery& q, bool live_only, bool paged, Whe
       ok = true;
     }
     if (!ok) return invalid("unknown filter for " + std::string(entity_name(e)), "Filtre inconnu : " + key + ".", key);
-    if (key == "event_id" || key == "role" || key == "kind" || key == "status") {
-      w.add("t." + key + " = ?");  // key is one of the four literals just checked
+    if (key == "event_id" || key == "role" || key == "kind" || key == "status" || key == "qpv" || key == "genre") {
+      w.add("t." + key + " = ?");  // key is one of the literals just checked
       w.binds.emplace_back(value);
     }
   }
@@ -121,10 +126,58 @@ Status build_where(Entity e, const ListQuery& q, bool live_only, bool paged, Whe
     w.binds.emplace_back(q.to_ms);
   }
   if (live_only || !q.include_deleted) w.add("t.deleted = 0");
-  if (paged && !q.after.empty()) {
-    w.add("t.id > ?");
-    w.binds.emplace_back(q.after);
+  return Status::ok();
+}
+
+// The order of a list (ListQuery::sort): one sort expression, then the id.
+struct Order {
+  std::string expr;  // over table alias t; a column name or coalesce() of one
+  bool integer = false;
+  bool desc = false;
+};
+Result<Order> order_of(Entity e, std::string_view sort) {
+  const bool by_name = sort == "name", by_date = sort == "date";
+  if (!sort.empty() && !by_name && !by_date)
+    return invalid("sort must be name or date", "Le tri doit valoir « name » ou « date ».", "sort");
+  switch (e) {
+    case Entity::registration:
+      if (by_date) return Order{"coalesce(t.created_at, 0)", true, true};
+      return Order{"t.name_key", false, false};
+    case Entity::event:
+      if (by_name) return Order{"lower(coalesce(t.title, ''))", false, false};
+      return Order{"coalesce(t.starts_at, 0)", true, false};
+    case Entity::centre:
+      if (by_date) return Order{"coalesce(t.created_at, 0)", true, true};
+      return Order{"lower(coalesce(t.name, ''))", false, false};
+    case Entity::prototype_note:
+      if (by_name) return Order{"lower(coalesce(t.title, ''))", false, false};
+      if (by_date) return Order{"coalesce(t.created_at, 0)", true, true};
+      return Order{"t.updated_at", true, true};
   }
+  return invalid("unknown entity", "Type de fiche inconnu.");
+}
+
+// The paging cursor: the last item's sort key, '|', its id (ids hold no '|').
+std::string cursor_of(const Query& q, int key_column, const std::string& id) {
+  return std::string(q.text(key_column)) + "|" + id;
+}
+
+// Keyset paging after `cursor`: (key, id) strictly after it in the order.
+Status add_after(const Order& o, const std::string& cursor, Where& w) {
+  size_t bar = cursor.rfind('|');
+  if (bar == std::string::npos) return invalid("bad paging cursor", "Le curseur de page n'est pas valide.", "after");
+  std::string key = cursor.substr(0, bar), id = cursor.substr(bar + 1);
+  w.add("(" + o.expr + ", t.id) " + (o.desc ? "<" : ">") + " (?, ?)");
+  if (o.integer) {
+    int64_t n = 0;
+    auto [p, ec] = std::from_chars(key.data(), key.data() + key.size(), n);
+    if (ec != std::errc() || p != key.data() + key.size())
+      return invalid("bad paging cursor", "Le curseur de page n'est pas valide.", "after");
+    w.binds.emplace_back(n);
+  } else {
+    w.binds.emplace_back(std::move(key));
+  }
+  w.binds.emplace_back(std::move(id));
   return Status::ok();
 }
 
@@ -173,10 +226,15 @@ Status read_record(Entity e, const Query& q, Record& r) {
 Result<Page> Store::list(Entity e, const ListQuery& q) {
   if (!valid_entity(static_cast<uint32_t>(e))) return invalid("unknown entity", "Type de fiche inconnu.");
   Where w;
-  if (Status s = build_where(e, q, false, true, w); !s) return s;
+  if (Status s = build_where(e, q, false, w); !s) return s;
+  auto order = order_of(e, q.sort);
+  if (!order) return order.status();
+  if (!q.after.empty())
+    if (Status s = add_after(*order, q.after, w); !s) return s;
   const size_t limit = std::clamp<size_t>(q.limit, 1, 1000);
-  const std::string sql =
-      "SELECT t.id, t.centre_id, t.state FROM " + std::string(spec(e).table) + " t" + w.sql + " ORDER BY t.id LIMIT ?";
+  const char* dir = order->desc ? " DESC" : "";
+  const std::string sql = "SELECT t.id, t.centre_id, t.state, " + order->expr + " FROM " + std::string(spec(e).table) +
+                          " t" + w.sql + " ORDER BY " + order->expr + dir + ", t.id" + dir + " LIMIT ?";
   Status err;
   sqlite3_stmt* st = impl_->cache.get(sql, &err);
   if (!st) return err;
@@ -184,14 +242,16 @@ Result<Page> Store::list(Entity e, const ListQuery& q) {
   bind_all(query, w.binds);
   query.bind(static_cast<int>(w.binds.size()) + 1, static_cast<int64_t>(limit + 1));
   Page page;
+  std::string last_cursor;
   int rc;
   while ((rc = query.step()) == SQLITE_ROW) {
     if (page.items.size() == limit) {
-      page.next = page.items.back().id;
+      page.next = std::move(last_cursor);
       break;
     }
     Record r;
     if (Status s = read_record(e, query, r); !s) return s;
+    last_cursor = cursor_of(query, 3, r.id);
     page.items.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sql_error(db_, rc, "list");
@@ -214,7 +274,7 @@ Result<std::vector<std::pair<std::string, uint64_t>>> Store::count_by(Entity e, 
     return invalid("cannot count by " + column, "Regroupement impossible : " + column + ".", column);
   }
   Where w;
-  if (Status s = build_where(e, q, true, false, w); !s) return s;
+  if (Status s = build_where(e, q, true, w); !s) return s;
   const std::string sql =
       "SELECT " + expr + " AS k, count(*) FROM " + std::string(spec(e).table) + " t" + w.sql + " GROUP BY k ORDER BY k";
   Status err;
@@ -232,9 +292,12 @@ Result<std::vector<std::pair<std::string, uint64_t>>> Store::count_by(Entity e, 
 Status Store::for_each(Entity e, const ListQuery& q, const std::function<bool(const Record&)>& fn) {
   if (!valid_entity(static_cast<uint32_t>(e))) return invalid("unknown entity", "Type de fiche inconnu.");
   Where w;
-  if (Status s = build_where(e, q, true, true, w); !s) return s;
-  const std::string sql =
-      "SELECT t.id, t.centre_id, t.state FROM " + std::string(spec(e).table) + " t" + w.sql + " ORDER BY t.id";
+  if (Status s = build_where(e, q, true, w); !s) return s;
+  auto order = order_of(e, q.sort);
+  if (!order) return order.status();
+  const char* dir = order->desc ? " DESC" : "";
+  const std::string sql = "SELECT t.id, t.centre_id, t.state FROM " + std::string(spec(e).table) + " t" + w.sql +
+                          " ORDER BY " + order->expr + dir + ", t.id" + dir;
   // A statement of its own (not cached): fn may call back into the store.
   sqlite3_stmt* st = nullptr;
   int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &st, nullptr);

@@ -49,7 +49,9 @@ TEST_CASE("fold_text: accents, case, hyphens, apostrophes, spaces", "[people]") 
       {"Müller", "muller"},
       {"Lefe\xcc\x80vre", "lefevre"},  // decomposed: e + combining grave
       {"Van der Berg", "van der berg"},
-      {"N\xc2\xa0" "Diaye", "n diaye"},  // no-break space
+      {"N\xc2\xa0"
+       "Diaye",
+       "n diaye"},  // no-break space
       {"Zoë_Ab.c", "zoe ab c"},
       {"", ""},
       {"---", ""},
@@ -77,12 +79,18 @@ TEST_CASE("phone_digits: French national form", "[people]") {
     const char* out;
   };
   const Row table[] = {
-      {"06 12 34 56 78", "0612345678"},   {"06.12.34.56.78", "0612345678"},
-      {"06-12-34-56-78", "0612345678"},   {"+33 6 12 34 56 78", "0612345678"},
-      {"+33612345678", "0612345678"},     {"0033 6 12 34 56 78", "0612345678"},
-      {"+33 (0)6 12 34 56 78", "0612345678"}, {"(+33) 6 12 34 56 78", "0612345678"},
-      {"+32 2 123 45 67", "003221234567"}, {"0032 2 123 45 67", "003221234567"},
-      {"", ""},                           {"pas de téléphone", ""},
+      {"06 12 34 56 78", "0612345678"},
+      {"06.12.34.56.78", "0612345678"},
+      {"06-12-34-56-78", "0612345678"},
+      {"+33 6 12 34 56 78", "0612345678"},
+      {"+33612345678", "0612345678"},
+      {"0033 6 12 34 56 78", "0612345678"},
+      {"+33 (0)6 12 34 56 78", "0612345678"},
+      {"(+33) 6 12 34 56 78", "0612345678"},
+      {"+32 2 123 45 67", "003221234567"},
+      {"0032 2 123 45 67", "003221234567"},
+      {"", ""},
+      {"pas de téléphone", ""},
   };
   for (const auto& row : table) {
     INFO(row.in);
@@ -145,6 +153,11 @@ TEST_CASE("duplicate rules: which matched, and what never matches", "[people]") 
   CHECK(duplicate_rules(keys("Lefèvre", "Martine"), keys("Lefèvre", "Martin")).empty());
   CHECK(duplicate_rules(keys("Lefèvre", "Martine"), keys("Lefebvre", "Martine")).empty());
   CHECK(duplicate_rules(keys("A", "B", "1234"), keys("C", "D", "1234")).empty());
+  CHECK(duplicate_rules(keys("A", "B", "00 00 00 00 00"), keys("C", "D", "0000000000")).empty());
+  CHECK(duplicate_rules(keys("A", "B", "06 06 06 06 06"), keys("C", "D", "0606060606")).empty());
+  CHECK(phone_identifies("0612345678"));
+  CHECK(phone_identifies("0321000000"));
+  CHECK_FALSE(phone_identifies("0111111111"));
   CHECK(duplicate_rules(keys("A", "B"), keys("C", "D")).empty());
   CHECK(duplicate_rules(keys("", "Martine"), keys("", "Martine")).empty());
   CHECK(rules_text({DuplicateRule::phone, DuplicateRule::name, DuplicateRule::phone}) == "nom-prenom,telephone");
@@ -178,8 +191,7 @@ TEST_CASE("aliases: any order of the same links gives the same classes", "[peopl
   for (int round = 0; round < 200; ++round) {
     std::vector<std::pair<std::string, std::string>> links;
     int n = 2 + static_cast<int>(rng() % 12);
-    for (int i = 0; i < n; ++i)
-      links.emplace_back("p" + std::to_string(rng() % 15), "p" + std::to_string(rng() % 15));
+    for (int i = 0; i < n; ++i) links.emplace_back("p" + std::to_string(rng() % 15), "p" + std::to_string(rng() % 15));
     PersonAliases ref(links);
     auto shuffled = links;
     std::shuffle(shuffled.begin(), shuffled.end(), rng);

@@ -18,8 +18,8 @@ namespace {
 using namespace std::string_view_literals;
 
 // A4 portrait with 10 mm margins leaves 277 mm: a page is a fixed-height
-// column (header 38 mm, table header 7 mm, 25 lines of 8.2 mm, totals and
-// footer), so 25 lines always fit one page and never more. Names wrap on
+// column (header 42 mm, table header 7 mm, 25 lines of 8 mm, totals and
+// footer: about 265 mm), so 25 lines always fit one page and never more. Names wrap on
 // two lines at most; a longer one is cut rather than pushing a line over.
 constexpr std::string_view kCss = R"css(
 @page { size: A4 portrait; margin: 10mm; }
@@ -31,7 +31,7 @@ body { margin: 0; background: #e8e8e8; }
   background: #003399; color: #fff; cursor: pointer; }
 .sheet-page { width: 210mm; margin: 0 auto 1rem; padding: 10mm; background: #fff; box-shadow: 0 1px 4px #0004;
   display: flex; flex-direction: column; }
-.sheet-head { height: 38mm; overflow: hidden; }
+.sheet-head { height: 42mm; overflow: hidden; }
 .brand { display: flex; align-items: center; gap: 4mm; height: 13mm; }
 .brand svg { height: 12mm; width: 18mm; flex: none; }
 .brand .operation { font-weight: bold; font-size: 11pt; margin: 0; }
@@ -41,13 +41,14 @@ h1 { font-size: 13pt; margin: 2mm 0 1.5mm; }
 .event { display: grid; grid-template-columns: auto 1fr auto 1fr; gap: .6mm 3mm; margin: 0; font-size: 9pt; }
 .event dt { font-weight: bold; }
 .event dd { margin: 0; overflow: hidden; max-height: 2.4em; }
+.event .event-title, .event .event-date { grid-column: span 3; }
 table.sheet { width: 100%; border-collapse: collapse; table-layout: fixed; }
 table.sheet th, table.sheet td { border: .3mm solid #333; padding: 0 1.5mm; text-align: left; vertical-align: middle; }
 table.sheet thead tr { height: 7mm; background: #eee; }
-table.sheet tbody tr { height: 8.2mm; break-inside: avoid; page-break-inside: avoid; }
+table.sheet tbody tr { height: 8mm; break-inside: avoid; page-break-inside: avoid; }
 table.sheet .c { display: block; max-height: 2.4em; line-height: 1.2; overflow: hidden; overflow-wrap: anywhere; }
 .col-n { width: 10mm; } .col-last { width: 44mm; } .col-first { width: 36mm; } .col-role { width: 30mm; }
-.col-present { width: 16mm; }
+.col-present { width: 19mm; }
 td.num { text-align: right; }
 td.empty { text-align: center; font-style: italic; }
 .totals { margin: 2mm 0 0; font-size: 10pt; }
@@ -260,7 +261,8 @@ std::string render_attendance_sheet(const Record& event, std::string_view host_n
   out.reserve(4096 + lines.size() * 300 + pages * (emblem_svg.size() + 1500));
   out +=
       "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n<meta charset=\"utf-8\">\n"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Feuille d'émargement — ";
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<link rel=\"icon\" href=\"data:,\">\n<title>Feuille d'émargement — ";
   out += html_escape(text_of(event, Field::title));
   out += "</title>\n<style>";
   out += kCss;

@@ -14,7 +14,8 @@
 // Styles are in one inline <style> element whose text is
 // attendance_sheet_css() (so the response's CSP can allow it by hash); the
 // only thing the page fetches is kSheetScriptPath, for its « Imprimer »
-// button (hidden in print). Every value from a record is HTML-escaped.
+// button (hidden in print); its icon is an empty data: URL (no favicon
+// request). Every value from a record is HTML-escaped.
 #pragma once
 
 #include <cstddef>

@@ -19,8 +19,9 @@ using namespace std::string_view_literals;
 
 // A4 portrait with 10 mm margins leaves 277 mm: a page is a fixed-height
 // column (header 42 mm, table header 7 mm, 25 lines of 8 mm, totals and
-// footer: about 265 mm), so 25 lines always fit one page and never more. Names wrap on
-// two lines at most; a longer one is cut rather than pushing a line over.
+// footer: about 265 mm), so 25 lines always fit one page and never more.
+// Names wrap on two lines at most (2 x 1.15 x 9.5 pt < 8 mm); a longer one
+// is cut rather than pushing a line over.
 constexpr std::string_view kCss = R"css(
 @page { size: A4 portrait; margin: 10mm; }
 * { box-sizing: border-box; }
@@ -46,8 +47,9 @@ table.sheet { width: 100%; border-collapse: collapse; table-layout: fixed; }
 table.sheet th, table.sheet td { border: .3mm solid #333; padding: 0 1.5mm; text-align: left; vertical-align: middle; }
 table.sheet thead tr { height: 7mm; background: #eee; }
 table.sheet tbody tr { height: 8mm; break-inside: avoid; page-break-inside: avoid; }
-table.sheet .c { display: block; max-height: 2.4em; line-height: 1.2; overflow: hidden; overflow-wrap: anywhere; }
-.col-n { width: 10mm; } .col-last { width: 44mm; } .col-first { width: 36mm; } .col-role { width: 30mm; }
+table.sheet tbody td { font-size: 9.5pt; }
+table.sheet .c { display: block; max-height: 2.3em; line-height: 1.15; overflow: hidden; overflow-wrap: anywhere; }
+.col-n { width: 10mm; } .col-last { width: 50mm; } .col-first { width: 34mm; } .col-role { width: 30mm; }
 .col-present { width: 19mm; }
 td.num { text-align: right; }
 td.empty { text-align: center; font-style: italic; }

@@ -23,8 +23,10 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 const SCREENS = path.join(process.env.TERRIL_ARTIFACTS || path.join(REPO, 'artifacts'), 'screens');
 const CENTRE = 'valenciennes-beaujardin';
 const T = { timeout: 120000 };
-// Last names whose order needs accents and case folded: « École » before « Lefèvre ».
-const LAST = ['Lefèvre', 'école', 'Dupont', 'ÉTIENNE', 'Martin', 'lefebvre', 'Öztürk', 'Bénard', 'Caron', 'Zidane'];
+// Last names whose order needs accents and case folded (« École » before
+// « Lefèvre »), and one long enough to wrap on two lines in its cell.
+const LAST = ['Lefèvre', 'école', 'Dupont', 'ÉTIENNE', 'Martin', 'lefebvre', 'Öztürk', 'Bénard', 'Caron',
+  'Abdelkader-de-la-Fontaine-Saint-Amand-les-Eaux-et-Marchiennes'];
 
 let root;
 let hub;
@@ -69,6 +71,7 @@ async function checkSheet(sheet, errors, people) {
   const key = (s) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
   const sorted = [...names].sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0));
   assert.deepEqual(names.map(key), sorted.map(key), 'sorted by last name, accents and case ignored');
+  assert.ok(names.includes('ÉTIENNE') && names.includes('école'), names.join(', '));
   assert.equal(await sheet.locator('.total-registered').textContent(), String(people));
   // The inline <style> passed the CSP: the table is styled.
   assert.equal(await sheet.locator('table.sheet').first().evaluate((t) => getComputedStyle(t).borderCollapse), 'collapse');
@@ -77,6 +80,14 @@ async function checkSheet(sheet, errors, people) {
   assert.equal((await button.textContent()).trim(), 'Imprimer');
   await sheet.emulateMedia({ media: 'print' });
   assert.ok(await button.isHidden(), 'the button is not printed');
+  // In print, each page's content fits its fixed A4 height: no line hidden
+  // or pushed under the footer.
+  const overflows = await sheet.evaluate(() => [...document.querySelectorAll('section.sheet-page')].map((s) => {
+    const rows = s.querySelectorAll('tbody tr');
+    const last = rows[rows.length - 1].getBoundingClientRect();
+    return { overflow: s.scrollHeight > s.clientHeight + 1, under: last.bottom > s.querySelector('.sheet-foot').getBoundingClientRect().top + 1 };
+  }));
+  assert.deepEqual(overflows, Array(pages).fill({ overflow: false, under: false }));
   await sheet.emulateMedia({ media: 'screen' });
   assert.deepEqual(errors, [], 'no console error (CSP included)');
 }

@@ -12,6 +12,7 @@
 
 #include "common/core/brand.h"
 #include "common/core/ids.h"
+#include "common/net/attendance_sheet.h"
 #include "common/net/json_codec.h"
 #include "common/store/store.h"
 #include "common/store/hub_registry.h"
@@ -273,6 +274,16 @@ HttpResponse AdminApi::erase(const std::string& id, const HttpRequest& req) {
                                   "tous les postes qui en ont une copie.");
   if (p.answer) return std::move(*p.answer);
   return write_and_render(req, p.write, "registration.erase", 200);
+}
+
+// The hub holds every registration of every event. The sheet shows names,
+// so it is audited like a registrations export.
+HttpResponse AdminApi::attendance_sheet(const std::string& event_id, const HttpRequest& req) {
+  HttpResponse res = attendance_sheet_response(store_, event_id, kWho, std::nullopt);
+  if (res.status == 200)
+    if (Status s = registry_.log_admin(who(req), "attendance-sheet", "event " + event_id, now()); !s)
+      spdlog::warn("admin: audit log: {}", s.message());
+  return res;
 }
 
 // --- Reports, export and audit -----------------------------------------------

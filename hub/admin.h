@@ -32,6 +32,8 @@
 //     DELETE /{id}                        -> 200 record (tombstone); a centre served by a
 //                                            pending or active node: 409
 //   POST /api/v1/registrations/{id}/erase {"confirm": true} -> 200 {"id","erased":true}
+//   GET  /api/v1/events/{id}/attendance-sheet  the event's printable sheet (HTML, names of
+//                                            every registration: written to the admin log)
 //   GET  /api/v1/nodes                    -> {"items": [node...], "next": null, "hub_seq"}
 //   POST /api/v1/nodes {node_id, centre_id} -> 201 {node_id, centre_id, code, expires_at,
 //                                            hub_url, hub_fingerprint, command, command_qr_svg}
@@ -140,6 +142,7 @@ class AdminApi : private ApiHandlers {
   HttpResponse update(const EntitySpec& es, const std::string& id, const HttpRequest& req) override;
   HttpResponse remove(const EntitySpec& es, const std::string& id, const HttpRequest& req) override;
   HttpResponse erase(const std::string& id, const HttpRequest& req) override;
+  HttpResponse attendance_sheet(const std::string& event_id, const HttpRequest& req) override;
 
   HttpResponse status();
   HttpResponse reports(std::string_view which, const HttpRequest& req);

@@ -9,6 +9,7 @@
 
 #include "common/core/ids.h"
 #include "common/core/routing.h"
+#include "common/net/attendance_sheet.h"
 #include "common/net/json_codec.h"
 #include "common/net/prometheus.h"
 #include "common/version.h"
@@ -325,6 +326,11 @@ HttpResponse NodeApi::erase(const std::string& id, const HttpRequest& req) {
                                   "le hub et sur tous les postes qui en ont une copie.");
   if (p.answer) return std::move(*p.answer);
   return checked_write(p, "", 200);
+}
+
+// Only the host holds every registration of its event.
+HttpResponse NodeApi::attendance_sheet(const std::string& event_id, const HttpRequest&) {
+  return attendance_sheet_response(store_, event_id, kWho, centre());
 }
 
 }  // namespace terril

@@ -25,6 +25,8 @@
 //     PATCH or PUT /{id} (partial)     -> 200 record
 //     DELETE /{id}                     -> 200 record (tombstone)
 //   POST /api/v1/registrations/{id}/erase {"confirm": true} -> 200 {"id","erased":true}
+//   GET  /api/v1/events/{id}/attendance-sheet  the printable sheet (HTML) of an event this
+//                                      node's centre hosts; another centre's: 403 not_host
 // Every other /api path needs a live session cookie (401 unauthenticated).
 // Mutating requests pass the CSRF rules of common/net/auth.h first.
 //
@@ -107,6 +109,7 @@ class NodeApi : private ApiHandlers {
   HttpResponse update(const EntitySpec& es, const std::string& id, const HttpRequest& req) override;
   HttpResponse remove(const EntitySpec& es, const std::string& id, const HttpRequest& req) override;
   HttpResponse erase(const std::string& id, const HttpRequest& req) override;
+  HttpResponse attendance_sheet(const std::string& event_id, const HttpRequest& req) override;
 
   HttpResponse status();
   nlohmann::json web_fingerprint_json() const;  // hooks_.web_fingerprint, null when empty

@@ -298,6 +298,10 @@ HttpResponse route_records(ApiHandlers& api, const std::vector<std::string_view>
     if (m != "POST") return method_not_allowed("POST");
     return api.erase(id, req);
   }
+  if (segs.size() == 3 && es->entity == Entity::event && segs[2] == "attendance-sheet") {
+    if (m != "GET") return method_not_allowed("GET");
+    return api.attendance_sheet(id, req);
+  }
   return not_found();
 }
 

@@ -146,6 +146,9 @@ class ApiHandlers {
   virtual HttpResponse update(const EntitySpec& es, const std::string& id, const HttpRequest& req) = 0;
   virtual HttpResponse remove(const EntitySpec& es, const std::string& id, const HttpRequest& req) = 0;
   virtual HttpResponse erase(const std::string& id, const HttpRequest& req) = 0;
+  // GET /api/v1/events/{id}/attendance-sheet: the printable sheet
+  // (common/net/attendance_sheet.h), with the daemon's rule on who prints it.
+  virtual HttpResponse attendance_sheet(const std::string& event_id, const HttpRequest& req) = 0;
 };
 
 // The answer after a successful write `w`: `ok_status` with the record as
@@ -157,7 +160,8 @@ HttpResponse written_answer(ApiHandlers& api, const LocalWrite& w, int ok_status
 // /metrics; GET|HEAD of the embedded UI (`ui`: /, /index.html, /assets/*);
 // the CSRF rules; /api/v1/login and /logout; 401 without a session; then
 // own_route and /api/v1/{entity}[/{id}[/erase]] (GET of a list or a record
-// answered here: filters of parse_list_query, 404 for an erased record). Never throws: an exception
+// answered here: filters of parse_list_query, 404 for an erased record) and
+// GET /api/v1/events/{id}/attendance-sheet. Never throws: an exception
 // becomes 500 internal (`on_exception`, when set, is told what() first).
 // Every response gets the security headers and, unless set, Cache-Control:
 // no-store. `who` as in status_response.

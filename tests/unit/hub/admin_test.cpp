@@ -929,4 +929,30 @@ TEST_CASE("admin: the audit log is readable and never holds personal data", "[ad
   CHECK(log.body["items"][0]["detail"].get<std::string>().find("last_name") != std::string::npos);
 }
 
+TEST_CASE("admin: the attendance sheet of any centre's event, sorted, audited without names", "[admin][sheet]") {
+  Fixture f;
+  std::string ev = f.node_event("node-denain", kDenain, "Atelier tablette", kNow + kDay, 10);
+  CHECK(f.call("GET", "/api/v1/events/" + ev + "/attendance-sheet").status == 401);
+  f.login();
+  f.node_registration("node-denain", kDenain, ev, "Zoé", "Lefèvre", "habitant", true, kNow - kDay);
+  f.node_registration("node-douchy", kDouchy, ev, "Adam", "ÉCOLE", "benevole", false, kNow - kDay);
+  Reply r = f.call("GET", "/api/v1/events/" + ev + "/attendance-sheet");
+  REQUIRE(r.status == 200);
+  CHECK(r.raw.content_type == "text/html; charset=utf-8");
+  CHECK(r.header("Cache-Control") == "no-store");
+  CHECK(r.header("Content-Security-Policy").find("style-src 'sha256-") != std::string::npos);
+  const std::string& html = r.raw.body;
+  CHECK(html.find("ÉCOLE") < html.find("Lefèvre"));
+  CHECK(html.find("Bénévole") != std::string::npos);
+  CHECK(html.find("total-registered\">2<") != std::string::npos);
+  CHECK(html.find("total-present\">1<") != std::string::npos);
+  CHECK(f.call("GET", "/api/v1/events/0e000000-0000-4000-8000-00000000dead/attendance-sheet").status == 404);
+
+  Reply log = f.call("GET", "/api/v1/admin-log?limit=1");
+  REQUIRE(log.status == 200);
+  CHECK(log.body["items"][0]["action"] == "attendance-sheet");
+  CHECK(log.body["items"][0]["detail"] == "event " + ev);
+  CHECK(log.raw.body.find("Lefèvre") == std::string::npos);
+}
+
 }  // namespace terril

@@ -947,5 +947,52 @@ TEST_CASE("hostile: a full disk answers 507 in French, corrupts nothing, and wri
   CHECK(f.store->integrity_check());
 }
 
+TEST_CASE("the attendance sheet: the host's printable page; another centre's event 403, unknown 404", "[api][sheet]") {
+  Fixture f;
+  CHECK(f.call("GET", "/api/v1/events/" + denain_event_id() + "/attendance-sheet").status == 401);
+  f.login();
+  json ev = f.create("events", f.event_body("Atelier <numérique> & co"));
+  const std::string sheet = "/api/v1/events/" + ev["id"].get<std::string>() + "/attendance-sheet";
+  f.create("registrations", f.registration_body(ev["id"], "Zoé", "Lefèvre"));
+  f.create("registrations", f.registration_body(ev["id"], "Adam", "lefevre"));
+  json gone = f.create("registrations", f.registration_body(ev["id"], "Supprimé", "Dupont"));
+  REQUIRE(f.call("DELETE", "/api/v1/registrations/" + gone["id"].get<std::string>()).status == 200);
+
+  Reply r = f.call("GET", sheet);
+  REQUIRE(r.status == 200);
+  CHECK(r.raw.content_type == "text/html; charset=utf-8");
+  CHECK(r.header("Cache-Control") == "no-store");
+  const std::string csp = r.header("Content-Security-Policy");
+  CHECK(csp.find("default-src 'none'") != std::string::npos);
+  CHECK(csp.find("style-src 'sha256-") != std::string::npos);
+  CHECK(csp.find("script-src 'self'") != std::string::npos);
+  CHECK(csp.find("frame-ancestors 'none'") != std::string::npos);
+  CHECK(r.header("X-Content-Type-Options") == "nosniff");
+  CHECK(r.header("Referrer-Policy") == "no-referrer");
+  const std::string& html = r.raw.body;
+  CHECK(html.find("Atelier &lt;numérique&gt; &amp; co") != std::string::npos);
+  CHECK(html.find("Centre social de Lens") != std::string::npos);
+  CHECK(html.find("<svg") != std::string::npos);  // the emblem inlined
+  CHECK(html.find("Drapeau de l&#39;Union européenne") == std::string::npos);
+  CHECK(html.find("Drapeau de l'Union européenne") != std::string::npos);
+  CHECK(html.find("lefevre") < html.find("Lefèvre"));
+  CHECK(html.find("Dupont") == std::string::npos);
+  CHECK(html.find("total-registered\">2<") != std::string::npos);
+  CHECK(f.call("GET", "/assets/sheet.js").status == 200);
+
+  f.from_hub(Entity::event, denain_event_id(), "denain",
+             {{Field::title, Value{std::string("Temps fort de Denain")}},
+              {Field::kind, Value{std::string("temps-fort")}},
+              {Field::starts_at, Value{kNow + 3 * kDay}}},
+             "node-denain");
+  Reply other = f.call("GET", "/api/v1/events/" + denain_event_id() + "/attendance-sheet");
+  CHECK(other.status == 403);
+  CHECK(other.body["code"] == "not_host");
+  CHECK(other.body["message"].get<std::string>().find("Seul le centre organisateur") != std::string::npos);
+  CHECK(f.call("GET", "/api/v1/events/0e000000-0000-4000-8000-00000000dead/attendance-sheet").status == 404);
+  CHECK(f.call("POST", sheet, json::object()).status == 405);
+  CHECK(f.call("GET", "/api/v1/registrations/x/attendance-sheet").status == 404);
+}
+
 }  // namespace
 }  // namespace terril

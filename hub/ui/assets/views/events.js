@@ -1,6 +1,6 @@
 // The hub dashboard's Événements views: the list (#/evenements) with
-// filters and counts, and the form of a new event sent to every box
-// (#/evenement/nouveau).
+// filters, counts and each event's attendance sheet (a new tab), and the
+// form of a new event sent to every box (#/evenement/nouveau).
 import { announce, api, capacityValue, clearErrors, dateShort, field, formEnd, h, KINDS, label, listAll, localToIso, navigate, nf, plural, select, showErrors, valueOrNull } from '../base.js';
 import { centreName, centreOptions, exportLink, hubMount, state } from '../hub.js';
 
@@ -43,7 +43,8 @@ export async function viewEvents(params) {
           h('th', { scope: 'col', text: 'Date' }),
           h('th', { scope: 'col', class: 'num', text: 'Inscrits' }),
           h('th', { scope: 'col', class: 'num', text: 'Présents' }),
-          h('th', { scope: 'col', class: 'num', text: 'Places' }))),
+          h('th', { scope: 'col', class: 'num', text: 'Places' }),
+          h('th', { scope: 'col', class: 'no-print', text: 'Émargement' }))),
         tbody)));
   let events;
   try { events = await listAll('/api/v1/events' + (query.toString() ? '?' + query.toString() : '')); } catch (e) { announce(e.message, 'err'); return; }
@@ -54,7 +55,7 @@ export async function viewEvents(params) {
     if (ua !== ub) return ua ? -1 : 1;
     return ua ? new Date(a.starts_at) - new Date(b.starts_at) : new Date(b.starts_at) - new Date(a.starts_at);
   });
-  if (!events.length) tbody.append(h('tr', {}, h('td', { colspan: 6, class: 'empty', text: 'Aucun événement.' })));
+  if (!events.length) tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'empty', text: 'Aucun événement.' })));
   for (const e of events) {
     tbody.append(h('tr', { 'data-testid': 'event-row', 'data-id': e.id },
       h('th', { scope: 'row' }, e.kind === 'temps-fort' ? h('span', { class: 'badge highlight', text: 'Temps fort' }) : null, ' ',
@@ -63,7 +64,11 @@ export async function viewEvents(params) {
       h('td', { text: dateShort(e.starts_at) + (upcoming(e) ? '' : ' (passé)') }),
       h('td', { class: 'num', 'data-testid': 'event-registered', text: nf.format(e.registered || 0) }),
       h('td', { class: 'num', 'data-testid': 'event-attended', text: nf.format(e.attended || 0) }),
-      h('td', { class: 'num', 'data-testid': 'event-capacity', text: capacityText(e) })));
+      h('td', { class: 'num', 'data-testid': 'event-capacity', text: capacityText(e) }),
+      h('td', { class: 'no-print' }, h('a', {
+        class: 'button secondary', href: '/api/v1/events/' + encodeURIComponent(e.id) + '/attendance-sheet',
+        target: '_blank', rel: 'noopener', 'data-testid': 'event-sheet', text: 'Imprimer la feuille d\'émargement',
+      }))));
   }
 }
 

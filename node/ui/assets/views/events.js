@@ -1,5 +1,6 @@
 // The reception pages' Événements views: the list of events (#/evenements,
-// past ones on request) and the event form (#/evenement/nouveau,
+// past ones on request; the host's events link to their attendance sheet,
+// opened in a new tab) and the event form (#/evenement/nouveau,
 // #/evenement/<id>).
 import { announce, api, capacityValue, clearErrors, dateLong, field, formEnd, h, isoToLocal, KINDS, label, listAll, localToIso, select, showErrors, valueOrNull } from '../base.js';
 import { capacityText, centreName, eventSort, isOwn, nodeMount } from '../node.js';
@@ -36,7 +37,12 @@ export async function viewEvents(params) {
       h('div', { class: 'actions' },
         h('a', { class: 'button', href: '#/inscription?evenement=' + encodeURIComponent(e.id), 'data-testid': 'event-register', text: 'Inscrire une personne' }),
         h('a', { class: 'button secondary', href: '#/inscriptions?evenement=' + encodeURIComponent(e.id), text: 'Voir les inscriptions' }),
-        own ? h('a', { class: 'button secondary', href: '#/evenement/' + encodeURIComponent(e.id), text: 'Modifier' }) : null)));
+        own ? h('a', { class: 'button secondary', href: '#/evenement/' + encodeURIComponent(e.id), text: 'Modifier' }) : null,
+        // Only the host knows every registration of its event (others' sheet: 403).
+        own ? h('a', {
+          class: 'button secondary', href: '/api/v1/events/' + encodeURIComponent(e.id) + '/attendance-sheet',
+          target: '_blank', rel: 'noopener', 'data-testid': 'event-sheet', text: 'Imprimer la feuille d\'émargement',
+        }) : null)));
   }
 }
 

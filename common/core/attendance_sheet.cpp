@@ -2,9 +2,12 @@
 // dates and labels, chunks of kSheetRowsPerPage lines. Pure.
 #include "common/core/attendance_sheet.h"
 
+#include "common/core/people.h"
+
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <map>
 #include <cstdio>
 #include <tuple>
 #include <vector>
@@ -70,13 +73,6 @@ constexpr std::array kMonths = {"janvier"sv, "février"sv, "mars"sv,      "avril
                                 "juillet"sv, "août"sv,    "septembre"sv, "octobre"sv, "novembre"sv, "décembre"sv};
 constexpr std::array kWeekdays = {"dimanche"sv, "lundi"sv,    "mardi"sv, "mercredi"sv,
                                   "jeudi"sv,    "vendredi"sv, "samedi"sv};
-
-// ASCII folding of the Latin-1 letters U+00C0..U+00FF (UTF-8 C3 80..C3 BF),
-// upper and lower case alike: index = second byte & 0x1f ("" = kept as is:
-// × ÷ Þ þ; ÿ, whose index is ß's, is folded apart).
-constexpr std::array<std::string_view, 32> kLatin1Fold = {
-    "a"sv, "a"sv, "a"sv, "a"sv, "a"sv, "a"sv, "ae"sv, "c"sv, "e"sv, "e"sv, "e"sv, "e"sv, "i"sv, "i"sv, "i"sv, "i"sv,
-    "d"sv, "n"sv, "o"sv, "o"sv, "o"sv, "o"sv, "o"sv,  ""sv,  "o"sv, "u"sv, "u"sv, "u"sv, "u"sv, "y"sv, ""sv,  "ss"sv};
 
 struct Civil {
   int year;
@@ -183,38 +179,11 @@ std::string html_escape(std::string_view s) {
   return out;
 }
 
-std::string sheet_sort_key(std::string_view name) {
-  std::string out;
-  out.reserve(name.size());
-  for (size_t i = 0; i < name.size(); ++i) {
-    const auto b = static_cast<unsigned char>(name[i]);
-    const auto next = i + 1 < name.size() ? static_cast<unsigned char>(name[i + 1]) : 0;
-    if (b < 0x80) {
-      out += static_cast<char>(b >= 'A' && b <= 'Z' ? b - 'A' + 'a' : b);
-    } else if (b == 0xC3 && next == 0xBF) {  // ÿ (its index is ß's)
-      out += 'y';
-      ++i;
-    } else if (b == 0xC3 && next >= 0x80 && next <= 0xBE && !kLatin1Fold[next & 0x1f].empty()) {
-      out += kLatin1Fold[next & 0x1f];
-      ++i;
-    } else if (b == 0xC5 && (next == 0x92 || next == 0x93)) {  // Œ œ
-      out += "oe";
-      ++i;
-    } else if (b == 0xC5 && next == 0xB8) {  // Ÿ
-      out += 'y';
-      ++i;
-    } else {
-      out += static_cast<char>(b);
-    }
-  }
-  return out;
-}
-
 bool sheet_before(const Record& a, const Record& b) {
   const std::string al = text_of(a, Field::last_name), bl = text_of(b, Field::last_name);
   const std::string af = text_of(a, Field::first_name), bf = text_of(b, Field::first_name);
-  return std::forward_as_tuple(sheet_sort_key(al), sheet_sort_key(af), al, af, a.id) <
-         std::forward_as_tuple(sheet_sort_key(bl), sheet_sort_key(bf), bl, bf, b.id);
+  return std::forward_as_tuple(fold_text(al), fold_text(af), al, af, a.id) <
+         std::forward_as_tuple(fold_text(bl), fold_text(bf), bl, bf, b.id);
 }
 
 std::string format_fr_event_time(int64_t starts_ms, int64_t ends_ms) {
@@ -251,9 +220,18 @@ std::string_view kind_label_fr(std::string_view kind) {
 
 std::string render_attendance_sheet(const Record& event, std::string_view host_name,
                                     std::span<const Record> registrations, std::string_view emblem_svg) {
+  // One line per person: a person registered twice (the same person_id)
+  // signs once, present if either registration says so.
   std::vector<const Record*> lines;
-  for (const auto& r : registrations)
-    if (!r.deleted()) lines.push_back(&r);
+  std::map<std::string, size_t> line_of;  // person -> index in lines
+  for (const auto& r : registrations) {
+    if (r.deleted()) continue;
+    auto [it, fresh] = line_of.emplace(person_of(r), lines.size());
+    if (fresh)
+      lines.push_back(&r);
+    else if (r.flag(Field::attended) && !lines[it->second]->flag(Field::attended))
+      lines[it->second] = &r;
+  }
   std::sort(lines.begin(), lines.end(), [](const Record* a, const Record* b) { return sheet_before(*a, *b); });
   const size_t present = static_cast<size_t>(
       std::count_if(lines.begin(), lines.end(), [](const Record* r) { return r->flag(Field::attended); }));

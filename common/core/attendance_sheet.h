@@ -48,10 +48,8 @@ std::string_view attendance_sheet_css();
 
 // `s` with & < > " ' replaced by character references.
 std::string html_escape(std::string_view s);
-// A sort key for a name: lower case, French accents and ligatures folded to
-// ASCII (« Lefèvre » -> "lefevre", « Œ » -> "oe"); other bytes kept.
-std::string sheet_sort_key(std::string_view name);
-// The sheet's order: last name, then first name (by sheet_sort_key), then
+// The sheet's order: last name, then first name (folded: people.h
+// fold_text, « Lefèvre » sorts as "lefevre"), then
 // the names as written, then the id (a total order).
 bool sheet_before(const Record& a, const Record& b);
 // « samedi 14 mars 2026, 14 h 00 – 17 h 00 » in Paris time; the end's date

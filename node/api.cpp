@@ -79,6 +79,7 @@ std::optional<HttpResponse> NodeApi::own_route(const std::vector<std::string_vie
     if (req.method != "GET") return method_not_allowed("GET");
     return status();
   }
+  if (segs[0] == "people" && segs.size() <= 3) return people_route(segs, req);
   return std::nullopt;
 }
 

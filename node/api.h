@@ -27,6 +27,14 @@
 //   POST /api/v1/registrations/{id}/erase {"confirm": true} -> 200 {"id","erased":true}
 //   GET  /api/v1/events/{id}/attendance-sheet  the printable sheet (HTML) of an event this
 //                                      node's centre hosts; another centre's: 403 not_host
+//   GET  /api/v1/people?q=TEXT&limit=N   people of this centre whose name or phone match
+//                                      (node/people_api.cpp): {"items": [{"person_id",
+//                                      "first_name", "last_name", "phone", "email", "role",
+//                                      "commune", "qpv", "genre", "registrations": N,
+//                                      "last_event": {"id","title","starts_at"}|null}], "next": null}
+//   GET  /api/v1/people/{person_id}     the person, "registrations" here (newest first,
+//                                      each with its "event"), "attended": N
+//   POST /api/v1/people/{person_id}/erase {"confirm": true} -> {"person_id", "erased": N}
 // Every other /api path needs a live session cookie (401 unauthenticated).
 // Mutating requests pass the CSRF rules of common/net/auth.h first.
 //
@@ -112,6 +120,8 @@ class NodeApi : private ApiHandlers {
   HttpResponse attendance_sheet(const std::string& event_id, const HttpRequest& req) override;
 
   HttpResponse status();
+  // /api/v1/people[/{id}[/erase]] (node/people_api.cpp).
+  HttpResponse people_route(const std::vector<std::string_view>& segs, const HttpRequest& req);
   nlohmann::json web_fingerprint_json() const;  // hooks_.web_fingerprint, null when empty
   int64_t now() const;
   int64_t corrected_now() const;  // wall clock corrected by the hub offset

@@ -99,7 +99,8 @@ Result<json> body_object(const HttpRequest& req) {
 bool allowed_filter(Entity e, std::string_view key) {
   switch (e) {
     case Entity::registration:
-      return key == "centre_id" || key == "event_id" || key == "role" || key == "attended" || key == "agglomeration";
+      return key == "centre_id" || key == "event_id" || key == "role" || key == "attended" || key == "agglomeration" ||
+             key == "person_id" || key == "qpv" || key == "genre";
     case Entity::event:
       return key == "centre_id" || key == "kind";
     case Entity::prototype_note:
@@ -159,6 +160,8 @@ std::optional<HttpResponse> parse_list_query(Entity e, const HttpRequest& req, L
       q.include_deleted = *b;
     } else if (k == "after") {
       q.after = v;
+    } else if (k == "sort") {
+      q.sort = v;  // the store refuses anything but name and date
     } else if (k == "limit") {
       auto n = parse_limit(v, 1000);
       if (!n) return bad_request("out_of_range", k, "« limit » doit être un nombre entre 1 et 1000.");

@@ -119,6 +119,18 @@ std::optional<HttpResponse> consent(const json& body, const RecordPolicy& p, std
   return std::nullopt;
 }
 
+// A new registration without a person is a new person (a UUID made here);
+// qpv and genre default to « inconnu » and « non renseigné ».
+void person_defaults(const RecordPolicy& p, std::vector<FieldValue>& fields) {
+  auto has = [&](Field f) {
+    return std::any_of(fields.begin(), fields.end(), [f](const FieldValue& fv) { return fv.field == f; });
+  };
+  if (!has(Field::person_id))
+    fields.push_back(FieldValue{Field::person_id, uuid_v4(p.random16 ? p.random16() : random_id_bytes())});
+  if (!has(Field::qpv)) fields.push_back(FieldValue{Field::qpv, std::string("inconnu")});
+  if (!has(Field::genre)) fields.push_back(FieldValue{Field::genre, std::string("non-renseigne")});
+}
+
 // A registration's event must be live. Returns a store error's answer.
 std::optional<HttpResponse> check_event(Store& store, const std::vector<FieldValue>& fields, std::string_view who,
                                         std::vector<Status>& errors) {
@@ -200,6 +212,7 @@ PreparedWrite prepare_create(Store& store, const EntitySpec& es, const HttpReque
     if (existing->has_value())
       return answer(error_response(409, "exists", "id", "Une fiche porte déjà cet identifiant."));
   }
+  if (e == Entity::registration) person_defaults(p, fields);  // after the id: random16 gives the id first
   // created_at is set by the store from the write's clock stamp.
   PreparedWrite out;
   out.write.entity = e;

@@ -66,8 +66,10 @@ std::optional<HttpResponse> AdminApi::own_route(const std::vector<std::string_vi
   }
   if (segs[0] == "reports" && segs.size() == 2) {
     if (m != "GET") return method_not_allowed("GET");
+    if (segs[1] == "indicators") return indicators(req);
     return reports(segs[1], req);
   }
+  if (segs[0] == "duplicates" && segs.size() <= 2) return duplicates(segs, req);
   if (segs.size() == 1 && segs[0] == "export") {
     if (m != "GET") return method_not_allowed("GET");
     return export_http(req);

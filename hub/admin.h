@@ -42,7 +42,14 @@
 //   POST /api/v1/nodes/{id}/revoke        -> 200 node (the live link is cut at once)
 //   POST /api/v1/nodes/{id}/replace       -> 200 like POST /nodes, for the replacement box
 //   GET  /api/v1/reports/roles            ?from&to&event_id: registrations by role, per
-//                                            centre, per agglomeration and in total
+//                                            centre, per agglomeration and in total, with
+//                                            "persons": distinct people counted the same way
+//   GET  /api/v1/reports/indicators       ?from&to[&format=csv]: distinct people by role,
+//                                            agglomeration, centre, kind, qpv, genre (hub/people.h)
+//   GET  /api/v1/duplicates               ?status=open|same|different|all&after&limit: the
+//                                            review queue of possible duplicates, side by side
+//   POST /api/v1/duplicates/{id} {"decision": "same"|"different"|"open"} -> 200 {id, status,
+//                                            decided_at, decided_by} (admin log)
 //   GET  /api/v1/reports/attendance       ?centre_id&kind&from&to: per event registered,
 //                                            attended, capacity
 //   GET  /api/v1/reports/prototypes       prototype notes by status per centre
@@ -146,6 +153,9 @@ class AdminApi : private ApiHandlers {
 
   HttpResponse status();
   HttpResponse reports(std::string_view which, const HttpRequest& req);
+  // hub/admin_people.cpp: /duplicates[/{id}] and /reports/indicators.
+  HttpResponse duplicates(const std::vector<std::string_view>& segs, const HttpRequest& req);
+  HttpResponse indicators(const HttpRequest& req);
   HttpResponse export_http(const HttpRequest& req);
   HttpResponse admin_log(const HttpRequest& req);
   // admin_nodes.cpp

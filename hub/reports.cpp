@@ -11,6 +11,7 @@
 #include "common/core/ids.h"
 #include "common/core/model.h"
 #include "common/net/api_support.h"
+#include "hub/people.h"
 
 namespace terril {
 
@@ -103,12 +104,30 @@ Result<json> report_roles(Store& store, const ReportQuery& rq) {
     auto& [counts, sum] = agglo[std::string(a.id)];
     agglo_json.push_back({{"id", a.id}, {"name", a.label}, {"counts", counts}, {"total", sum}});
   }
+  // The same rows in distinct people (hub/people.h): the funders' counting.
+  std::string event_id;
+  for (const auto& [k, v] : base.filters)
+    if (k == "event_id") event_id = v;
+  auto persons = persons_by_role(store, base.from_ms, base.to_ms, event_id);
+  if (!persons) return persons.status();
+  auto persons_of = [&](const char* group, const std::string& id) {
+    const json& g = (*persons)[group];
+    if (g.contains(id)) return g[id];
+    json zero = json::object();
+    for (auto r : kRoles) zero[std::string(r)] = 0;
+    return json{{"counts", zero}, {"total", 0}};
+  };
+  for (auto& c : centres_json) c["persons"] = persons_of("centres", c["centre_id"].get<std::string>());
+  for (auto& a : agglo_json) a["persons"] = persons_of("agglomerations", a["id"].get<std::string>());
   json roles = json::array();
   for (auto r : kRoles) roles.push_back(r);
   return json{{"roles", roles},
               {"centres", centres_json},
               {"agglomerations", agglo_json},
-              {"total", {{"counts", total_counts}, {"total", total}}},
+              {"total",
+               {{"counts", total_counts},
+                {"total", total},
+                {"persons", {{"counts", (*persons)["total"]}, {"total", (*persons)["total_persons"]}}}}},
               {"generated_at", format_iso8601(rq.now_ms)}};
 }
 

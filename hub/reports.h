@@ -3,9 +3,10 @@
 // prototype notes by status per centre. No HTTP here: hub/admin.cpp parses
 // the query string into a ReportQuery and answers the JSON.
 //
-// Every count is an indexed Store::count_by (or one pass of for_each over
-// events), so the work follows the number of centres and events, never a
-// scan of every registration. Thread rules: the Store's (one thread).
+// Registration counts are indexed Store::count_by (or one pass of for_each
+// over events); the counts in distinct people are one pass over the
+// registrations' typed columns (Store::person_facts). Thread rules: the
+// Store's (one thread).
 #pragma once
 
 #include <cstdint>
@@ -32,9 +33,11 @@ struct ReportQuery {
 };
 
 // {"roles", "centres": [{centre_id, name, agglomeration, counts{role: n},
-// total}], "agglomerations": [{id, name, counts, total}], "total": {counts,
-// total}, "generated_at"}. Filters: from, to (creation date), event_id. A
-// deleted or unknown centre with registrations still gets its row.
+// total, persons}], "agglomerations": [{id, name, counts, total, persons}],
+// "total": {counts, total, persons}, "generated_at"}, where each "persons"
+// is {counts{role: n}, total} in distinct people (hub/people.h
+// persons_by_role). Filters: from, to (creation date), event_id. A deleted
+// or unknown centre with registrations still gets its row.
 Result<nlohmann::json> report_roles(Store& store, const ReportQuery& q);
 
 // {"items": [{event_id, title, centre_id, centre_name, kind, starts_at,

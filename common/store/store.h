@@ -187,6 +187,7 @@ struct PersonFact {
   std::string event_id;
   bool attended = false;
   int64_t when_ms = 0;  // its event's start, else its creation
+  int64_t created_at = 0;
   int64_t updated_at = 0;
 };
 

@@ -449,6 +449,7 @@ Status Store::person_facts(int64_t from_ms, int64_t to_ms, const std::function<v
     f.qpv.assign(q.text(4));
     f.genre.assign(q.text(5));
     f.attended = q.i64(6) != 0;
+    f.created_at = q.i64(7);
     f.updated_at = q.i64(8);
     f.kind = ev != events.end() ? ev->second.kind : std::string();
     auto a = agglo.find(f.centre_id);

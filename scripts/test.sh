@@ -113,7 +113,7 @@ if has main; then
   # and browser tests, the systemd unit check and the technician's tests
   # (packages are made from this build).
   exclude='^$'
-  if has asan; then exclude='^(integration_(sync|heal|backup|passwords|hub_api|node_https|systemd_notify|chaos|crash_loop)|hostile_peers)$'; fi
+  if has asan; then exclude='^(integration_(sync|heal|backup|passwords|hub_api|node_https|systemd_notify|chaos|crash_loop|people|attendance_sheet)|hostile_peers)$'; fi
   begin ctest "ctest on the Release build: unit, tooling, browser, technician (the rest runs under ASan)"
   ctest --test-dir "$BUILD" --output-on-failure -j "$jobs" --timeout 900 -E "$exclude"
 fi

@@ -2,6 +2,7 @@
 // as the dashboard shows it (hub/people.h).
 #include "hub/people.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -37,10 +38,22 @@ struct Said {
 
 using PersonSet = std::unordered_set<std::string>;
 
+size_t distinct(std::vector<uint32_t> v) {
+  std::sort(v.begin(), v.end());
+  return static_cast<size_t>(std::unique(v.begin(), v.end()) - v.begin());
+}
+
 json counts_of(const std::map<std::string, PersonSet>& m, std::span<const std::string_view> allowed) {
   json out = json::object();
   for (auto v : allowed) out[std::string(v)] = 0;
   for (const auto& [k, people] : m) out[k.empty() ? "inconnu" : k] = people.size();
+  return out;
+}
+
+json counts_of(const std::map<std::string, std::vector<uint32_t>>& m, std::span<const std::string_view> allowed) {
+  json out = json::object();
+  for (auto v : allowed) out[std::string(v)] = 0;
+  for (const auto& [k, people] : m) out[k.empty() ? "inconnu" : k] = distinct(people);
   return out;
 }
 
@@ -77,35 +90,39 @@ Result<json> report_indicators(Store& store, const ReportQuery& rq) {
   if (!aliases) return aliases.status();
   auto cs = live_centres(store);
   if (!cs) return cs.status();
-  PersonSet persons, attended_persons;
+  // Persons as small numbers (aliases applied), and per dimension value the
+  // numbers seen: sorted and made unique once at the end.
+  std::unordered_map<std::string, uint32_t> number;
+  std::vector<std::pair<Said, Said>> said;  // by person number: qpv, genre
+  using Seen = std::map<std::string, std::vector<uint32_t>>;
+  Seen role, agglo, centre, kind;
+  std::vector<uint32_t> attended_persons;
   uint64_t registrations = 0, attended_regs = 0;
-  std::map<std::string, PersonSet> role, agglo, centre, kind;
-  std::unordered_map<std::string, std::pair<Said, Said>> said;  // person -> qpv, genre
   Status s = store.person_facts(rq.filter.from_ms, rq.filter.to_ms, [&](const PersonFact& f) {
-    const std::string& p = aliases->canonical(f.person);
+    auto [it, fresh] = number.try_emplace(aliases->canonical(f.person), static_cast<uint32_t>(number.size()));
+    const uint32_t p = it->second;
+    if (fresh) said.emplace_back();
     ++registrations;
-    persons.insert(p);
-    role[f.role].insert(p);
-    agglo[f.agglomeration].insert(p);
-    centre[f.centre_id].insert(p);
-    kind[f.kind].insert(p);
+    role[f.role].push_back(p);
+    agglo[f.agglomeration].push_back(p);
+    centre[f.centre_id].push_back(p);
+    kind[f.kind].push_back(p);
     if (f.attended) {
       ++attended_regs;
-      attended_persons.insert(p);
+      attended_persons.push_back(p);
     }
-    auto& [q, g] = said[p];
-    q.offer(f.qpv, f.updated_at, "inconnu");
-    g.offer(f.genre, f.updated_at, "non-renseigne");
+    said[p].first.offer(f.qpv, f.updated_at, "inconnu");
+    said[p].second.offer(f.genre, f.updated_at, "non-renseigne");
   });
   if (!s) return s;
-  std::map<std::string, PersonSet> qpv, genre;
-  for (const auto& [p, qg] : said) {
-    qpv[qg.first.value].insert(p);
-    genre[qg.second.value].insert(p);
+  Seen qpv, genre;
+  for (uint32_t p = 0; p < said.size(); ++p) {
+    qpv[said[p].first.value].push_back(p);
+    genre[said[p].second.value].push_back(p);
   }
   std::vector<std::string_view> centre_ids;
   for (const auto& c : *cs) centre_ids.push_back(c.id);
-  return json{{"persons", persons.size()},
+  return json{{"persons", number.size()},
               {"registrations", registrations},
               {"by",
                {{"role", counts_of(role, kRoles)},
@@ -114,7 +131,7 @@ Result<json> report_indicators(Store& store, const ReportQuery& rq) {
                 {"kind", counts_of(kind, kEventKinds)},
                 {"qpv", counts_of(qpv, kQpvValues)},
                 {"genre", counts_of(genre, kGenres)}}},
-              {"attended", {{"persons", attended_persons.size()}, {"registrations", attended_regs}}},
+              {"attended", {{"persons", distinct(std::move(attended_persons))}, {"registrations", attended_regs}}},
               {"from", time_or_null(rq.filter.from_ms)},
               {"to", time_or_null(rq.filter.to_ms)},
               {"generated_at", format_iso8601(rq.now_ms)}};

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <unordered_map>
 
 namespace terril {
 namespace {
@@ -290,28 +291,31 @@ std::vector<DuplicateRule> parse_rules(std::string_view text) {
 // --- Aliases -----------------------------------------------------------------
 
 PersonAliases::PersonAliases(const std::vector<std::pair<std::string, std::string>>& same_links) {
-  std::map<std::string, std::string> parent;
-  auto find = [&](const std::string& x) -> std::string {
-    std::string root = x;
-    while (parent.at(root) != root) root = parent.at(root);
-    for (std::string cur = x; cur != root;) {  // path compression
-      std::string next = parent.at(cur);
-      parent[cur] = root;
-      cur = next;
+  // Union-find over small numbers; views into same_links, which outlives this.
+  std::unordered_map<std::string_view, uint32_t> number;
+  std::vector<std::string_view> names;
+  std::vector<uint32_t> parent;
+  auto of = [&](const std::string& s) {
+    auto [it, fresh] = number.try_emplace(s, static_cast<uint32_t>(names.size()));
+    if (fresh) {
+      names.push_back(s);
+      parent.push_back(it->second);
     }
-    return root;
+    return it->second;
+  };
+  auto find = [&](uint32_t x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];  // path halving
+    return x;
   };
   for (const auto& [a, b] : same_links) {
-    parent.emplace(a, a);
-    parent.emplace(b, b);
+    uint32_t ra = find(of(a)), rb = find(of(b));
+    if (ra == rb) continue;
+    // The root is the smallest id of its class: a root only ever gives way to a smaller one.
+    if (names[rb] < names[ra]) std::swap(ra, rb);
+    parent[rb] = ra;
   }
-  for (const auto& [a, b] : same_links) {
-    std::string ra = find(a), rb = find(b);
-    if (ra != rb) parent[std::max(ra, rb)] = std::min(ra, rb);
-  }
-  // Roots are the smallest id of their class: a root is only ever replaced
-  // by a smaller one.
-  for (const auto& entry : parent) canon_[entry.first] = find(entry.first);
+  canon_.reserve(names.size());
+  for (uint32_t i = 0; i < names.size(); ++i) canon_.emplace(std::string(names[i]), std::string(names[find(i)]));
 }
 
 const std::string& PersonAliases::canonical(const std::string& person) const {

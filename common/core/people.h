@@ -9,6 +9,7 @@
 #pragma once
 
 #include <map>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -103,7 +104,7 @@ class PersonAliases {
   size_t size() const { return canon_.size(); }
 
  private:
-  std::map<std::string, std::string> canon_;
+  std::unordered_map<std::string, std::string> canon_;
 };
 
 }  // namespace terril

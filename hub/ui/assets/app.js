@@ -2,15 +2,18 @@
 // framework, nothing loaded from elsewhere (CSP default-src 'self').
 //
 // One page; views are chosen by the URL hash (#/centres, #/inscriptions,
-// #/evenements, #/evenement/nouveau, #/prototypes, #/rapports, #/journal)
-// and rendered into <main> from the JSON API (/api/v1/...) by the modules
-// of views/. Here: the hub summary line (polled
-// every 10 s), the router and the start. The shared base (login, session,
+// #/evenements, #/evenement/nouveau, #/prototypes, #/doublons, #/rapports,
+// #/indicateurs, #/journal) and rendered into <main> from the JSON API
+// (/api/v1/...) by the modules of views/. Here: the hub summary line and
+// the menu's count of possible duplicates (polled every 10 s), the router
+// and the start. The shared base (login, session,
 // forms, dates) is /assets/base.js; charts are inline SVG (charts.js).
 import { api, nf, plural, session, startApp } from './base.js';
-import { loadCentres, state } from './hub.js';
+import { loadCentres, refreshDuplicateBadge, state } from './hub.js';
 import { refreshCentres, viewCentres } from './views/centres.js';
+import { viewDuplicates } from './views/duplicates.js';
 import { viewEventForm, viewEvents } from './views/events.js';
+import { viewIndicators } from './views/indicators.js';
 import { viewLog } from './views/log.js';
 import { viewPrototypes } from './views/prototypes.js';
 import { viewRegistrations } from './views/registrations.js';
@@ -25,6 +28,7 @@ async function poll() {
     box.textContent = plural(s.connected_nodes, 'boîtier connecté', 'boîtiers connectés') + ' sur ' +
       plural(s.nodes.active, 'installé', 'installés') + ' — ' + nf.format(s.hub_seq) + ' modifications au hub — version ' + s.version;
     if (state.view === 'centres') refreshCentres();
+    refreshDuplicateBadge();
   } catch (e) {
     if (e.status === 401) return;
     box.hidden = false;
@@ -38,7 +42,9 @@ function route(parts, params) {
     case 'evenements': return viewEvents(params);
     case 'evenement': return viewEventForm();
     case 'prototypes': return viewPrototypes(params);
+    case 'doublons': return viewDuplicates(params);
     case 'rapports': return viewReports();
+    case 'indicateurs': return viewIndicators(params);
     case 'journal': return viewLog();
     default: return viewCentres();
   }

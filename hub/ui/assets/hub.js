@@ -1,8 +1,9 @@
 // What the hub dashboard's views share (hub/ui/assets/views/*.js): the hub's
 // vocabularies and chart colours, the dashboard's state (the live centres,
-// the view shown), centre names, export links and the view mount with the
-// hub's menu highlighting. Generic helpers are in /assets/base.js.
-import { ROLES as ROLES_ONE, h, listAll, mount } from './base.js';
+// the view shown), centre names, export links, the menu's count of possible
+// duplicates and the view mount with the hub's menu highlighting. Generic
+// helpers are in /assets/base.js.
+import { ROLES as ROLES_ONE, api, h, listAll, mount } from './base.js';
 
 export const ROLES = [
   ['habitant', 'Habitants'],
@@ -20,6 +21,12 @@ export const AGGLOS = [
   ['porte-du-hainaut', 'Porte du Hainaut'],
   ['lens-lievin', 'Lens-Liévin'],
 ];
+
+// A registration's qpv and genre (docs/design.md "Data"), as the hub's
+// indicators CSV words them (hub/people.cpp).
+export const QPV = [['oui', 'Habite un QPV'], ['non', 'N\'habite pas un QPV'], ['inconnu', 'QPV : inconnu']];
+export const QPV_ONE = { oui: 'Oui', non: 'Non', inconnu: 'Inconnu' };
+export const GENRES = [['femme', 'Femme'], ['homme', 'Homme'], ['autre', 'Autre'], ['non-renseigne', 'Non renseigné']];
 
 export const state = {
   centres: [],          // live centres, by name
@@ -52,4 +59,20 @@ export function hubMount(title, ...content) {
     (nav === 'evenements' && location.hash.startsWith('#/evenement/')) ||
     (nav === 'centres' && (location.hash === '' || location.hash === '#/'));
   return mount(title, isCurrent, ...content);
+}
+
+// The menu's badge: how many possible duplicates wait for an answer
+// ("200+" beyond one page). Errors leave the badge as it was.
+export async function refreshDuplicateBadge() {
+  const badge = document.getElementById('dup-badge');
+  if (!badge) return;
+  try {
+    const page = await api('GET', '/api/v1/duplicates?status=open&limit=200');
+    const n = page.items.length;
+    badge.textContent = n + (page.next ? '+' : '');
+    badge.hidden = n === 0;
+    badge.dataset.count = String(n);
+    const link = badge.closest('a');
+    if (link) link.setAttribute('aria-label', 'Doublons possibles' + (n ? ' : ' + badge.textContent + ' à examiner' : ''));
+  } catch (e) { /* shown again at the next poll */ }
 }

@@ -1,7 +1,8 @@
 // The hub dashboard's Inscriptions view (#/inscriptions): every centre's
-// registrations, filtered, with presence, CSV/JSON export and erasure.
+// registrations, filtered, with where the person lives (commune, QPV), their
+// genre, presence, CSV/JSON export and erasure.
 import { announce, api, confirmDialog, dateShort, dayOnly, field, h, label, listAll, navigate, personName, plural, select } from '../base.js';
-import { AGGLOS, centreName, centreOptions, exportLink, hubMount, ROLE_ONE, ROLES, state } from '../hub.js';
+import { AGGLOS, centreName, centreOptions, exportLink, GENRES, hubMount, QPV_ONE, ROLE_ONE, ROLES, state } from '../hub.js';
 
 export async function viewRegistrations(params) {
   state.view = 'inscriptions';
@@ -53,6 +54,9 @@ export async function viewRegistrations(params) {
         h('thead', {}, h('tr', {},
           h('th', { scope: 'col', text: 'Personne' }),
           h('th', { scope: 'col', text: 'Rôle' }),
+          h('th', { scope: 'col', text: 'Commune' }),
+          h('th', { scope: 'col' }, h('abbr', { title: 'Habite un quartier prioritaire de la politique de la ville', text: 'QPV' })),
+          h('th', { scope: 'col', text: 'Genre' }),
           h('th', { scope: 'col', text: 'Centre' }),
           h('th', { scope: 'col', text: 'Événement' }),
           h('th', { scope: 'col', text: 'Inscrit·e le' }),
@@ -75,6 +79,9 @@ export async function viewRegistrations(params) {
     const tr = h('tr', { 'data-testid': 'reg-row', 'data-id': r.id },
       h('td', { 'data-testid': 'reg-name' }, personName(r), h('span', { class: 'sub', text: [r.phone, r.email].filter(Boolean).join(' — ') })),
       h('td', { 'data-testid': 'reg-role', text: ROLE_ONE[r.role] || r.role || '' }),
+      h('td', { 'data-testid': 'reg-commune', text: r.commune || '' }),
+      h('td', { 'data-testid': 'reg-qpv', 'data-value': r.qpv || 'inconnu', text: QPV_ONE[r.qpv || 'inconnu'] || r.qpv }),
+      h('td', { 'data-testid': 'reg-genre', 'data-value': r.genre || 'non-renseigne', text: label(GENRES, r.genre || 'non-renseigne') }),
       h('td', { 'data-testid': 'reg-centre', text: centreName(r.centre_id) }),
       h('td', { 'data-testid': 'reg-event', text: ev ? ev.title + ' — ' + dayOnly(ev.starts_at) : 'Événement inconnu' }),
       h('td', { text: dateShort(r.created_at) }),
@@ -88,7 +95,7 @@ export async function viewRegistrations(params) {
       const page = await api('GET', '/api/v1/registrations?' + query.toString() + (query.toString() ? '&' : '') + 'limit=100' + (after ? '&after=' + encodeURIComponent(after) : ''));
       for (const r of page.items) tbody.append(row(r));
       count += page.items.length;
-      if (!count) tbody.append(h('tr', {}, h('td', { colspan: 7, class: 'empty', text: 'Aucune inscription ne correspond.' })));
+      if (!count) tbody.append(h('tr', {}, h('td', { colspan: 10, class: 'empty', text: 'Aucune inscription ne correspond.' })));
       after = page.next;
       more.hidden = !after;
       shown.textContent = plural(count, 'inscription affichée', 'inscriptions affichées') + (after ? ' (il y en a d\'autres : « Afficher plus »)' : '');

@@ -1,6 +1,7 @@
 // The hub dashboard's Rapports view (#/rapports): the funders' activity
-// report (roles, attendance, prototypes; charts from charts.js), printable,
-// with the FEDER sentence from common/core/brand.h.
+// report (roles in registrations and in distinct people, attendance,
+// prototypes; charts from charts.js), printable, with the FEDER sentence
+// from common/core/brand.h.
 import { announce, api, BRAND, dayOnly, h, label, nf, plural, STATUSES, TZ } from '../base.js';
 import { AGGLOS, exportLink, hubMount, ROLE_COLORS, ROLES, state, STATUS_COLORS } from '../hub.js';
 
@@ -16,6 +17,11 @@ function table(testid, caption, head, rows, foot, firstNum) {
       h('tbody', {}, rows.map((r) => h('tr', {}, r.map(cell)))),
       foot ? h('tfoot', {}, h('tr', {}, foot.map(cell))) : null));
 }
+
+// A report row's count of distinct people (hub/reports.h "persons").
+const persons = (row) => ((row && row.persons) || {}).total || 0;
+// « 540 inscriptions · 312 personnes » of a report row.
+const regsAndPersons = (row) => plural(row.total, 'inscription', 'inscriptions') + ' · ' + plural(persons(row), 'personne', 'personnes');
 
 // Report rows by agglomeration (the dashboard's order), then name.
 function byAgglomeration(a, b) {
@@ -51,16 +57,20 @@ export async function viewReports() {
   const rolesSection = h('section', { class: 'report-section', 'data-testid': 'report-roles' },
     h('h2', { text: 'Les personnes inscrites, par rôle' }),
     h('p', { class: 'meta', 'data-testid': 'report-roles-total', text: 'Au total : ' + plural(roles.total.total, 'inscription', 'inscriptions') + ' en cours (hors inscriptions supprimées).' }),
+    h('p', { class: 'meta', 'data-testid': 'report-roles-persons', text: regsAndPersons(roles.total) + ' (une personne inscrite plusieurs fois compte une fois).' }),
     C.legend(roleSeries),
     h('h3', { text: 'Par agglomération' }),
     C.stackedBars({ rows: roles.agglomerations.map((a) => ({ label: a.name, values: roleValues(a.counts) })), series: roleSeries, testid: 'chart-roles-agglomeration', title: 'Inscriptions par rôle et par agglomération' }),
     table('table-roles-agglomeration', 'Inscriptions par rôle et par agglomération', ['Agglomération', ...ROLES.map(([, l]) => l), 'Total'],
       roles.agglomerations.map((a) => [a.name, ...roleValues(a.counts).map((n) => nf.format(n)), nf.format(a.total)]),
       ['Total', ...roleValues(roles.total.counts).map((n) => nf.format(n)), nf.format(roles.total.total)]),
+    h('ul', { class: 'meta persons-list', 'data-testid': 'report-agglo-persons' },
+      roles.agglomerations.map((a) => h('li', { 'data-id': a.id, text: a.name + ' : ' + regsAndPersons(a) }))),
     h('h3', { text: 'Par centre' }),
     C.stackedBars({ rows: roles.centres.map((c) => ({ label: c.name, values: roleValues(c.counts) })), series: roleSeries, testid: 'chart-roles-centre', title: 'Inscriptions par rôle et par centre' }),
-    table('table-roles-centre', 'Inscriptions par rôle et par centre', ['Centre', ...ROLES.map(([, l]) => l), 'Total'],
-      roles.centres.map((c) => [c.name, ...roleValues(c.counts).map((n) => nf.format(n)), nf.format(c.total)])));
+    table('table-roles-centre', 'Inscriptions par rôle et par centre, et personnes distinctes', ['Centre', ...ROLES.map(([, l]) => l), 'Total', 'Personnes'],
+      roles.centres.map((c) => [c.name, ...roleValues(c.counts).map((n) => nf.format(n)), nf.format(c.total), nf.format(persons(c))]),
+      ['Total', ...roleValues(roles.total.counts).map((n) => nf.format(n)), nf.format(roles.total.total), nf.format(persons(roles.total))]));
 
   // Attendance per event.
   const att = attendance.items;

@@ -26,7 +26,7 @@ async function poll() {
     const s = await api('GET', '/api/v1/status');
     box.hidden = false;
     box.textContent = plural(s.connected_nodes, 'boîtier connecté', 'boîtiers connectés') + ' sur ' +
-      plural(s.nodes.active, 'installé', 'installés') + ' — ' + nf.format(s.hub_seq) + ' modifications au hub — version ' + s.version;
+      plural(s.nodes.active, 'installé', 'installés') + ' — ' + nf.format(s.records) + ' fiches au hub — version ' + s.version;
     if (state.view === 'centres') refreshCentres();
     refreshDuplicateBadge();
   } catch (e) {

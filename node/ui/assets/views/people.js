@@ -2,8 +2,9 @@
 // fields (QPV, genre), search before create in the registration form
 // (suggestions of the people this centre already knows, from
 // /api/v1/people?q=, as staff type; picking one fills the form and keeps
-// her person_id), and a person's page (#/personne/<person_id>): her fields,
-// every registration here with its event and presence, and her erasure.
+// the person's person_id), and a person's page (#/personne/<person_id>):
+// their fields, every registration here with its event and presence, totals,
+// and the erasure of them all.
 import { announce, api, confirmDialog, dateShort, h, label, navigate, personName, plural, ROLES } from '../base.js';
 import { centreName, isOwn, nodeMount, state } from '../node.js';
 
@@ -157,7 +158,7 @@ export function personSearch(f) {
     status,
     list,
     personId: () => (person ? person.person_id : null),
-    use,  // fills the form with a person of the people route (her page's « L'inscrire »)
+    use,  // fills the form with a person of the people route (a person's page: « L'inscrire à un autre événement »)
     reset: () => clear(false),
   };
 }
@@ -203,7 +204,7 @@ export async function viewPerson(personId) {
 }
 
 async function erasePerson(p, count) {
-  // The wording of the single registration's erasure (registrations.js), for all of hers.
+  // The wording of the single registration's erasure (registrations.js), for all of the person's.
   const ok = await confirmDialog('Effacer définitivement les données ?',
     'Les données de ' + personName(p) + ' (nom, prénom, téléphone, courriel, remarques) seront effacées, pour ' +
     (count > 1 ? 'ses ' + count + ' inscriptions' : 'son inscription') +

@@ -7,7 +7,8 @@
 // The tests run in order and share one browser page, like one receptionist's
 // morning: log in, look at the events, register someone while the hub is
 // down, watch the receipt change when it comes back, get a field error,
-// erase a person, read the prototype notes. Screenshots of each main page
+// erase a person, find a known person while cut from the hub and register
+// her again, open her page and erase her, read the prototype notes. Screenshots of each main page
 // go to $TERRIL_ARTIFACTS/screens (default: <repo>/artifacts/screens).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -342,6 +343,173 @@ step('validation: only the malformed field is flagged, the filled ones are not c
   });
   assert.equal(r.status, 400);
   assert.deepEqual((r.body.errors || [r.body]).map((e) => e.field), ['phone']);
+});
+
+// Issue 14: reception finds the people the centre already knows, with the
+// node cut from the hub (its own API, offline).
+step('people: cut from the hub, « Martine Lefèvre » is registered as a new person with commune, QPV and genre', async () => {
+  await waitSynced();
+  await hub.stop();
+  await waitBanner(/Hors ligne/);
+  await page.getByTestId('nav-register').click();
+  await page.getByTestId('reg-form').waitFor();
+  assert.equal((await page.getByTestId('person-new').textContent()).trim(), 'Nouvelle personne');
+  for (const [id, text] of [['commune', 'Commune de résidence'], ['qpv', 'Habite un quartier prioritaire (QPV)'], ['genre', 'Genre']]) {
+    assert.match(await page.locator('label[for="reg-' + id + '"]').textContent(), new RegExp(text.replace(/[()]/g, '\\$&')));
+  }
+  assert.deepEqual(await page.getByTestId('reg-qpv').locator('option').allTextContents(), ['Oui', 'Non', 'Je ne sais pas']);
+  assert.deepEqual(await page.getByTestId('reg-genre').locator('option').allTextContents(), ['Femme', 'Homme', 'Autre', 'Non renseigné']);
+  assert.equal(await page.getByTestId('reg-qpv').inputValue(), 'inconnu');
+  assert.equal(await page.getByTestId('reg-genre').inputValue(), 'non-renseigne');
+  await page.getByTestId('reg-event_id').selectOption(ev.atelier.id);
+  await page.getByTestId('reg-first_name').fill('Martine');
+  await page.getByTestId('reg-last_name').fill('Lefèvre');
+  await page.getByTestId('reg-phone').fill('06 45 67 89 10');
+  await page.getByTestId('reg-role').selectOption('habitant');
+  await page.getByTestId('reg-commune').fill('Denain');
+  await page.getByTestId('reg-qpv').selectOption('oui');
+  await page.getByTestId('reg-genre').selectOption('femme');
+  await page.getByTestId('reg-consent').check();
+  await page.getByTestId('reg-submit').click();
+  await page.locator('#flash', { hasText: 'Martine Lefèvre' }).waitFor();
+  const r = await api.call('GET', '/api/v1/registrations?q=Martine');
+  assert.equal(r.body.items.length, 1);
+  const m = r.body.items[0];
+  assert.deepEqual([m.commune, m.qpv, m.genre], ['Denain', 'oui', 'femme']);
+  assert.match(m.person_id, /^[0-9a-f-]{36}$/);
+  assert.equal(await page.getByTestId('reg-commune').inputValue(), '', 'the form is ready for the next person');
+  assert.equal(await page.getByTestId('reg-qpv').inputValue(), 'inconnu');
+});
+
+step('people: typing « lef » suggests her, arrow keys and Enter fill the form, she is registered again with her person_id', async () => {
+  await page.getByTestId('reg-last_name').pressSequentially('lef');
+  const suggestion = page.getByTestId('person-suggestion').filter({ hasText: 'Martine LEFÈVRE' });
+  await suggestion.waitFor();
+  const text = (await suggestion.textContent()).trim();
+  assert.equal(text, 'Martine LEFÈVRE · 06 45 67 89 10 · habitant·e · 1 inscription · dernière : Atelier tablettes pour les seniors');
+  assert.equal(await page.getByTestId('reg-last_name').getAttribute('aria-expanded'), 'true');
+  await shot('12-person-suggestions');
+  // Escape closes, typing again reopens.
+  await page.keyboard.press('Escape');
+  await page.getByTestId('person-suggestions').waitFor({ state: 'hidden' });
+  await page.getByTestId('reg-last_name').pressSequentially('e');
+  await suggestion.waitFor();
+  await page.keyboard.press('ArrowDown');
+  assert.equal(await suggestion.getAttribute('aria-selected'), 'true');
+  await page.keyboard.press('Enter');
+  await page.getByTestId('person-suggestions').waitFor({ state: 'hidden' });
+  const chip = page.getByTestId('person-chip');
+  await chip.waitFor();
+  assert.match(await chip.textContent(), /Personne connue : Martine Lefèvre/);
+  assert.equal(await page.getByTestId('person-new').count(), 0, 'not shown as a new person');
+  const values = {};
+  for (const k of ['first_name', 'last_name', 'phone', 'role', 'commune', 'qpv', 'genre']) values[k] = await page.getByTestId('reg-' + k).inputValue();
+  assert.deepEqual(values, { first_name: 'Martine', last_name: 'Lefèvre', phone: '06 45 67 89 10', role: 'habitant', commune: 'Denain', qpv: 'oui', genre: 'femme' });
+  await shot('13-person-known');
+  await page.getByTestId('reg-event_id').selectOption(ev.tempsFort.id);
+  await page.getByTestId('reg-consent').check();
+  await page.getByTestId('reg-submit').click();
+  await page.locator('#flash', { hasText: 'Martine Lefèvre' }).waitFor();
+  await page.getByTestId('person-new').waitFor();
+  const r = await api.call('GET', '/api/v1/registrations?q=Lef%C3%A8vre');
+  assert.equal(r.body.items.length, 2);
+  assert.equal(r.body.items[0].person_id, r.body.items[1].person_id, 'both registrations share the person_id');
+  assert.deepEqual(r.body.items.map((x) => x.event_id).sort(), [ev.atelier.id, ev.tempsFort.id].sort());
+});
+
+step('people: a phone fragment finds her too; removing the chip makes it a new person again', async () => {
+  await page.getByTestId('reg-phone').pressSequentially('45 67');
+  const suggestion = page.getByTestId('person-suggestion').filter({ hasText: 'Martine LEFÈVRE' });
+  await suggestion.waitFor();
+  assert.match(await suggestion.textContent(), /2 inscriptions · dernière : Temps fort du numérique/);
+  await suggestion.click();
+  await page.getByTestId('person-chip').waitFor();
+  assert.equal(await page.getByTestId('reg-first_name').inputValue(), 'Martine');
+  await page.getByTestId('person-chip-remove').click();
+  await page.getByTestId('person-new').waitFor();
+  assert.equal(await page.getByTestId('person-chip').count(), 0);
+  for (const k of ['first_name', 'last_name', 'phone', 'commune']) assert.equal(await page.getByTestId('reg-' + k).inputValue(), '', k + ' emptied');
+});
+
+step('people: the list sorts by name or date, shows the new fields, and opens her page (2 inscriptions · 1 présence)', async () => {
+  // Created last, named last: first by date, last by name.
+  const z = await api.call('POST', '/api/v1/registrations', {
+    event_id: ev.atelier.id, first_name: 'Zoé', last_name: 'Zimmer', phone: '03 27 11 22 33', role: 'benevole', consent: true,
+  });
+  assert.equal(z.status, 201, JSON.stringify(z.body));
+  const names = async () => (await page.getByTestId('registration').locator('h2').allTextContents()).map((s) => s.trim());
+  await go('#/inscriptions');
+  await page.getByTestId('registration').first().waitFor();
+  assert.equal(await page.getByTestId('reg-sort-name').getAttribute('aria-current'), 'true');
+  assert.deepEqual(await names(), ['Martine Lefèvre', 'Martine Lefèvre', 'Camille Wattrelos', 'Zoé Zimmer']);
+  await page.getByTestId('reg-sort-date').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="reg-sort-date"]')?.getAttribute('aria-current') === 'true' &&
+    document.querySelectorAll('[data-testid="registration"]').length === 4);
+  assert.deepEqual(await names(), ['Zoé Zimmer', 'Martine Lefèvre', 'Martine Lefèvre', 'Camille Wattrelos']);
+  const martine = page.getByTestId('registration').filter({ hasText: 'Martine Lefèvre' });
+  assert.equal((await martine.first().getByTestId('reg-extras').textContent()).trim(), 'Denain · QPV : oui · Femme');
+  // Editing a registration shows and saves the new fields too.
+  const zoe = page.getByTestId('registration').filter({ hasText: 'Zoé Zimmer' });
+  assert.equal(await zoe.getByTestId('reg-extras').count(), 0, 'nothing to show when unknown');
+  await zoe.getByTestId('reg-edit').click();
+  await page.getByTestId('reg-person-link').waitFor();
+  assert.equal(await page.getByTestId('reg-qpv').inputValue(), 'inconnu');
+  await page.getByTestId('reg-commune').fill('Marly');
+  await page.getByTestId('reg-genre').selectOption('autre');
+  await page.getByTestId('reg-submit').click();
+  await page.getByTestId('reg-sort').waitFor();
+  const edited = await api.call('GET', '/api/v1/registrations/' + z.body.id);
+  assert.deepEqual([edited.body.commune, edited.body.qpv, edited.body.genre], ['Marly', 'inconnu', 'autre']);
+  await go('#/inscriptions?tri=date');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="registration"]').length === 4);
+  assert.equal((await zoe.getByTestId('reg-extras').textContent()).trim(), 'Marly · Autre');
+  await martine.last().getByTestId('attended').check();
+  await page.locator('#flash', { hasText: 'présent' }).waitFor();
+  await martine.first().getByTestId('reg-person').click();
+  await page.getByTestId('person-card').waitFor();
+  assert.equal((await page.getByTestId('page-title').textContent()).trim(), 'Martine Lefèvre');
+  assert.equal((await page.getByTestId('person-totals').textContent()).trim(), '2 inscriptions · 1 présence');
+  const regs = page.getByTestId('person-registration');
+  assert.equal(await regs.count(), 2);
+  assert.deepEqual((await regs.locator('h2').allTextContents()).sort(), ['Atelier tablettes pour les seniors', 'Temps fort du numérique']);
+  assert.deepEqual((await page.getByTestId('person-attended').allTextContents()).sort(), ['Non pointé·e', 'Présent·e']);
+  assert.equal((await page.getByTestId('person-extras').textContent()).trim(), 'Denain · QPV : oui · Femme');
+  await shot('14-person-page');
+  await phoneShot('14b-person-page-phone');
+  // « L'inscrire à un autre événement »: the form, already filled with her.
+  const personHash = await page.evaluate(() => location.hash);
+  await page.getByTestId('person-register').click();
+  await page.getByTestId('person-chip').waitFor();
+  assert.match(await page.getByTestId('person-chip').textContent(), /Personne connue : Martine Lefèvre/);
+  assert.equal(await page.getByTestId('reg-commune').inputValue(), 'Denain');
+  await go(personHash);
+  await page.getByTestId('person-card').waitFor();
+});
+
+step('people: « Effacer cette personne » asks the same confirmation, then both registrations are gone', async () => {
+  const personId = (await api.call('GET', '/api/v1/registrations?q=Martine')).body.items[0].person_id;
+  await page.getByTestId('person-erase').click();
+  const dlg = page.getByTestId('confirm-dialog');
+  await dlg.waitFor({ state: 'visible' });
+  const text = (await dlg.textContent()).replace(/\s+/g, ' ');
+  assert.match(text, /Effacer définitivement les données/);
+  assert.match(text, /ses 2 inscriptions/);
+  assert.match(text, /définitif/i);
+  assert.match(text, /tous les postes/);
+  await page.getByTestId('confirm-cancel').click();
+  await dlg.waitFor({ state: 'hidden' });
+  assert.equal(await page.getByTestId('person-card').count(), 1, 'cancel keeps her');
+  await page.getByTestId('person-erase').click();
+  await dlg.waitFor({ state: 'visible' });
+  await page.getByTestId('confirm-ok').click();
+  await page.locator('#flash', { hasText: 'effacées (2 inscriptions)' }).waitFor();
+  await page.getByTestId('registration').first().waitFor();
+  assert.ok(!(await page.locator('main').textContent()).includes('Lefèvre'));
+  assert.equal((await api.call('GET', '/api/v1/registrations?q=Martine&include_deleted=true')).body.items.length, 0);
+  assert.equal((await api.call('GET', '/api/v1/people?q=lef')).body.items.length, 0);
+  assert.equal((await api.call('GET', '/api/v1/people/' + personId)).status, 404);
+  await hub.start();
+  await waitSynced();
 });
 
 step('prototype notes: the list and a note with its Markdown rendered safely', async () => {

@@ -3,7 +3,7 @@
 // 'self').
 //
 // One page; views are chosen by the URL hash (#/evenements, #/inscription,
-// #/inscriptions, #/prototypes...) and rendered into <main> from the JSON
+// #/inscriptions, #/personne/<id>, #/prototypes...) and rendered into <main> from the JSON
 // API (/api/v1/...) by the modules of views/. Text is always set with
 // textContent; the only HTML built from data is the Markdown of prototype
 // notes (markdown.js escapes first). Here: the sync banner (it polls
@@ -14,6 +14,7 @@ import { api, duration, h, plural, session, startApp, when } from './base.js';
 import { loadCentres, state } from './node.js';
 import { viewEventForm, viewEvents } from './views/events.js';
 import { viewNote, viewNoteForm, viewNotes } from './views/notes.js';
+import { viewPerson } from './views/people.js';
 import { refreshReceipts, viewRegister, viewRegistrations } from './views/registrations.js';
 
 function renderBanner(s) {
@@ -107,6 +108,7 @@ function route(parts, params) {
   switch (parts[0]) {
     case 'inscription': return viewRegister(parts[1], params);
     case 'inscriptions': return viewRegistrations(params);
+    case 'personne': return viewPerson(parts[1] || '');
     case 'evenement': return viewEventForm(parts[1]);
     case 'prototypes':
       if (parts[1] === 'nouvelle') return viewNoteForm(null);

@@ -1,8 +1,8 @@
 // What the reception pages' views share (node/ui/assets/views/*.js): the
 // page's state (this box's centre, the last status, the registrations list
-// shown), centre names, event ordering and capacity text, and the view mount
+// shown, a message for the next view), centre names, event ordering and capacity text, and the view mount
 // with the node's menu highlighting. Generic helpers are in /assets/base.js.
-import { listAll, mount, plural } from './base.js';
+import { announce, listAll, mount, plural } from './base.js';
 
 export const state = {
   status: null,
@@ -11,6 +11,7 @@ export const state = {
   lastReceiptKey: null,
   regQuery: null,       // the registrations list currently shown
   regShown: new Map(),  // id -> registration
+  flash: null,          // [text, kind] announced by the next nodeMount (after a navigation)
 };
 
 export const centreName = (id) => (state.centres.get(id) || {}).name || id;
@@ -46,9 +47,14 @@ export function capacityText(e) {
 }
 
 // mount() of base.js with the node's menu: "#/inscriptions" is not under
-// "Nouvelle inscription" (#/inscription).
+// "Nouvelle inscription" (#/inscription). Shows state.flash, once.
 export function nodeMount(title, ...content) {
   const isCurrent = (nav) => location.hash.startsWith('#/' + nav) &&
     !(nav === 'inscription' && location.hash.startsWith('#/inscriptions'));
-  return mount(title, isCurrent, ...content);
+  const main = mount(title, isCurrent, ...content);
+  if (state.flash) {
+    announce(...state.flash);
+    state.flash = null;
+  }
+  return main;
 }

@@ -1,9 +1,12 @@
 // The reception pages' registration views: the registration form
-// (#/inscription/<event>), the list with search, presence, deletion and
-// erasure (#/inscriptions), and the receipts (« envoyée au hub ») refreshed
-// by the status poll.
+// (#/inscription?evenement=<event>, #/inscription?personne=<person>,
+// #/inscription/<registration> to edit; a new one searches the people this
+// centre knows as staff type, views/people.js), the list with search, sort,
+// presence, deletion and erasure (#/inscriptions), and the receipts
+// (« Reçu par le hub ») refreshed by the status poll.
 import { announce, api, clearErrors, confirmDialog, dateShort, field, h, label, listAll, navigate, personName, ROLES, select, showErrors, valueOrNull, when } from '../base.js';
 import { centreName, eventSort, isOwn, nodeMount, state } from '../node.js';
+import { GENRES, personExtras, personHref, personSearch, QPV } from './people.js';
 
 async function eventOptions(selectedId) {
   const events = await listAll('/api/v1/events');
@@ -30,23 +33,34 @@ export async function viewRegister(id, params) {
     phone: h('input', { type: 'tel', autocomplete: 'off', inputmode: 'tel', maxlength: 30, value: reg ? reg.phone : '' }),
     email: h('input', { type: 'email', autocomplete: 'off', maxlength: 254, value: reg && reg.email ? reg.email : '' }),
     role: select(ROLES, reg ? reg.role : '', 'Choisissez un rôle'),
+    commune: h('input', { type: 'text', autocomplete: 'off', maxlength: 100, value: reg && reg.commune ? reg.commune : '' }),
+    qpv: select(QPV, reg && reg.qpv ? reg.qpv : 'inconnu'),
+    genre: select(GENRES, reg && reg.genre ? reg.genre : 'non-renseigne'),
     notes: h('textarea', { rows: 3, maxlength: 2000 }),
     consent: h('input', { type: 'checkbox' }),
   };
   f.notes.value = reg && reg.notes ? reg.notes : '';
+  // A new registration: search before create. An edited one keeps its person.
+  const people = reg ? null : personSearch(f);
   const submit = h('button', { type: 'submit', id: 'reg-submit', 'data-testid': 'reg-submit', text: reg ? 'Enregistrer les modifications' : 'Enregistrer l\'inscription' });
   const consentBlock = reg
     ? h('p', { class: 'meta', text: 'Consentement recueilli ' + when(reg.consent_at) + '.' })
     : field('reg', 'consent', 'La personne accepte que ses coordonnées soient enregistrées pour cette inscription et partagées avec le centre qui organise l\'événement.', f.consent, { required: true });
   const form = h('form', { id: 'reg-form', class: 'card', novalidate: true, 'data-testid': 'reg-form' },
     field('reg', 'event_id', 'Événement', f.event_id, { required: true }),
+    people ? people.status : (reg.person_id ? h('p', { class: 'meta' }, h('a', { href: personHref(reg.person_id), 'data-testid': 'reg-person-link', text: 'Voir toutes les inscriptions de ' + personName(reg) })) : null),
     h('div', { class: 'row' },
       field('reg', 'first_name', 'Prénom', f.first_name, { required: true }),
       field('reg', 'last_name', 'Nom', f.last_name, { required: true })),
     h('div', { class: 'row' },
       field('reg', 'phone', 'Téléphone', f.phone, { required: true, hint: 'Par exemple : 03 21 00 00 00' }),
       field('reg', 'email', 'Courriel', f.email)),
+    people ? people.list : null,
     field('reg', 'role', 'Rôle', f.role, { required: true }),
+    field('reg', 'commune', 'Commune de résidence', f.commune),
+    h('div', { class: 'row' },
+      field('reg', 'qpv', 'Habite un quartier prioritaire (QPV)', f.qpv, { plain: true }),
+      field('reg', 'genre', 'Genre', f.genre, { plain: true })),
     field('reg', 'notes', 'Remarques', f.notes, { hint: 'Uniquement ce qui est utile à l\'accueil de la personne.' }),
     consentBlock,
     h('p', { class: 'form-error', role: 'alert', tabindex: '-1', hidden: true }),
@@ -57,12 +71,13 @@ export async function viewRegister(id, params) {
     const body = {
       event_id: f.event_id.value, first_name: f.first_name.value.trim(), last_name: f.last_name.value.trim(),
       phone: f.phone.value.trim(), email: valueOrNull(f.email.value.trim()), role: f.role.value,
+      commune: valueOrNull(f.commune.value.trim()), qpv: f.qpv.value, genre: f.genre.value,
       notes: valueOrNull(f.notes.value.trim()),
     };
     if (!reg) {
       body.consent = f.consent.checked;
-      if (body.email === null) delete body.email;
-      if (body.notes === null) delete body.notes;
+      if (people.personId()) body.person_id = people.personId();
+      for (const k of ['email', 'commune', 'notes']) if (body[k] === null) delete body[k];
       if (body.event_id === '') delete body.event_id;
       if (body.role === '') delete body.role;
     }
@@ -74,9 +89,12 @@ export async function viewRegister(id, params) {
         return;
       }
       const created = await api('POST', '/api/v1/registrations', body);
-      for (const k of ['first_name', 'last_name', 'phone', 'email', 'notes']) f[k].value = '';
+      for (const k of ['first_name', 'last_name', 'phone', 'email', 'commune', 'notes']) f[k].value = '';
       f.role.value = '';
+      f.qpv.value = 'inconnu';
+      f.genre.value = 'non-renseigne';
       f.consent.checked = false;
+      people.reset();
       announce('Inscription de ' + personName(created) + ' enregistrée sur ce poste. Vous pouvez saisir la suivante.', 'ok');
       f.first_name.focus();
     } catch (err) {
@@ -87,6 +105,11 @@ export async function viewRegister(id, params) {
   });
   nodeMount(reg ? 'Modifier l\'inscription' : 'Nouvelle inscription', form);
   if (!options.length && !reg) announce('Aucun événement à venir : créez d\'abord un événement.', 'warn');
+  // From a person's page: « L'inscrire à un autre événement ».
+  const personId = reg ? '' : params.get('personne') || '';
+  if (personId) {
+    try { people.use(await api('GET', '/api/v1/people/' + encodeURIComponent(personId))); } catch (e) { announce(e.message, 'err'); }
+  }
 }
 
 function receiptBadge(r) {
@@ -122,9 +145,12 @@ function registrationItem(r, events) {
     h('button', { type: 'button', class: 'danger', 'data-testid': 'reg-erase', onclick: () => eraseRegistration(r), text: 'Effacer les données' })) : null;
   return h('li', { class: 'card registration', 'data-testid': 'registration', 'data-id': r.id },
     h('div', { class: 'reg-head' },
-      h('h2', { text: personName(r) }),
+      h('h2', {}, r.person_id && r.first_name
+        ? h('a', { href: personHref(r.person_id), 'data-testid': 'reg-person', text: personName(r) })
+        : personName(r)),
       receiptBadge(r)),
     h('p', { class: 'meta' }, label(ROLES, r.role), ' — ', r.phone || '', r.email ? ' — ' + r.email : ''),
+    personExtras(r) ? h('p', { class: 'meta', 'data-testid': 'reg-extras', text: personExtras(r) }) : null,
     h('p', { class: 'meta' }, ev ? ev.title + ' — ' + dateShort(ev.starts_at) : 'Événement inconnu sur ce poste',
       own ? '' : ' — inscrit·e par ' + centreName(r.centre_id)),
     r.notes ? h('p', { class: 'notes', text: r.notes }) : null,
@@ -185,6 +211,7 @@ function removeShown(id) {
 export async function viewRegistrations(params) {
   const q = params.get('q') || '';
   const eventId = params.get('evenement') || '';
+  const byDate = params.get('tri') === 'date';
   const main = nodeMount('Inscriptions');
   let events = [];
   try { events = await listAll('/api/v1/events?include_deleted=true'); } catch (e) { announce(e.message, 'err'); }
@@ -196,20 +223,31 @@ export async function viewRegistrations(params) {
     h('div', { class: 'field' }, h('label', { for: 'reg-search', text: 'Rechercher par nom, prénom ou courriel' }), search),
     h('div', { class: 'field' }, h('label', { for: 'reg-filter-event', text: 'Événement' }), evSelect),
     h('button', { type: 'submit', 'data-testid': 'reg-search-submit', text: 'Rechercher' }));
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
+  const listHash = (date) => {
     const p = new URLSearchParams();
     if (search.value.trim()) p.set('q', search.value.trim());
     if (evSelect.value) p.set('evenement', evSelect.value);
-    const hash = '#/inscriptions' + (p.toString() ? '?' + p.toString() : '');
-    navigate(hash);
+    if (date) p.set('tri', 'date');
+    return '#/inscriptions' + (p.toString() ? '?' + p.toString() : '');
+  };
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    navigate(listHash(byDate));
   });
+  // « Trier par : nom | date » (the server's sort=, by name unless asked).
+  const sortLink = (date, text) => {
+    const a = h('a', { href: listHash(date), 'data-testid': 'reg-sort-' + (date ? 'date' : 'name'), 'aria-current': date === byDate ? 'true' : null, text });
+    a.addEventListener('click', (e) => { e.preventDefault(); navigate(listHash(date)); });
+    return a;
+  };
+  const sort = h('p', { class: 'sort-toggle', 'data-testid': 'reg-sort' }, 'Trier par : ', sortLink(false, 'nom'), ' | ', sortLink(true, 'date'));
   const list = h('ul', { class: 'cards', id: 'reg-list', 'data-testid': 'reg-list' });
   const more = h('button', { type: 'button', class: 'secondary', hidden: true, 'data-testid': 'reg-more', text: 'Afficher plus' });
-  main.append(form, list, more);
+  main.append(form, sort, list, more);
   const query = new URLSearchParams();
   if (q) query.set('q', q);
   if (eventId) query.set('event_id', eventId);
+  if (byDate) query.set('sort', 'date');
   state.regQuery = query.toString() || 'include_deleted=false';
   state.regShown = new Map();
   let after = null;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "common/core/record_codec.h"
 #include "common/store/store_impl.h"
@@ -215,38 +216,36 @@ Result<std::vector<PersonSummary>> Store::people(const std::string& centre, std:
   Impl::Tx tx(im);
   if (Status s = tx.begin(false); !s) return s;
   Status err;
+  // Over the covering index alone: the persons in name order and the id of
+  // each one's latest registration; then only those records are read.
   Query q(
-      im.cache.get("SELECT id, centre_id, state, person, coalesce(created_at, 0) FROM registrations WHERE "
-                   "centre_id = ?1 AND deleted = 0 AND " +
-                       where + " ORDER BY name_key, person LIMIT " + std::to_string(kMaxSearchRows),
+      im.cache.get("SELECT person, coalesce(created_at, 0), id FROM registrations INDEXED BY "
+                   "registrations_name_key WHERE centre_id = ?1 AND deleted = 0 AND " +
+                       where + " ORDER BY name_key LIMIT " + std::to_string(kMaxSearchRows),
                    &err));
   if (!err) return err;
   for (size_t i = 0; i < binds.size(); ++i) q.bind(static_cast<int>(i + 1), std::string_view(binds[i]));
-  std::map<std::string, size_t> index;  // person -> position in out
-  std::vector<int64_t> created;
+  std::unordered_map<std::string, size_t> index;        // person -> position in out
+  std::vector<std::pair<int64_t, std::string>> latest;  // per position: created_at, id
   int rc;
   while ((rc = q.step()) == SQLITE_ROW) {
-    std::string person(q.text(3));
-    const int64_t at = q.i64(4);
-    auto it = index.find(person);
+    const std::string_view person = q.text(0);
+    const int64_t at = q.i64(1);
+    auto it = index.find(std::string(person));
     if (it == index.end()) {
       if (out.size() == limit) continue;  // later rows may still be the people already listed
-      index.emplace(person, out.size());
-      out.push_back(PersonSummary{person, {}, 0});
-      created.push_back(INT64_MIN);
-      it = index.find(person);
+      it = index.emplace(std::string(person), out.size()).first;
+      out.push_back(PersonSummary{std::string(person), {}, 0});
+      latest.emplace_back(INT64_MIN, std::string());
     }
-    if (at > created[it->second]) {
-      Record r;
-      r.entity = Entity::registration;
-      r.id = std::string(q.text(0));
-      r.centre_id = std::string(q.text(1));
-      if (Status s = decode_state(q.blob(2), r); !s) return s;
-      out[it->second].latest = std::move(r);
-      created[it->second] = at;
-    }
+    if (at > latest[it->second].first) latest[it->second] = {at, std::string(q.text(2))};
   }
   if (rc != SQLITE_DONE) return sql_error(db_, rc, "search people");
+  for (size_t i = 0; i < out.size(); ++i) {
+    Impl::Loaded ld;
+    if (Status s = im.load(Entity::registration, latest[i].second, ld); !s) return s;
+    if (ld.rec) out[i].latest = std::move(*ld.rec);
+  }
   sqlite3_stmt* st =
       im.cache.get("SELECT count(*) FROM registrations WHERE person = ?1 AND centre_id = ?2 AND deleted = 0", &err);
   if (!err) return err;

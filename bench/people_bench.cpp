@@ -100,7 +100,7 @@ std::vector<Person> people(size_t n, std::mt19937_64& rng, uint32_t kind) {
     Person p;
     p.id = uuid(i + 1, kind);
     // A suffix keeps most full names distinct, as in a real town.
-    p.last = std::string(kLast[rng() % std::size(kLast)]) + (i % 7 ? "-" + std::to_string(rng() % 900 + 100) : "");
+    p.last = std::string(kLast[rng() % std::size(kLast)]) + (i % 50 ? "-" + std::to_string(rng() % 9000 + 1000) : "");
     p.first = kFirst[rng() % std::size(kFirst)];
     char phone[32];
     std::snprintf(phone, sizeof phone, "06 %02d %02d %02d %02d", static_cast<int>(i / 1000000 % 100),

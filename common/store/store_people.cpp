@@ -431,7 +431,8 @@ Status Store::person_facts(int64_t from_ms, int64_t to_ms, const std::function<v
   }
   Query q(im.cache.get(
       "SELECT person, centre_id, coalesce(event_id, ''), coalesce(role, ''), coalesce(qpv, ''), coalesce(genre, ''), "
-      "coalesce(attended, 0), coalesce(created_at, 0), updated_at FROM registrations WHERE deleted = 0",
+      "coalesce(attended, 0), coalesce(created_at, 0), updated_at FROM registrations INDEXED BY registrations_person "
+      "WHERE deleted = 0",
       &err));
   if (!err) return err;
   PersonFact f;

@@ -77,7 +77,7 @@ TEST_CASE("hub people: duplicates side by side, decisions, indicators in distinc
   CHECK(before.body["by"]["qpv"]["inconnu"] == 1);  // Martine at Mazingarbe
   CHECK(before.body["by"]["genre"]["femme"] == 1);
   CHECK(before.body["by"]["genre"]["non-renseigne"] == 1);
-  CHECK(before.body["by"]["genre"]["autre"] == 0);  // every value present
+  CHECK(before.body["by"]["genre"]["autre"] == 0);   // every value present
   CHECK(before.body["by"]["kind"]["atelier"] == 4);  // node_event makes ateliers
   CHECK(before.body["by"]["kind"]["temps-fort"] == 0);
   CHECK(before.body["by"]["centre"][kDenain] == 2);

@@ -80,6 +80,11 @@ Value random_value(Rng& rng, const FieldSpec& fs, const std::vector<std::string>
   switch (fs.field) {
     case Field::event_id:
       return Value{one_of(rng, event_ids)};
+    case Field::person_id: {
+      static const std::vector<std::string> persons = {"0b000000-0000-4000-8000-000000000001",
+                                                       "0b000000-0000-4000-8000-000000000002"};
+      return Value{one_of(rng, persons)};
+    }
     case Field::phone:
       return Value{one_of(rng, phones)};
     case Field::email:

@@ -237,8 +237,9 @@ TEST_CASE("without_personal drops exactly the personal fields", "[merge]") {
     for (const auto& fs : es.fields)
       CHECK(is_personal(es.entity, fs.field) ==
             (es.entity == Entity::registration &&
-             (fs.field == Field::first_name || fs.field == Field::last_name || fs.field == Field::phone ||
-              fs.field == Field::email || fs.field == Field::notes)));
+             (fs.field == Field::person_id || fs.field == Field::commune || fs.field == Field::qpv ||
+              fs.field == Field::genre || fs.field == Field::first_name || fs.field == Field::last_name ||
+              fs.field == Field::phone || fs.field == Field::email || fs.field == Field::notes)));
   // Centre phones are public; a note's fields are not personal.
   Change note = c;
   note.entity = Entity::prototype_note;

@@ -206,6 +206,20 @@ const std::vector<ValueCase>& value_cases() {
                           {r, Field::notes, text_of(2001), "too_long"},
                           {r, Field::notes, text_of(4097), "too_long"},
                           {r, Field::notes, "bip\x07"s, "invalid_utf8"},
+                          {r, Field::person_id, "0b000000-0000-4000-8000-000000000001"s, ""},
+                          {r, Field::person_id, kNull, ""},
+                          {r, Field::person_id, "martine"s, "bad_format"},
+                          {r, Field::person_id, "0B000000-0000-4000-8000-000000000001"s, "bad_format"},
+                          {r, Field::commune, "Denain"s, ""},
+                          {r, Field::commune, text_of(100), ""},
+                          {r, Field::commune, text_of(101), "too_long"},
+                          {r, Field::qpv, "oui"s, ""},
+                          {r, Field::qpv, "inconnu"s, ""},
+                          {r, Field::qpv, "peut-etre"s, "not_allowed"},
+                          {r, Field::qpv, true, "wrong_type"},
+                          {r, Field::genre, "femme"s, ""},
+                          {r, Field::genre, "non-renseigne"s, ""},
+                          {r, Field::genre, "Femme"s, "not_allowed"},
                       });
     const Entity n = Entity::prototype_note;
     v.insert(v.end(), {

@@ -67,7 +67,9 @@ if [[ "$what" == all || "$what" == unit ]]; then
     --timeout 900 || status=1
 fi
 if [[ "$what" == all || "$what" == integration ]]; then
-  ctest --test-dir "$build" --output-on-failure -L integration -E "$exclude" -j "${CTEST_JOBS:-1}" \
+  # -j2: the heavy tests hold the "daemons" lock (one at a time), the LIGHT
+  # ones run beside them (tests/integration/CMakeLists.txt).
+  ctest --test-dir "$build" --output-on-failure -L integration -E "$exclude" -j "${CTEST_JOBS:-2}" \
     --timeout 1800 || status=1
 fi
 t1=$(date +%s)

@@ -10,7 +10,8 @@
 #   scripts/build-arm64.sh --full       ... then unit + integration tests under qemu
 #
 # Environment: BUILD_DIR (default build-arm64), JOBS (default 2),
-#   BUILD_TYPE (default Release), SLIM (default ON: section GC, see
+#   BUILD_TYPE (default Release), OPT (default -O2: the Release optimisation
+#   flag; CI's test-only build uses -O1), SLIM (default ON: section GC, see
 #   cmake/packaging.cmake), PCH (default ON: precompiled headers, cmake/pch.cmake),
 #   NO_DEPS=1 skips the apt step, UNIT_TARGETS (what
 #   --test builds besides the daemons; default unit_tests, every unit-test executable).
@@ -64,6 +65,7 @@ command -v ninja >/dev/null && gen=(-G Ninja)
 cmake -S "$root" -B "$build" "${gen[@]}" \
   -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64-linux-gnu.cmake" \
   -DCMAKE_BUILD_TYPE="$build_type" -DTERRIL_BENCH=OFF -DTERRIL_FUZZ=OFF -DTERRIL_SLIM="${SLIM:-ON}" \
+  -DTERRIL_OPT="${OPT:--O2}" \
   -DTERRIL_PCH="${PCH:-ON}" >/dev/null
 # --test (the CI stage) builds the daemons and the unit-test executables only:
 # the hostile-peer tests (integration, cannot run under this qemu) are left out.

@@ -17,6 +17,7 @@ constexpr std::array kStatusList = {"idee"sv, "prototype"sv, "en-test"sv, "deplo
 constexpr std::array kAggloList = {"valenciennes-metropole"sv, "porte-du-hainaut"sv, "lens-lievin"sv};
 constexpr std::array kQpvList = {"oui"sv, "non"sv, "inconnu"sv};
 constexpr std::array kGenreList = {"femme"sv, "homme"sv, "autre"sv, "non-renseigne"sv};
+constexpr std::array kSeatList = {"confirmee"sv, "attente"sv};
 constexpr std::span<const std::string_view> kFree{};
 
 // Bounds: text fields are short enough that a registration fits in a few
@@ -34,6 +35,7 @@ constexpr std::array kCentreFields = {
     FieldSpec{Field::town, "town", ValueKind::text, 100, false, false, kFree, "commune"},
     FieldSpec{Field::phone, "phone", ValueKind::text, 30, false, false, kFree, "téléphone"},
     FieldSpec{Field::agglomeration, "agglomeration", ValueKind::text, 40, true, false, kAggloList, "agglomération"},
+    FieldSpec{Field::seats_returned, "seats_returned", ValueKind::text, 16000, false, false, kFree, "places rendues"},
 };
 
 constexpr std::array kEventFields = {
@@ -46,6 +48,12 @@ constexpr std::array kEventFields = {
     FieldSpec{Field::ends_at, "ends_at", ValueKind::time, 0, false, false, kFree, "fin"},
     FieldSpec{Field::place, "place", ValueKind::text, 300, false, false, kFree, "lieu"},
     FieldSpec{Field::capacity, "capacity", ValueKind::integer, 0, false, false, kFree, "capacité"},
+    FieldSpec{Field::allotments, "allotments", ValueKind::text, 4000, false, false, kFree,
+              "places données aux centres"},
+    FieldSpec{Field::seat_grants, "seat_grants", ValueKind::text, 4000, false, false, kFree,
+              "places demandées pour les centres"},
+    FieldSpec{Field::seat_reclaims, "seat_reclaims", ValueKind::text, 4000, false, false, kFree,
+              "places redemandées aux centres"},
 };
 
 constexpr std::array kRegistrationFields = {
@@ -67,6 +75,8 @@ constexpr std::array kRegistrationFields = {
     FieldSpec{Field::commune, "commune", ValueKind::text, 100, false, true, kFree, "commune de résidence"},
     FieldSpec{Field::qpv, "qpv", ValueKind::text, 10, false, true, kQpvList, "quartier prioritaire (QPV)"},
     FieldSpec{Field::genre, "genre", ValueKind::text, 20, false, true, kGenreList, "genre"},
+    FieldSpec{Field::seat, "seat", ValueKind::text, 10, false, false, kSeatList, "place"},
+    FieldSpec{Field::seat_by, "seat_by", ValueKind::text, 64, false, false, kFree, "place tenue par"},
 };
 
 constexpr std::array kNoteFields = {
@@ -133,6 +143,7 @@ const std::span<const std::string_view> kNoteStatuses{kStatusList};
 const std::span<const std::string_view> kAgglomerations{kAggloList};
 const std::span<const std::string_view> kQpvValues{kQpvList};
 const std::span<const std::string_view> kGenres{kGenreList};
+const std::span<const std::string_view> kSeatValues{kSeatList};
 
 std::span<const EntitySpec> entities() {
   return kEntities;

@@ -31,6 +31,7 @@ enum class Field : uint16_t {
   town = 13,
   phone = 14,  // also registration
   agglomeration = 15,
+  seats_returned = 16,  // seats this centre gave back, per event: "event-id=n,..." (seats.h)
   // event
   title = 20,  // also prototype_note
   description = 21,
@@ -39,6 +40,9 @@ enum class Field : uint16_t {
   ends_at = 24,
   place = 25,
   capacity = 26,
+  allotments = 27,     // seats the host gave each centre: "centre=n,..." (cumulative, seats.h)
+  seat_grants = 28,    // seats asked for each centre, given by the host from its free seats
+  seat_reclaims = 29,  // seats asked back from each centre
   // registration
   event_id = 30,
   first_name = 31,
@@ -52,6 +56,8 @@ enum class Field : uint16_t {
   commune = 39,    // town of residence (optional)
   qpv = 50,        // lives in a quartier prioritaire: oui | non | inconnu
   genre = 51,      // femme | homme | autre | non-renseigne
+  seat = 52,       // confirmee | attente (seats.h; set by the seat rules only)
+  seat_by = 53,    // the centre whose seat backs a confirmee registration
   // prototype_note
   summary = 40,
   body = 41,
@@ -100,6 +106,7 @@ extern const std::span<const std::string_view> kNoteStatuses;
 extern const std::span<const std::string_view> kAgglomerations;
 extern const std::span<const std::string_view> kQpvValues;
 extern const std::span<const std::string_view> kGenres;
+extern const std::span<const std::string_view> kSeatValues;
 
 // A field's value. monostate = null (cleared). Times are ms since the epoch.
 using Value = std::variant<std::monostate, int64_t, bool, std::string>;

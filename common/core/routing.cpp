@@ -1,6 +1,7 @@
 // Routing and permissions of changes (see routing.h). Pure.
 #include "common/core/routing.h"
 
+#include "common/core/seats.h"
 #include "common/core/validate.h"
 
 namespace terril {
@@ -35,6 +36,8 @@ Status check_node_change(const PermissionContext& ctx, const Change& c) {
     return forbidden("a node may not delete a centre",
                      "Modification refusée : seul l'administrateur du hub peut supprimer un centre.");
   if (owner == ctx.node_centre) {
+    if (c.entity == Entity::registration)
+      if (Status s = seats::check_seat_fields(c, ctx.node_centre, owner, ctx.event_host_centre); !s) return s;
     if (!ctx.existing && c.op == Op::upsert) {
       Status v = validate_new_record(c.entity, c.fields);
       if (!v) return Status(Code::invalid, v.message(), v.field(), "Modification refusée : " + v.message_fr());
@@ -43,12 +46,14 @@ Status check_node_change(const PermissionContext& ctx, const Change& c) {
   }
   if (c.entity == Entity::registration && !ctx.event_host_centre.empty() && ctx.event_host_centre == ctx.node_centre &&
       ctx.existing && c.op == Op::upsert && !c.fields.empty()) {
-    bool only_attended = true;
-    for (const auto& fv : c.fields) only_attended = only_attended && fv.field == Field::attended;
-    if (only_attended) return Status::ok();
-    return forbidden("host centre may change only `attended` of another centre's registration",
+    bool host_fields = true;
+    for (const auto& fv : c.fields)
+      host_fields =
+          host_fields && (fv.field == Field::attended || fv.field == Field::seat || fv.field == Field::seat_by);
+    if (host_fields) return seats::check_seat_fields(c, ctx.node_centre, owner, ctx.event_host_centre);
+    return forbidden("host centre may change only `attended` and `seat` of another centre's registration",
                      "Modification refusée : le centre qui accueille l'événement ne peut modifier "
-                     "que la présence d'une inscription d'un autre centre.");
+                     "que la présence et la place d'une inscription d'un autre centre.");
   }
   return forbidden("record belongs to another centre",
                    "Modification refusée : cette fiche appartient à un autre centre.");

@@ -41,7 +41,9 @@ struct PermissionContext {
 //  * the record's owner centre (existing, else the change's) must be the
 //    node's centre, and a change may not claim another owner;
 //  * exception: the host centre of a registration's event may UPSERT only
-//    the `attended` field of that registration;
+//    the `attended`, `seat` and `seat_by` fields of that registration;
+//  * seat fields as seats::check_seat_fields allows (the owner or the host,
+//    from its own seat); the counts are the hub's to check (Store);
 //  * centres are reference data: a node may edit its own centre's record
 //    but not create another, and never delete one (forbidden);
 //  * a record the hub does not hold yet (an UPSERT with no existing record)

@@ -1,6 +1,8 @@
 // Validation of changes and records, with French messages (see validate.h). Pure.
 #include "common/core/validate.h"
 
+#include "common/core/seats.h"
+
 #include <algorithm>
 #include <set>
 #include <vector>
@@ -198,6 +200,13 @@ Status validate_value(Entity e, const FieldSpec& fs, const Value& v) {
         return bad("bad_format", name, "event_id is not a UUID", "L'événement choisi n'est pas valide.");
       if (fs.field == Field::tags && normalise_tags(s) != s)
         return bad("bad_format", name, "tags are not normalised", "Les étiquettes ne sont pas valides.");
+      if ((fs.field == Field::allotments || fs.field == Field::seat_grants || fs.field == Field::seat_reclaims ||
+           fs.field == Field::seats_returned) &&
+          !seats::parse_map(s))
+        return bad("bad_format", name, std::string(name) + " is not a seat map",
+                   "Le champ « " + label(fs) + " » n'est pas une liste de places valide.");
+      if (fs.field == Field::seat_by && !s.empty() && !valid_slug(s))
+        return bad("bad_format", name, "seat_by is not a centre id", "Le centre qui tient la place n'est pas valide.");
       (void)e;
       return Status::ok();
     }

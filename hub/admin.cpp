@@ -13,6 +13,7 @@
 #include "common/core/brand.h"
 #include "common/core/ids.h"
 #include "common/net/attendance_sheet.h"
+#include "common/net/seats_api.h"
 #include "common/net/json_codec.h"
 #include "common/store/store.h"
 #include "common/store/hub_registry.h"
@@ -170,8 +171,14 @@ json AdminApi::render_all(const std::vector<Record>& records) {
       }
       extra["registered"] = registered;
       extra["attended"] = attended;
-      auto cap = r.integer(Field::capacity);
-      extra["places_left"] = cap ? json(std::max<int64_t>(0, *cap - static_cast<int64_t>(registered))) : json(nullptr);
+      json seats = nullptr;
+      if (auto s = store_.seat_summary(r.id); s && *s) seats = seats_json(**s, "");
+      extra["seats"] = seats;
+      // Seats nobody has confirmed, as the hub knows (a holder may have
+      // confirmed some offline).
+      extra["places_left"] = r.integer(Field::capacity) && seats.is_object() ? seats["free"] : json(nullptr);
+    } else if (r.entity == Entity::registration) {
+      extra["seat_at"] = seat_at_json(r);
     }
     items.push_back(record_to_json(r, extra));
   }
@@ -383,6 +390,21 @@ HttpResponse AdminApi::admin_log(const HttpRequest& req) {
   for (const auto& e : *log)
     items.push_back({{"at", time_or_null(e.at_ms)}, {"who", e.who}, {"action", e.action}, {"detail", e.detail}});
   return json_response(200, json{{"items", std::move(items)}, {"next", nullptr}});
+}
+
+// GET: the seats as the hub knows them; POST: the admin's requests (the
+// holders carry them out), audited.
+HttpResponse AdminApi::seats(const std::string& event_id, const HttpRequest& req) {
+  if (req.method == "GET") return seats_get(store_, event_id, "", kWho);
+  bool wrote = false;
+  HttpResponse res =
+      seats_post(store_, event_id, req, "", kWho, now(), wrote, [this](const Record& r) { return render(r); });
+  if (wrote) {
+    hub_.notify_changes();
+    if (Status s = registry_.log_admin(who(req), "event.seats", "event " + event_id, now()); !s)
+      spdlog::warn("admin: audit log: {}", s.message());
+  }
+  return res;
 }
 
 }  // namespace terril

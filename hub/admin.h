@@ -150,6 +150,7 @@ class AdminApi : private ApiHandlers {
   HttpResponse remove(const EntitySpec& es, const std::string& id, const HttpRequest& req) override;
   HttpResponse erase(const std::string& id, const HttpRequest& req) override;
   HttpResponse attendance_sheet(const std::string& event_id, const HttpRequest& req) override;
+  HttpResponse seats(const std::string& event_id, const HttpRequest& req) override;
 
   HttpResponse status();
   HttpResponse reports(std::string_view which, const HttpRequest& req);

@@ -10,6 +10,7 @@
 #include "common/core/ids.h"
 #include "common/core/routing.h"
 #include "common/net/attendance_sheet.h"
+#include "common/net/seats_api.h"
 #include "common/net/json_codec.h"
 #include "common/net/prometheus.h"
 #include "common/version.h"
@@ -229,12 +230,19 @@ json NodeApi::render_all(const std::vector<Record>& records) {
     if (r.entity == Entity::registration) {
       auto seq = store_.local_seq(r.entity, r.id);
       extra["synced"] = seq ? *seq <= acked : false;
+      extra["seat_at"] = seat_at_json(r);
     } else if (r.entity == Entity::event) {
       auto it = counts.find(r.id);
       uint64_t n = it == counts.end() ? 0 : it->second;
       extra["registered"] = n;
+      // With a limit, what reception can promise: the seats held here that
+      // nobody has confirmed yet (docs/design.md 9.3).
+      json seats = nullptr;
+      if (auto s = store_.seat_summary(r.id); s && *s) seats = seats_json(**s, centre());
+      extra["seats"] = seats;
       auto cap = r.integer(Field::capacity);
-      extra["places_left"] = cap ? json(std::max<int64_t>(0, *cap - static_cast<int64_t>(n))) : json(nullptr);
+      extra["places_left"] =
+          cap && seats.is_object() && seats["here"].is_object() ? json(seats["here"]["free"]) : json(nullptr);
     }
     items.push_back(record_to_json(r, extra));
   }
@@ -332,6 +340,16 @@ HttpResponse NodeApi::erase(const std::string& id, const HttpRequest& req) {
 // Only the host holds every registration of its event.
 HttpResponse NodeApi::attendance_sheet(const std::string& event_id, const HttpRequest&) {
   return attendance_sheet_response(store_, event_id, kWho, centre());
+}
+
+HttpResponse NodeApi::seats(const std::string& event_id, const HttpRequest& req) {
+  if (req.method == "GET") return seats_get(store_, event_id, centre(), kWho);
+  if (auto refused = refuse_unenrolled()) return std::move(*refused);
+  bool wrote = false;
+  HttpResponse res =
+      seats_post(store_, event_id, req, centre(), kWho, now(), wrote, [this](const Record& r) { return render(r); });
+  if (wrote && hooks_.on_local_write) hooks_.on_local_write();
+  return res;
 }
 
 }  // namespace terril

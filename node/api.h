@@ -38,9 +38,13 @@
 // Every other /api path needs a live session cookie (401 unauthenticated).
 // Mutating requests pass the CSRF rules of common/net/auth.h first.
 //
-// Registrations carry "synced" (the hub holds the last local change);
-// events carry "registered" (live registrations this node knows) and
-// "places_left" (max(0, capacity - registered), null without capacity).
+// Registrations carry "synced" (the hub holds the last local change) and
+// "seat_at" (when the seat rules last set its seat); events carry
+// "registered" (live registrations this node knows), "seats" (seats_json of
+// common/net/seats_api.h: the event's seats as this node knows them) and "places_left" (the seats held here nobody has
+// confirmed yet, null without capacity).
+//   GET|POST /api/v1/events/{id}/seats  the event's seats, a seat move
+//                                      (common/net/seats_api.h; only the host)
 //
 // Body keys beyond the entity's fields: see common/net/record_request.h. On
 // create, centre_id may only be this node's centre (else 403); consent is
@@ -118,6 +122,7 @@ class NodeApi : private ApiHandlers {
   HttpResponse remove(const EntitySpec& es, const std::string& id, const HttpRequest& req) override;
   HttpResponse erase(const std::string& id, const HttpRequest& req) override;
   HttpResponse attendance_sheet(const std::string& event_id, const HttpRequest& req) override;
+  HttpResponse seats(const std::string& event_id, const HttpRequest& req) override;
 
   HttpResponse status();
   // /api/v1/people[/{id}[/erase]] (node/people_api.cpp).

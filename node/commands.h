@@ -31,9 +31,12 @@ inline std::string node_password_path(const NodeConfig& c) {
 }
 
 // DATA_DIR/node.db, creating the private data folder if needed.
-inline Result<std::unique_ptr<Store>> open_node_store(const NodeConfig& c, const std::string& origin) {
+// `centre`: the enrolled centre, for whom the seat rules act ("" before enrolment).
+inline Result<std::unique_ptr<Store>> open_node_store(const NodeConfig& c, const std::string& origin,
+                                                      const std::string& centre = {}) {
   StoreOptions o;
   o.origin = origin;
+  o.centre = centre;
   return open_data_store(c.data_dir, "node.db", o, true);
 }
 

@@ -323,6 +323,7 @@ void HubLink::on_changes(wire::Changes&& ch) {
   state_.changes_received += rep->applied;
   hub_cursor_ = std::max(hub_cursor_, ch.last_seq);
   send_frame(wire::Ack{ch.last_seq, {}});
+  if (rep->seat_writes) pump();  // promotions and returns the batch caused go now
   if (hub_cursor_ >= hub_seq_at_welcome_) caught_up_down_ = true;
   mark_synced_if_idle();
 }

@@ -88,9 +88,15 @@ int cmd_serve(const NodeConfig& cfg) {
   if (!hp) return node_fail(hp.status().message());
   auto creds = load_credentials(cfg.data_dir);
   if (!creds) return node_fail(creds.status().message());
-  auto st = open_node_store(cfg, *creds ? (*creds)->node_id : "");
+  auto st = open_node_store(cfg, *creds ? (*creds)->node_id : "", *creds ? (*creds)->centre_id : "");
   if (!st) return node_fail(st.status().message());
   Store& store = **st;
+  // The seat rules' step for every event, once: a restart or a restored
+  // backup may have left a freed seat or a request unanswered.
+  if (auto n = store.reconcile_seats(wall_clock_ms()); !n)
+    spdlog::warn("seats: {}", n.status().message());
+  else if (*n)
+    spdlog::info("seats: {} change(s) made by the seat rules at start", *n);
 
   EventLoop loop;
   SyncState state;

@@ -305,6 +305,10 @@ HttpResponse route_records(ApiHandlers& api, const std::vector<std::string_view>
     if (m != "GET") return method_not_allowed("GET");
     return api.attendance_sheet(id, req);
   }
+  if (segs.size() == 3 && es->entity == Entity::event && segs[2] == "seats") {
+    if (m != "GET" && m != "POST") return method_not_allowed("GET, POST");
+    return api.seats(id, req);
+  }
   return not_found();
 }
 

@@ -149,6 +149,9 @@ class ApiHandlers {
   // GET /api/v1/events/{id}/attendance-sheet: the printable sheet
   // (common/net/attendance_sheet.h), with the daemon's rule on who prints it.
   virtual HttpResponse attendance_sheet(const std::string& event_id, const HttpRequest& req) = 0;
+  // GET|POST /api/v1/events/{id}/seats (common/net/seats_api.h), with the
+  // daemon's centre and its wake-up after a move.
+  virtual HttpResponse seats(const std::string& event_id, const HttpRequest& req) = 0;
 };
 
 // The answer after a successful write `w`: `ok_status` with the record as

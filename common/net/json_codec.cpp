@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/core/ids.h"
+#include "common/core/seats.h"
 #include "common/core/validate.h"
 
 namespace terril {
@@ -28,8 +29,15 @@ Status wrong_type(const FieldSpec& fs, std::string_view expected_fr) {
                  "Le champ " + quoted(fs.label_fr) + " doit être " + std::string(expected_fr) + ".");
 }
 
+// The seat maps (common/core/seats.h): stored as "centre=n,...", a JSON
+// object {"centre": n} on the API, {} when empty.
+bool is_seat_map(Field f) {
+  return f == Field::allotments || f == Field::seat_grants || f == Field::seat_reclaims || f == Field::seats_returned;
+}
+
 std::string_view expected_fr(const FieldSpec& fs) {
   if (fs.field == Field::tags) return "une liste d'étiquettes";
+  if (is_seat_map(fs.field)) return "un objet {centre: nombre de places}";
   switch (fs.kind) {
     case ValueKind::text:
       return "du texte";
@@ -77,6 +85,7 @@ json value_to_json(const FieldSpec& fs, const Value& v) {
   if (std::holds_alternative<std::monostate>(v)) {
     if (fs.kind == ValueKind::boolean) return false;
     if (fs.field == Field::tags) return json::array();
+    if (is_seat_map(fs.field)) return json::object();
     return nullptr;
   }
   if (const auto* b = std::get_if<bool>(&v)) return *b;
@@ -85,6 +94,12 @@ json value_to_json(const FieldSpec& fs, const Value& v) {
     return *i;
   }
   const auto& s = std::get<std::string>(v);
+  if (is_seat_map(fs.field)) {
+    json obj = json::object();
+    if (auto m = seats::parse_map(s))
+      for (const auto& [k, n] : *m) obj[k] = n;
+    return obj;
+  }
   if (fs.field == Field::tags) {
     json arr = json::array();
     size_t start = 0;
@@ -123,9 +138,9 @@ bool is_envelope_key(Entity e, std::string_view key) {
   if (key == "id" || key == "centre_id" || key == "created_at" || key == "updated_at") return true;
   switch (e) {
     case Entity::registration:
-      return key == "synced" || key == "consent";
+      return key == "synced" || key == "consent" || key == "seat_at";
     case Entity::event:
-      return key == "registered" || key == "places_left";
+      return key == "registered" || key == "places_left" || key == "seats";
     default:
       return false;
   }
@@ -135,6 +150,20 @@ Result<Value> value_from_json(Entity e, const FieldSpec& fs, const json& j) {
   Value v;
   if (j.is_null()) {
     v = std::monostate{};
+  } else if (is_seat_map(fs.field)) {
+    if (!j.is_object()) return wrong_type(fs, expected_fr(fs));
+    seats::SeatMap m;
+    for (const auto& [k, n] : j.items()) {
+      if (!valid_slug(k) || !n.is_number_integer() || n.get<int64_t>() < 0 || n.get<int64_t>() > seats::kMaxSeats)
+        return invalid("bad_format", fs.name, std::string(fs.name) + " holds a bad entry",
+                       "Le champ " + quoted(fs.label_fr) + " doit associer des centres à des nombres de places.");
+      m[k] = n.get<int64_t>();
+    }
+    std::string text = seats::format_map(m);
+    if (text.empty())
+      v = std::monostate{};
+    else
+      v = std::move(text);
   } else if (fs.field == Field::tags) {
     std::string joined;
     if (j.is_string()) {

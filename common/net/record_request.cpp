@@ -157,6 +157,25 @@ void find_existing(Store& store, Entity e, const std::string& id, bool erased_ab
     out.existing = std::move(**got);
 }
 
+// The seat rules' fields (common/core/seats.h) are never set through a
+// record body: the rules set seat and seat_by, and seats move through
+// POST /api/v1/events/{id}/seats (common/net/seats_api.h).
+void refuse_seat_fields(const std::vector<FieldValue>& fields, std::vector<Status>& errors) {
+  for (const auto& fv : fields) {
+    const bool seat = fv.field == Field::seat || fv.field == Field::seat_by;
+    const bool moves = fv.field == Field::allotments || fv.field == Field::seat_grants ||
+                       fv.field == Field::seat_reclaims || fv.field == Field::seats_returned;
+    if (!seat && !moves) continue;
+    if (seat && fv.value.index() == 0) continue;  // null sent back as read
+    const std::string name(field_name(fv.field));
+    if (has_error_on(errors, name)) continue;
+    errors.push_back(field_error(
+        "read_only", name,
+        seat ? "La place (confirmée ou en liste d'attente) est fixée par les règles des places, jamais à la main."
+             : "Les places se donnent et se reprennent avec « Places par centre » de l'événement."));
+  }
+}
+
 }  // namespace
 
 std::array<uint8_t, 16> random_id_bytes() {
@@ -199,6 +218,7 @@ PreparedWrite prepare_create(Store& store, const EntitySpec& es, const HttpReque
     errors.push_back(
         field_error("required", fs.name, "Le champ « " + std::string(fs.label_fr) + " » est obligatoire."));
   }
+  refuse_seat_fields(fields, errors);
   if (e == Entity::registration)
     if (auto failed = check_event(store, fields, p.who, errors)) return answer(std::move(*failed));
   if (!errors.empty()) return answer(invalid_response(errors));
@@ -257,6 +277,8 @@ PreparedWrite prepare_update(Store& store, const EntitySpec& es, const std::stri
   for (auto& fv : parsed.value())
     if (!same_value(*field_spec(e, fv.field), existing.get(fv.field), fv.value)) changed.push_back(std::move(fv));
   if (changed.empty()) return out;
+  refuse_seat_fields(changed, errors);
+  if (!errors.empty()) return answer(invalid_response(errors));
 
   if (e == Entity::registration) {
     if (auto failed = check_event(store, changed, p.who, errors)) return answer(std::move(*failed));

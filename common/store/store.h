@@ -28,6 +28,7 @@
 #include "common/core/model.h"
 #include "common/core/people.h"
 #include "common/core/routing.h"
+#include "common/core/seats.h"
 #include "common/core/status.h"
 
 struct sqlite3;
@@ -47,6 +48,9 @@ struct StoreOptions {
   // apply_from_node(s), apply_from_hub and set_acked refuse the other one
   // (invalid).
   bool hub = false;
+  // Node: this node's centre, for whom the seat rules act here (seats.h);
+  // "" (the hub, or a node before enrolment): the rules make no write.
+  std::string centre;
   // Simulate a full disk in tests (PRAGMA max_page_count); 0 = unlimited.
   int64_t max_page_count = 0;
   // false: synchronous=OFF. Only for preparing benchmark data in bulk; the
@@ -114,6 +118,16 @@ struct ApplyReport {
     std::string id, owner, old_host, new_host;
   };
   std::vector<Move> moves;
+  // Node: changes the seat rules made here while applying (promotions,
+  // returns, grants): to send.
+  uint64_t seat_writes = 0;
+};
+
+// An event's seats as one replica knows them (Store::seat_summary).
+struct SeatSummary {
+  seats::EventSeats event;
+  std::vector<seats::Holding> holders;  // empty when the event has no limit
+  int64_t confirmed = 0, waiting = 0;   // live registrations here
 };
 
 // Hub: one batch received from a node, for Store::apply_from_nodes.
@@ -353,6 +367,24 @@ class Store {
   // Hub: every live registration whose event started (else which was
   // created) in [from_ms, to_ms) (0 = no bound), streamed in bounded memory.
   Status person_facts(int64_t from_ms, int64_t to_ms, const std::function<void(const PersonFact&)>& fn);
+
+  // --- Seats (store_seats.cpp; docs/design.md 9.3) ---------------------------
+
+  // The seats of event `event_id` (nullopt: unknown or deleted here).
+  Result<std::optional<SeatSummary>> seat_summary(const std::string& event_id);
+  // A move of seats to or from `centre` (one of give, take_back, or cancel):
+  //  * give: on the host's node, allotments += give from its free seats
+  //    (invalid, French, when not enough); on the hub, a request the host's
+  //    node carries out (seat_grants);
+  //  * take_back: a request that `centre`'s node carries out from its free
+  //    seats (seat_reclaims); invalid beyond what the centre holds;
+  //  * cancel: withdraws what is still pending of both requests.
+  // A node that is not the host: forbidden. Errors: not_found, invalid.
+  Result<Change> move_seats(const std::string& event_id, const std::string& centre, int64_t give, int64_t take_back,
+                            bool cancel, int64_t wall_ms);
+  // Node: the seat rules' step for every event with a limit (after a
+  // restart or a restore); returns the writes made.
+  Result<uint64_t> reconcile_seats(int64_t wall_ms);
 
   // Seed reference centres (idempotent: existing ids untouched). Hub: as
   // hub-origin writes, so they sync. Used by `terril-hub init`.

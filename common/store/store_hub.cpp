@@ -139,6 +139,12 @@ Status Store::apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyRepo
         if (Status s = reject(verdict, code_name(verdict.code())); !s) return s;
         continue;
       }
+      // The counts behind a confirmation, a host's edit or a return.
+      if (Status verdict = im.judge_seats(c, ld.rec); !verdict) {
+        if (verdict.code() == Code::io) return verdict;
+        if (Status s = reject(verdict, code_name(verdict.code())); !s) return s;
+        continue;
+      }
     }
     if (!ld.rec && c.op == Op::upsert) {
       const int64_t limit = c.entity == Entity::event            ? opts_.daily_event_quota

@@ -30,6 +30,7 @@
 #include "common/core/digest.h"
 #include "common/core/routing.h"
 #include "common/core/people.h"
+#include "common/core/seats.h"
 #include "common/store/sqlite_util.h"
 #include "common/store/store.h"
 
@@ -264,6 +265,36 @@ struct Store::Impl {
   // counted in erase_checkpoint_failures, and the next checkpoint (SQLite's
   // own, or Store::checkpoint) removes the bytes.
   void checkpoint_after_erase();
+
+  // --- Seats (store_seats.cpp; common/core/seats.h) ---------------------------
+
+  // The seat rules' view of event `event_id` (nullopt: unknown or deleted).
+  Result<std::optional<seats::EventSeats>> seat_event(std::string_view event_id);
+  Status seat_event_of(const Record& event, seats::EventSeats& out);
+  // Live confirmations of the event backed by `holder`, but `except_id`.
+  Result<int64_t> confirmed_by(std::string_view event_id, std::string_view holder, std::string_view except_id);
+  Result<seats::Tally> seat_tally(std::string_view event_id);
+  // Live registrations of the event not confirmed, oldest first, of
+  // `owner` ("" = every centre's), at most `limit`.
+  Result<std::vector<seats::Reg>> waiting_list(std::string_view event_id, std::string_view owner, int64_t limit);
+  // Node: adds the seat to a registration write that creates it or moves it
+  // to another event (seats::decide for this centre); leaves any other
+  // write, and one that sets the seat itself (the rules' own), as it is.
+  Status seat_for_write(LocalWrite& w);
+  // An event write touching capacity or allotments: as the host
+  // (seats::check_host_edit), or as the hub admin (`admin`: an existing
+  // event's capacity and allotments are the host's). Errors: invalid.
+  Status check_event_write(const LocalWrite& w, bool admin);
+  // Node: this centre's step as a holder of event `event_id` (seats::plan),
+  // made as local writes in the open transaction until nothing is left to
+  // do; `writes` counts them.
+  Status reconcile(std::string_view event_id, int64_t wall_ms, uint64_t& writes);
+  // The events whose seats change `c` may move (the registration's old and
+  // new event, the event itself, the events a centre's returns name).
+  Status events_touched(const Change& c, const std::optional<Record>& before, std::vector<std::string>& out);
+  // Hub: the counts behind a node's change (a confirmation, a host's edit,
+  // a return) against the hub's view. Errors: forbidden / invalid, French.
+  Status judge_seats(const Change& c, const std::optional<Record>& existing);
 
   // --- Local writes -------------------------------------------------------
 

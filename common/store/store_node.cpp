@@ -28,6 +28,7 @@ Result<ApplyReport> Store::apply_from_hub(const std::vector<Change>& changes, ui
   }
   Impl::Loaded ld;
   bool any_erase = false;
+  std::vector<std::string> seat_events;  // whose seats the batch may have moved
   for (const Change& c : changes) {
     if (Status v = validate_change(c); !v) {
       // The hub validated it; keep it visible rather than drop it silently.
@@ -44,6 +45,8 @@ Result<ApplyReport> Store::apply_from_hub(const std::vector<Change>& changes, ui
       continue;
     }
     if (Status s = im.load(c.entity, c.record_id, ld); !s) return s;
+    if (!opts_.centre.empty())
+      if (Status s = im.events_touched(c, ld.rec, seat_events); !s) return s;
     MergeResult mr = merge(ld.rec, c);
     hlc_.observe(c.hlc, wall_ms, opts_.max_future_ms);
     if (mr == MergeResult::stale) {
@@ -58,6 +61,10 @@ Result<ApplyReport> Store::apply_from_hub(const std::vector<Change>& changes, ui
       any_erase = true;
     }
   }
+  // This centre's step as a holder of the seats the batch moved (freed,
+  // given, asked back): promotions and returns are made here, now.
+  for (const auto& ev : seat_events)
+    if (Status s = im.reconcile(ev, wall_ms, report.seat_writes); !s) return s;
   im.hub_cursor = last_seq;
   if (Status s = im.put_meta_u64(kMetaHubCursor, last_seq); !s) return s;
   if (Status s = im.persist_hlc(); !s) return s;

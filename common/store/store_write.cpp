@@ -94,13 +94,40 @@ Result<Change> Store::Impl::do_write(const LocalWrite& w, int64_t wall_ms, bool&
   return c;
 }
 
-Result<Change> Store::write(const LocalWrite& w, int64_t wall_ms) {
-  Impl::Tx tx(*impl_);
+Result<Change> Store::write(const LocalWrite& w0, int64_t wall_ms) {
+  Impl& im = *impl_;
+  Impl::Tx tx(im);
   if (Status s = tx.begin(); !s) return s;
+  // The seat rules (store_seats.cpp): a new or moved registration gets its
+  // seat, an event edit is checked, and what the write frees or brings is
+  // used by this centre's seats in the same transaction.
+  LocalWrite w = w0;
+  if (Status s = im.seat_for_write(w); !s) return s;
+  if (Status s = im.check_event_write(w, opts_.hub); !s) return s;
+  std::vector<std::string> seat_events;
+  if (!opts_.hub && !opts_.centre.empty() && w.entity != Entity::prototype_note) {
+    Impl::Loaded ld;
+    if (Status s = im.load(w.entity, w.record_id, ld); !s) return s;
+    Change probe;
+    probe.entity = w.entity;
+    probe.record_id = w.record_id;
+    probe.op = w.op;
+    probe.fields = w.fields;
+    // A registration created, or edited in place, frees no seat (the hot
+    // path: no step); a deletion, an erasure or a move to another event may.
+    const std::string moved_to = Impl::event_of(probe);
+    const bool frees = w.entity != Entity::registration ||
+                       (ld.rec && (w.op != Op::upsert || (!moved_to.empty() && moved_to != Impl::event_of(ld.rec))));
+    if (frees)
+      if (Status s = im.events_touched(probe, ld.rec, seat_events); !s) return s;
+  }
   bool erased = false;
-  auto c = impl_->do_write(w, wall_ms, erased);
+  auto c = im.do_write(w, wall_ms, erased);
   if (!c) return c;
   if (c->origin_seq == 0) return c;  // nothing changed; the transaction rolls back, empty
+  uint64_t writes = 0;
+  for (const auto& ev : seat_events)
+    if (Status s = im.reconcile(ev, wall_ms, writes); !s) return s;
   if (Status s = tx.commit(); !s) return s;
   if (erased) impl_->checkpoint_after_erase();
   return c;

@@ -55,6 +55,7 @@ struct Fixture {
   explicit Fixture(const std::string& web_fingerprint = "") {
     StoreOptions opts;
     opts.origin = "node-lens";
+    opts.centre = "lens";  // the seat rules act for this centre (sync.centre_id below)
     auto s = Store::open(dir.file("node.db"), opts);
     INFO(s.status().to_string());
     REQUIRE(s);

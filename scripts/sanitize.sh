@@ -59,6 +59,7 @@ export UBSAN_OPTIONS="log_path=$logs/ubsan:print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$(pwd)/tests/sanitizer/lsan.supp"
 # Sanitized daemons are 2-3x slower: give the integration waits room.
 export TERRIL_CHAOS_SECONDS="${TERRIL_CHAOS_SECONDS:-30}"
+export TERRIL_WAIT_SCALE="${TERRIL_WAIT_SCALE:-3}"
 
 status=0
 t0=$(date +%s)

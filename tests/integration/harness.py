@@ -30,7 +30,14 @@ STAFF_PASSWORD = "accueil-centre-2026"
 ADMIN_PASSWORD = "admin-hub-2026-secret"
 
 
+# Sanitized daemons run 2-3x slower, and CI runs a light test beside a heavy
+# one: scripts/sanitize.sh sets TERRIL_WAIT_SCALE so every wait gets room
+# (a wait is for a condition, so a longer bound costs nothing when it holds).
+WAIT_SCALE = float(os.environ.get("TERRIL_WAIT_SCALE", "1") or "1")
+
+
 def wait_for(pred, timeout=20.0, what="condition", interval=0.05):
+    timeout *= WAIT_SCALE
     deadline = time.time() + timeout
     last = None
     while time.time() < deadline:

@@ -30,6 +30,7 @@ constexpr std::string_view kCss = R"css(
 * { box-sizing: border-box; }
 html { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; font-size: 10pt; color: #111; }
 body { margin: 0; background: #e8e8e8; }
+.waiting { font-style: italic; color: #555; white-space: nowrap; }
 .toolbar { max-width: 210mm; margin: 1rem auto; display: flex; justify-content: flex-end; }
 .toolbar button { font: inherit; font-size: 1.1rem; padding: .5rem 1.2rem; border: 0; border-radius: 4px;
   background: #003399; color: #fff; cursor: pointer; }
@@ -218,6 +219,12 @@ std::string_view kind_label_fr(std::string_view kind) {
   return kind;
 }
 
+// A registration on the waiting list (seat rules, common/core/seats.h).
+static bool waiting(const Record& r) {
+  auto s = r.text(Field::seat);
+  return s && *s == "attente";
+}
+
 std::string render_attendance_sheet(const Record& event, std::string_view host_name,
                                     std::span<const Record> registrations, std::string_view emblem_svg) {
   // One line per person: a person registered twice (the same person_id)
@@ -229,9 +236,13 @@ std::string render_attendance_sheet(const Record& event, std::string_view host_n
     auto [it, fresh] = line_of.emplace(person_of(r), lines.size());
     if (fresh)
       lines.push_back(&r);
-    else if (r.flag(Field::attended) && !lines[it->second]->flag(Field::attended))
+    else if ((r.flag(Field::attended) && !lines[it->second]->flag(Field::attended)) ||
+             (waiting(*lines[it->second]) && !waiting(r) &&
+              r.flag(Field::attended) == lines[it->second]->flag(Field::attended)))
       lines[it->second] = &r;
   }
+  const size_t waiting_lines =
+      static_cast<size_t>(std::count_if(lines.begin(), lines.end(), [](const Record* r) { return waiting(*r); }));
   std::sort(lines.begin(), lines.end(), [](const Record* a, const Record* b) { return sheet_before(*a, *b); });
   const size_t present = static_cast<size_t>(
       std::count_if(lines.begin(), lines.end(), [](const Record* r) { return r->flag(Field::attended); }));
@@ -262,7 +273,14 @@ std::string render_attendance_sheet(const Record& event, std::string_view host_n
       const Record& r = *lines[i];
       out += "<tr class=\"line\"><td class=\"num\">" + std::to_string(i + 1) + "</td>";
       cell(out, text_of(r, Field::last_name));
-      cell(out, text_of(r, Field::first_name));
+      if (waiting(r)) {
+        // On the waiting list (docs/design.md 9.3): the line says so, so
+        // reception knows before the person signs.
+        out += "<td>" + html_escape(text_of(r, Field::first_name)) +
+               " <span class=\"waiting\">(liste d'attente)</span></td>";
+      } else {
+        cell(out, text_of(r, Field::first_name));
+      }
       cell(out, role_label_fr(text_of(r, Field::role)));
       out += r.flag(Field::attended) ? "<td class=\"present\">oui</td>" : "<td class=\"present\">non</td>";
       out += "<td class=\"signature\"></td></tr>\n";
@@ -270,7 +288,11 @@ std::string render_attendance_sheet(const Record& event, std::string_view host_n
     out += "</tbody>\n</table>\n";
     if (page + 1 == pages)
       out += "<p class=\"totals\">Inscrits : <strong class=\"total-registered\">" + std::to_string(lines.size()) +
-             "</strong> · Présents : <strong class=\"total-present\">" + std::to_string(present) + "</strong></p>\n";
+             "</strong> · Présents : <strong class=\"total-present\">" + std::to_string(present) + "</strong>" +
+             (waiting_lines ? " · dont en liste d'attente : <strong class=\"total-waiting\">" +
+                                  std::to_string(waiting_lines) + "</strong>"
+                            : std::string()) +
+             "</p>\n";
     out += "<footer class=\"sheet-foot\"><p class=\"feder\">";
     out += html_escape(kFederSentence);
     out += "</p></footer>\n</section>\n";

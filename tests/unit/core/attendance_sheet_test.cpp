@@ -138,6 +138,27 @@ TEST_CASE("sheet: totals of registered and present people after the last line", 
   CHECK(count(html, "<td class=\"present\">non</td>") == 23);
 }
 
+TEST_CASE("sheet: people on the waiting list are marked, and counted", "[sheet]") {
+  std::vector<Record> regs = people(4, 0);
+  set(regs[0], Field::seat, std::string("confirmee"));
+  set(regs[1], Field::seat, std::string("attente"));
+  set(regs[2], Field::seat, std::string("attente"));
+  // Registered twice, confirmed once: one line, not waiting.
+  Record twice = registration(9, "Nom002", "Prénom");
+  set(twice, Field::seat, std::string("confirmee"));
+  set(regs[2], Field::person_id, std::string("0b000000-0000-4000-8000-000000000001"));
+  set(twice, Field::person_id, std::string("0b000000-0000-4000-8000-000000000001"));
+  regs.push_back(twice);
+  std::string html = render_attendance_sheet(event_record(), "Lens", regs, kEmblem);
+  CHECK(count(html, "<span class=\"waiting\">(liste d'attente)</span>") == 1);
+  CHECK(html.find("Prénom <span class=\"waiting\">") > html.find("Nom001"));
+  CHECK(html.find("dont en liste d'attente : <strong class=\"total-waiting\">1</strong>") != std::string::npos);
+  CHECK(html.find("Inscrits : <strong class=\"total-registered\">4</strong>") != std::string::npos);
+  // No waiting list, no mention.
+  CHECK(render_attendance_sheet(event_record(), "Lens", people(3, 1), kEmblem).find("liste d'attente") ==
+        std::string::npos);
+}
+
 TEST_CASE("sheet: deleted and erased registrations are not listed", "[sheet]") {
   std::vector<Record> regs = {registration(1, "Present", "Anne", true), registration(2, "Deleted", "Bob", true),
                               registration(3, "Erased", "Carl", true)};

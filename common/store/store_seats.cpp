@@ -82,11 +82,13 @@ Result<std::optional<seats::EventSeats>> Store::Impl::seat_event(std::string_vie
 
 Result<int64_t> Store::Impl::confirmed_by(std::string_view event_id, std::string_view holder,
                                           std::string_view except_id) {
+  // seat_counts (schema/007_seats.sql), less `except_id` if it is one of them.
   Status err;
-  Query q(
-      cache.get("SELECT COUNT(*) FROM registrations WHERE event_id = ?1 AND deleted = 0 AND seat = 'confirmee' "
-                "AND COALESCE(seat_by, centre_id) = ?2 AND id <> ?3",
-                &err));
+  Query q(cache.get(
+      "SELECT COALESCE((SELECT confirmed FROM seat_counts WHERE event_id = ?1 AND holder = ?2), 0) - "
+      "(SELECT COUNT(*) FROM registrations WHERE id = ?3 AND event_id = ?1 AND deleted = 0 AND seat = 'confirmee' "
+      "AND COALESCE(seat_by, centre_id) = ?2)",
+      &err));
   if (!err) return err;
   q.bind(1, event_id).bind(2, holder).bind(3, except_id);
   if (int rc = q.step(); rc != SQLITE_ROW) return sql_error(db, rc, "count confirmed");
@@ -97,8 +99,9 @@ Result<seats::Tally> Store::Impl::seat_tally(std::string_view event_id) {
   seats::Tally t;
   Status err;
   Query q(cache.get(
-      "SELECT seat = 'confirmee', CASE WHEN seat = 'confirmee' THEN COALESCE(seat_by, centre_id) ELSE centre_id END, "
-      "COUNT(*) FROM registrations WHERE event_id = ?1 AND deleted = 0 GROUP BY 1, 2",
+      "SELECT 1, holder, confirmed FROM seat_counts WHERE event_id = ?1 AND confirmed > 0 UNION ALL "
+      "SELECT 0, centre_id, COUNT(*) FROM registrations INDEXED BY registrations_waiting "
+      "WHERE event_id = ?1 AND deleted = 0 AND seat IS NOT 'confirmee' GROUP BY centre_id",
       &err));
   if (!err) return err;
   q.bind(1, event_id);
@@ -113,9 +116,9 @@ Result<std::vector<seats::Reg>> Store::Impl::waiting_list(std::string_view event
   std::vector<seats::Reg> out;
   Status err;
   Query q(cache.get(
-      "SELECT id, centre_id, COALESCE(created_at, 0), seat FROM registrations WHERE event_id = ?1 AND deleted = 0 "
-      "AND (seat IS NULL OR seat <> 'confirmee') AND (?2 = '' OR centre_id = ?2) "
-      "ORDER BY COALESCE(created_at, 0), id LIMIT ?3",
+      "SELECT id, centre_id, COALESCE(created_at, 0), seat FROM registrations INDEXED BY registrations_waiting "
+      "WHERE event_id = ?1 AND deleted = 0 AND seat IS NOT 'confirmee' AND (?2 = '' OR centre_id = ?2) "
+      "ORDER BY created_at, id LIMIT ?3",
       &err));
   if (!err) return err;
   q.bind(1, event_id).bind(2, owner).bind(3, limit);

@@ -49,6 +49,13 @@ void reg(Store& s, uint64_t n, const std::string& centre, int64_t t, const std::
   ok(s.write(registration_write(uuid(n), centre, ev), t));
 }
 
+// seat_counts (kept by triggers) agrees with a count of the rows.
+void counts_agree(Store& s) {
+  CHECK(sql_int(s, "SELECT COUNT(*) FROM registrations WHERE seat = 'confirmee' AND deleted = 0") ==
+        sql_int(s, "SELECT COALESCE(SUM(confirmed), 0) FROM seat_counts"));
+  CHECK(sql_int(s, "SELECT COUNT(*) FROM seat_counts WHERE confirmed < 0") == 0);
+}
+
 Status judge_for(const std::string& node_id, const std::string& centre, const Change& c, const Record* existing,
                  const std::string& host) {
   return check_node_change(PermissionContext{node_id, centre, existing, host}, c);
@@ -104,6 +111,7 @@ TEST_CASE("seats: a node confirms from its own seats offline, then waits; a dele
   CHECK(seat(*a, uuid(5)).empty());
   CHECK(here(*a, kEv, "centre-a").free == 1);
   CHECK(ok(a->reconcile_seats(kNow + 17000)) == 0);
+  counts_agree(*a);
 }
 
 TEST_CASE("seats: given seats travel to a centre, which confirms from them offline and returns only free ones",
@@ -177,6 +185,11 @@ TEST_CASE("seats: given seats travel to a centre, which confirms from them offli
   CHECK(hub_view->waiting == 0);
   CHECK(seats::seats_of(hub_view->event, "centre-a") == 3);
   CHECK(seats::seats_of(hub_view->event, "centre-b") == 1);
+  for (Store* s : {hub.get(), a.get(), b.get()}) counts_agree(*s);
+  // A revoked box drops what is not its own: the counts follow the rows.
+  ok(a->wipe_personal("centre-a", kNow + 400));
+  counts_agree(*a);
+  CHECK(ok(a->seat_summary(kEv))->confirmed == 0);
 }
 
 TEST_CASE("seats: the hub refuses a confirmation no seat backs, and seat fields its writer may not set",

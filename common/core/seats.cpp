@@ -38,6 +38,8 @@ std::optional<SeatMap> parse(std::string_view text, bool canonical) {
       while (!num.empty() && num.front() == ' ') num.remove_prefix(1);
     }
     if (!valid_slug(key) || num.empty() || num.size() > 7) return std::nullopt;
+    // The canonical text is what format_map writes: no leading zero ("a=01").
+    if (canonical && num.size() > 1 && num.front() == '0') return std::nullopt;
     int64_t n = 0;
     auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), n);
     if (ec != std::errc() || p != num.data() + num.size() || n < 0 || n > kMaxSeats) return std::nullopt;

@@ -13,8 +13,12 @@ Status refused(std::string en, std::string fr, std::string field) {
   return Status(Code::invalid, "seats: " + en, std::move(field), std::move(fr));
 }
 
-std::string plural_places(int64_t n) {
-  return std::to_string(n) + (n > 1 ? " places" : " place");
+// "0 place donnée", "1 place confirmée", "3 places libres": French agreement
+// (0 and 1 are singular) of "place" and its adjective.
+std::string places(int64_t n, std::string_view adjective) {
+  std::string out = std::to_string(n) + (n > 1 ? " places " : " place ") + std::string(adjective);
+  if (n > 1) out += 's';
+  return out;
 }
 
 std::optional<SeatMap> parse(std::string_view text, bool canonical) {
@@ -37,7 +41,10 @@ std::optional<SeatMap> parse(std::string_view text, bool canonical) {
       while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
       while (!num.empty() && num.front() == ' ') num.remove_prefix(1);
     }
-    if (!valid_slug(key) || num.empty() || num.size() > 7) return std::nullopt;
+    if (!valid_slug(key) || num.empty() || num.size() > 7 || num.front() < '0' || num.front() > '9')
+      return std::nullopt;
+    // The canonical text is what format_map writes: no leading zero ("a=01").
+    if (canonical && num.size() > 1 && num.front() == '0') return std::nullopt;
     int64_t n = 0;
     auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), n);
     if (ec != std::errc() || p != num.data() + num.size() || n < 0 || n > kMaxSeats) return std::nullopt;
@@ -199,7 +206,7 @@ std::string_view decide(const EventSeats& e, std::string_view owner, int64_t con
   if (!e.limited()) return {};
   int64_t free = seats_of(e, owner) - confirmed_by_owner - pending_reclaim(e, owner);
   if (owner == e.host)
-    for (const auto& [c, n] : e.given) free -= pending_grant(e, c);
+    for (const auto& [c, n] : e.asked) free -= pending_grant(e, c);
   return free > 0 ? kConfirmed : kWaiting;
 }
 
@@ -252,14 +259,13 @@ Status check_host_edit(const EventSeats& before, const EventSeats& after, int64_
     if (cap_changed && before.given == after.given)
       return refused("capacity below the confirmed registrations",
                      "La capacité ne peut pas descendre sous " + std::to_string(lowest) + " : " +
-                         plural_places(confirmed_by_host) + (confirmed_by_host > 1 ? " confirmées" : " confirmée") +
-                         " ici et " + plural_places(sum(after.given) - sum(after.returned)) +
-                         " données à d'autres centres.",
+                         places(confirmed_by_host, "confirmée") + " ici et " +
+                         places(sum(after.given) - sum(after.returned), "donnée") + " à d'autres centres.",
                      "capacity");
     return refused("not enough free seats to give",
                    "Pas assez de places libres ici : " +
-                       plural_places(std::max<int64_t>(0, seats_of(before, before.host) - confirmed_by_host)) +
-                       " libre(s) seulement.",
+                       places(std::max<int64_t>(0, seats_of(before, before.host) - confirmed_by_host), "libre") +
+                       " seulement.",
                    "allotments");
   }
   return Status::ok();

@@ -89,6 +89,19 @@ Value random_value(Rng& rng, const FieldSpec& fs, const std::vector<std::string>
       return Value{one_of(rng, phones)};
     case Field::email:
       return Value{one_of(rng, emails)};
+    case Field::allotments:
+    case Field::seat_grants:
+    case Field::seat_reclaims: {
+      static const std::vector<std::string> maps = {"", "arc=1", "arc=2,marly=1", "denain=12", "marly=3"};
+      return Value{one_of(rng, maps)};
+    }
+    case Field::seats_returned:  // keyed by event id
+      return Value{chance(rng, 0.3) ? std::string()
+                                    : one_of(rng, event_ids) + "=" + std::to_string(between(rng, 1, 3))};
+    case Field::seat_by: {
+      static const std::vector<std::string> holders = {"", "arc", "marly", "denain"};
+      return Value{one_of(rng, holders)};
+    }
     case Field::tags: {
       std::string t;
       for (const auto& tag : tags) {

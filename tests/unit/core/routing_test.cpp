@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -242,6 +243,92 @@ TEST_CASE("check_node_change allows own-centre changes and the host's check-in o
       CHECK(s.code() == (incomplete ? Code::invalid : Code::forbidden));
       CHECK(s.message_fr().rfind("Modification refusée", 0) == 0);
     }
+  }
+}
+
+// The seat fields (seats::check_seat_fields through check_node_change): the
+// owner puts its registration on the waiting list or confirms it from its own
+// seat; the host confirms another centre's registration from its own seat only.
+TEST_CASE("check_node_change lets owner and host set the seat only from their own seats", "[routing][seats]") {
+  // node-a belongs to centre "arc" (the owner), node-b to "marly" (the host), node-c to "denain".
+  const Record at_arc = registration_of("arc");
+  auto seat = [](Value s, std::optional<Value> by = std::nullopt) {
+    std::vector<FieldValue> f = {{Field::seat, std::move(s)}};
+    if (by) f.push_back({Field::seat_by, std::move(*by)});
+    return f;
+  };
+  const std::vector<FieldValue> created = {{Field::event_id, std::string(kEvent)},
+                                           {Field::first_name, "Ana"s},
+                                           {Field::last_name, "Lefèvre"s},
+                                           {Field::phone, "0327000000"s},
+                                           {Field::role, "habitant"s},
+                                           {Field::consent_at, int64_t{1}},
+                                           {Field::seat, "confirmee"s},
+                                           {Field::seat_by, "arc"s}};
+  std::vector<FieldValue> created_by_host = created;
+  created_by_host.back().value = "marly"s;
+  const PermissionContext host{"node-b", "marly", &at_arc, "marly"};
+  const PermissionContext owner{"node-a", "arc", &at_arc, "marly"};
+  const PermissionContext third{"node-c", "denain", &at_arc, "marly"};
+  struct Case {
+    const char* name;
+    PermissionContext ctx;
+    std::string origin;
+    std::vector<FieldValue> fields;
+    bool allowed;
+    bool seat_rule;  // refused by the seat rules (else by the host's field list or ownership)
+  };
+  const std::vector<Case> cases = {
+      {"host confirms from its own seat", host, "node-b", seat("confirmee"s, "marly"s), true, false},
+      {"host confirms and checks in together",
+       host,
+       "node-b",
+       {{Field::attended, true}, {Field::seat, "confirmee"s}, {Field::seat_by, "marly"s}},
+       true,
+       false},
+      {"host confirms from another centre's seat", host, "node-b", seat("confirmee"s, "denain"s), false, true},
+      {"host confirms from the owner's seat", host, "node-b", seat("confirmee"s, "arc"s), false, true},
+      {"host confirms with no seat_by", host, "node-b", seat("confirmee"s), false, true},
+      {"host puts it on the waiting list", host, "node-b", seat("attente"s, ""s), false, true},
+      {"host clears the seat", host, "node-b", seat(Value{}, Value{}), false, true},
+      {"host sets seat_by alone", host, "node-b", {{Field::seat_by, "marly"s}}, false, true},
+      {"host changes seat and notes together",
+       host,
+       "node-b",
+       {{Field::notes, "x"s}, {Field::seat, "confirmee"s}, {Field::seat_by, "marly"s}},
+       false,
+       false},
+      {"owner puts it on the waiting list", owner, "node-a", seat("attente"s, ""s), true, false},
+      {"owner puts it on the waiting list, seat_by absent", owner, "node-a", seat("attente"s), true, false},
+      {"owner confirms from its own seat", owner, "node-a", seat("confirmee"s, "arc"s), true, false},
+      {"owner confirms from the host's seat", owner, "node-a", seat("confirmee"s, "marly"s), false, true},
+      {"owner waits with a seat_by", owner, "node-a", seat("attente"s, "arc"s), false, true},
+      {"owner sets an unknown seat", owner, "node-a", seat("oui"s, ""s), false, true},
+      {"owner clears the seat (event without a limit)", owner, "node-a", seat(Value{}, Value{}), true, false},
+      {"owner creates it confirmed from its own seat",
+       {"node-a", "arc", nullptr, "marly"},
+       "node-a",
+       created,
+       true,
+       false},
+      {"owner creates it confirmed from the host's seat",
+       {"node-a", "arc", nullptr, "marly"},
+       "node-a",
+       created_by_host,
+       false,
+       true},
+      {"a third centre confirms from its own seat", third, "node-c", seat("confirmee"s, "denain"s), false, false},
+  };
+  for (const auto& c : cases) {
+    Status s = check_node_change(c.ctx, change(Entity::registration, c.origin, "arc", Op::upsert, c.fields));
+    INFO(c.name << ": " << s.to_string() << " / " << s.message_fr());
+    CHECK(s.is_ok() == c.allowed);
+    if (c.allowed) continue;
+    CHECK(s.code() == Code::forbidden);
+    if (c.seat_rule)
+      CHECK(s.message_fr().rfind("Place refusée", 0) == 0);
+    else
+      CHECK(s.message_fr().rfind("Modification refusée", 0) == 0);
   }
 }
 

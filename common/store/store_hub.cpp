@@ -128,7 +128,12 @@ Status Store::apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyRepo
     }
     if (Status s = im.load(c.entity, c.record_id, ld); !s) return s;
     const std::string event_before = c.entity == Entity::registration ? Impl::event_of(ld.rec) : std::string();
-    if (judge) {
+    // A change to a record erased here has no effect (merge ignores it), and
+    // the erasure took the event that names its host: a host's check-in or
+    // confirmation made before it saw the erasure is not judged, so staff
+    // see no refusal for it.
+    const bool moot = ld.rec && ld.rec->erased && c.op != Op::erase;
+    if (judge && !moot) {
       if (c.entity == Entity::registration) {
         const std::string ev = ld.rec ? event_before : Impl::event_of(c);
         if (Status s = im.host_of(ev, hosts, host); !s) return s;

@@ -228,6 +228,24 @@ TEST_CASE("seats: the hub refuses a confirmation no seat backs, and seat fields 
   rep = ok(hub->apply_from_node("node-b", {w}, judge_b, kNow));
   CHECK(rep.rejections.empty());
 
+  // The owner erased its registration; the host, not knowing yet, confirms
+  // it from its seat: moot, and not refused (staff would see a false alarm).
+  ok(hub->write(op_write(Entity::registration, uuid(3), Op::erase), kNow + 1));
+  Change late;
+  late.origin = "node-a";
+  late.origin_seq = 1;
+  late.hlc = hlc_make(kNow, 9);
+  late.entity = Entity::registration;
+  late.record_id = uuid(3);
+  late.centre_id = "centre-b";
+  late.fields = {{Field::seat, Value{std::string("confirmee")}}, {Field::seat_by, Value{std::string("centre-a")}}};
+  auto judge_a = [](const Change& x, const Record* e, const std::string& h) {
+    return judge_for("node-a", "centre-a", x, e, h);
+  };
+  rep = ok(hub->apply_from_node("node-a", {late}, judge_a, kNow));
+  CHECK(rep.rejections.empty());
+  CHECK(ok(hub->get(Entity::registration, uuid(3)))->erased);
+
   // The hub admin moves seats by request only, and never lowers a capacity.
   auto give =
       hub->write(update_write(Entity::event, kEv, {{Field::allotments, Value{std::string("centre-b=1")}}}), kNow + 1);

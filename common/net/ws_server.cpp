@@ -69,6 +69,12 @@ void Server::Impl::on_accept(boost::system::error_code ec, tcp::socket s) {
   }
   if (in_fd_burst) spdlog::info("net: accepting connections again");
   in_fd_burst = false;
+  // Small frames both ways (Changes, Ack): without this, a frame that
+  // follows one not yet acknowledged waits for the peer's delayed ACK
+  // (~40 ms per hop; a promotion measured 51 ms p50 before, 16 after). The
+  // client side sets it too (ws_client_session.h).
+  boost::system::error_code nec;
+  s.set_option(tcp::no_delay(true), nec);
   boost::system::error_code aec;
   auto ep = s.remote_endpoint(aec);
   std::string address = aec ? "?" : ep.address().to_string();

@@ -261,6 +261,7 @@ void HubLink::on_repair(const wire::Repair& r) {
     state_.repaired_total += r.records.size() + r.purge.size();
     spdlog::info("sync: the hub sent {} record(s) and {} purge(s) (audience change)", r.records.size(), r.purge.size());
   }
+  pump();  // what the seat rules did after the repair (a freed seat used) goes now
   if (was_busy) finish_round_if_done();
 }
 

@@ -225,9 +225,10 @@ struct StoreStats {
 
 // What a node did with a Repair from the hub (Store::apply_repair).
 struct RepairReport {
-  uint64_t merged = 0;  // records that changed here
-  uint64_t stale = 0;   // already held as they are, or newer
-  uint64_t purged = 0;  // rows removed (not this centre's to hold)
+  uint64_t merged = 0;       // records that changed here
+  uint64_t stale = 0;        // already held as they are, or newer
+  uint64_t purged = 0;       // rows removed (not this centre's to hold)
+  uint64_t seat_writes = 0;  // changes the seat rules made after it (to send)
 };
 
 // What a node removed when the hub said it is revoked (Store::wipe_personal).

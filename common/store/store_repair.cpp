@@ -179,8 +179,23 @@ Result<RepairReport> Store::apply_repair(const std::vector<Record>& records, con
   if (Status s = tx.begin(); !s) return s;
   Impl::Loaded ld;
   bool checkpoint = false;
+  // Whose seats the repair may have moved (a registration back, one purged
+  // because it moved to another centre's event): the holder's step runs
+  // after, as after a batch (store_seats.cpp).
+  std::vector<std::string> seat_events;
+  auto touched = [&](Entity e, const std::string& id, const Record* now) -> Status {
+    if (opts_.centre.empty()) return Status::ok();
+    Change probe;
+    probe.entity = e;
+    probe.record_id = id;
+    if (now)
+      for (Field f : {Field::seats_returned, Field::event_id})
+        if (const Value* v = now->get(f)) probe.fields.push_back({f, *v});
+    return im.events_touched(probe, ld.rec, seat_events);
+  };
   for (const Record& r : records) {
     if (Status s = im.load(r.entity, r.id, ld); !s) return s;
+    if (Status s = touched(r.entity, r.id, &r); !s) return s;
     const bool was_erased = ld.rec && ld.rec->erased;
     MergeResult mr = merge_record(ld.rec, r);
     hlc_.observe(r.max_hlc(), wall_ms, opts_.max_future_ms);
@@ -199,10 +214,13 @@ Result<RepairReport> Store::apply_repair(const std::vector<Record>& records, con
     if (!valid_entity(static_cast<uint32_t>(ref.entity))) continue;
     if (Status s = im.load(ref.entity, ref.id, ld); !s) return s;
     if (!ld.rec || ld.rec->centre_id == own_centre) continue;  // never our own records
+    if (Status s = touched(ref.entity, ref.id, nullptr); !s) return s;
     if (Status s = im.delete_row(ref); !s) return s;
     ++rep.purged;
     checkpoint = true;
   }
+  for (const auto& ev : seat_events)
+    if (Status s = im.reconcile(ev, wall_ms, rep.seat_writes); !s) return s;
   if (Status s = im.persist_hlc(); !s) return s;
   if (Status s = tx.commit(); !s) return s;
   if (checkpoint) im.checkpoint_after_erase();

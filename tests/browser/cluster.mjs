@@ -232,3 +232,44 @@ export async function assertBrandAndConsole(page, errors) {
   assert.deepEqual(fromModule, b, '/assets/base.js BRAND = brand.h');
   assert.deepEqual(errors, [], 'no console error');
 }
+
+// Debian's Chromium, headless, as every browser test launches it.
+export const CHROMIUM = process.env.TERRIL_CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+// A browser with its profile in root, French and in Paris time, and its
+// first page (15 s default timeout, page errors printed). `options` adds to
+// playwright's launchPersistentContext options (ignoreHTTPSErrors...).
+export async function launchBrowser(chromium, root, options = {}) {
+  const context = await chromium.launchPersistentContext(path.join(root, 'chromium-profile'), {
+    executablePath: CHROMIUM, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 }, locale: 'fr-FR',
+    timezoneId: 'Europe/Paris', ...options,
+  });
+  const page = context.pages()[0] || await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('pageerror', (e) => console.log('# page error: ' + e.message));
+  return { context, page };
+}
+
+// The end of a run: the browser closed, the daemons stopped, the folder
+// removed unless the run failed or TERRIL_KEEP is set (then its path is printed).
+export async function cleanUp({ context, daemons, root, failed }) {
+  if (context) await context.close().catch(() => {});
+  for (const d of daemons || []) if (d) await d.stop();
+  if (!root) return;
+  if (failed || process.env.TERRIL_KEEP) console.log('# kept ' + root + ' (daemon logs there)');
+  else fs.rmSync(root, { recursive: true, force: true });
+}
+
+// Waits until the node behind `api` (an Api) is connected and has nothing
+// left to send; returns its status.
+export async function waitSynced(api, timeoutMs = 60000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await api.call('GET', '/api/v1/status');
+    if (s.status === 200 && s.body.pending === 0 && s.body.connected) return s.body;
+    assert.ok(Date.now() < deadline, 'node caught up with the hub: ' + JSON.stringify(s.body));
+    await sleep(100);
+  }
+}

@@ -317,7 +317,7 @@ step('download a CSV of the registrations: BOM, « ; », one header row, every p
   const text = bytes.subarray(3).toString('utf8');
   const lines = text.split('\r\n');
   assert.equal(lines.pop(), '', 'the file ends with CRLF');
-  assert.equal(lines[0], 'id;centre_id;created_at;event_id;first_name;last_name;phone;email;role;consent_at;attended;notes;person_id;commune;qpv;genre;updated_at');
+  assert.equal(lines[0], 'id;centre_id;created_at;event_id;first_name;last_name;phone;email;role;consent_at;attended;notes;person_id;commune;qpv;genre;seat;seat_by;updated_at');
   assert.equal(lines.length, 1 + written.length + 1, 'header, one row per person, the FEDER line');
   assert.equal(lines[lines.length - 1], FEDER);
   assert.ok(lines.some((l) => l.includes('"Dupré; dit ""Le Grand"""')), 'a name with ; and " is quoted');

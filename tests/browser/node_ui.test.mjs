@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { Api, assertBrandAndConsole, Hub, isoInDays, Node, REPO, sleep, STAFF_PASSWORD, tempRoot, watchConsole } from './cluster.mjs';
+import { Api, assertBrandAndConsole, Hub, isoInDays, Node, REPO, STAFF_PASSWORD, tempRoot, waitSynced as waitNodeSynced, watchConsole } from './cluster.mjs';
 
 const CHROMIUM = process.env.TERRIL_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -116,15 +116,7 @@ after(async () => {
   console.log('# screenshots in ' + SCREENS);
 });
 
-async function waitSynced(timeoutMs = 60000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await api.call('GET', '/api/v1/status');
-    if (s.status === 200 && s.body.pending === 0 && s.body.connected) return s.body;
-    assert.ok(Date.now() < deadline, 'node caught up with the hub: ' + JSON.stringify(s.body));
-    await sleep(100);
-  }
-}
+const waitSynced = (timeoutMs) => waitNodeSynced(api, timeoutMs);
 
 // Marks the run as failed (to keep the folder) and rethrows.
 function step(name, opts, fn) {

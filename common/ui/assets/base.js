@@ -6,7 +6,7 @@
 //
 // What lives here: the DOM builder h(), the JSON API client (api, listAll,
 // ApiError), Paris-time date helpers, the shared vocabularies (event kinds,
-// prototype statuses, roles), the flash message, the confirm dialog, form
+// prototype statuses, roles, genres), the flash message, the confirm dialog, form
 // fields and their errors, the login page, and the session shell (login
 // state, status polling, hash routing, logout, boot). Each UI's app.js calls
 // startApp() once with what differs. Text is always set with textContent.
@@ -36,6 +36,8 @@ export const ROLES = [
   ['administrateur', 'Administrateur·rice'],
   ['institutionnel', 'Institutionnel·le'],
 ];
+// A registration's genre (docs/design.md "Data"), the same words in both UIs.
+export const GENRES = [['femme', 'Femme'], ['homme', 'Homme'], ['autre', 'Autre'], ['non-renseigne', 'Non renseigné']];
 export const label = (pairs, v) => (pairs.find((p) => p[0] === v) || [v, v || ''])[1];
 export const personName = (r) => [r.first_name, r.last_name].filter(Boolean).join(' ') || '(données effacées)';
 export const valueOrNull = (v) => (v === '' ? null : v);
@@ -131,6 +133,7 @@ export const TZ = 'Europe/Paris';
 const fmtLong = new Intl.DateTimeFormat('fr-FR', { timeZone: TZ, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit' });
 const fmtShort = new Intl.DateTimeFormat('fr-FR', { timeZone: TZ, day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' });
 const fmtDay = new Intl.DateTimeFormat('fr-FR', { timeZone: TZ, day: '2-digit', month: '2-digit', year: 'numeric' });
+const fmtDayMonth = new Intl.DateTimeFormat('fr-FR', { timeZone: TZ, day: 'numeric', month: 'short' });
 const fmtTime = new Intl.DateTimeFormat('fr-FR', { timeZone: TZ, hour: '2-digit', minute: '2-digit' });
 const fmtParts = new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 
@@ -140,6 +143,8 @@ export const dateLong = (iso) => (iso ? fmtLong.format(new Date(iso)) : '');
 export const dateShort = (iso) => (iso ? fmtShort.format(new Date(iso)) : '');
 // "29/11/2026"
 export const dayOnly = (iso) => (iso ? fmtDay.format(new Date(iso)) : '');
+// "3 déc."
+export const dayMonth = (iso) => (iso ? fmtDayMonth.format(new Date(iso)) : '');
 // "le 29/11/2026 à 10:00"
 export const leA = (iso) => (iso ? 'le ' + fmtDay.format(new Date(iso)) + ' à ' + fmtTime.format(new Date(iso)) : '');
 

@@ -5,14 +5,15 @@
 // #/evenements, #/evenement/nouveau, #/prototypes, #/doublons, #/rapports,
 // #/indicateurs, #/journal) and rendered into <main> from the JSON API
 // (/api/v1/...) by the modules of views/. Here: the hub summary line and
-// the menu's count of possible duplicates (polled every 10 s), the router
+// the menu's count of possible duplicates (polled every 10 s, with the
+// centres view and the events' open seat ledgers), the router
 // and the start. The shared base (login, session,
 // forms, dates) is /assets/base.js; charts are inline SVG (charts.js).
 import { api, nf, plural, session, startApp } from './base.js';
 import { loadCentres, refreshDuplicateBadge, state } from './hub.js';
 import { refreshCentres, viewCentres } from './views/centres.js';
 import { viewDuplicates } from './views/duplicates.js';
-import { viewEventForm, viewEvents } from './views/events.js';
+import { refreshSeats, viewEventForm, viewEvents } from './views/events.js';
 import { viewIndicators } from './views/indicators.js';
 import { viewLog } from './views/log.js';
 import { viewPrototypes } from './views/prototypes.js';
@@ -28,6 +29,7 @@ async function poll() {
     box.textContent = plural(s.connected_nodes, 'boîtier connecté', 'boîtiers connectés') + ' sur ' +
       plural(s.nodes.active, 'installé', 'installés') + ' — ' + nf.format(s.records) + ' fiches au hub — version ' + s.version;
     if (state.view === 'centres') refreshCentres();
+    if (state.view === 'evenements') refreshSeats();
     refreshDuplicateBadge();
   } catch (e) {
     if (e.status === 401) return;

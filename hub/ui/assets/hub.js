@@ -22,11 +22,10 @@ export const AGGLOS = [
   ['lens-lievin', 'Lens-Liévin'],
 ];
 
-// A registration's qpv and genre (docs/design.md "Data"), as the hub's
-// indicators CSV words them (hub/people.cpp).
+// A registration's qpv (docs/design.md "Data"), as the hub's indicators
+// CSV words them (hub/people.cpp); genres are GENRES of base.js.
 export const QPV = [['oui', 'Habite un QPV'], ['non', 'N\'habite pas un QPV'], ['inconnu', 'QPV : inconnu']];
 export const QPV_ONE = { oui: 'Oui', non: 'Non', inconnu: 'Inconnu' };
-export const GENRES = [['femme', 'Femme'], ['homme', 'Homme'], ['autre', 'Autre'], ['non-renseigne', 'Non renseigné']];
 
 export const state = {
   centres: [],          // live centres, by name

@@ -7,15 +7,17 @@
 // API (/api/v1/...) by the modules of views/. Text is always set with
 // textContent; the only HTML built from data is the Markdown of prototype
 // notes (markdown.js escapes first). Here: the sync banner (it polls
-// /api/v1/status every 2 s while logged in), the certificate fingerprint in
-// the footer, the router and the start. The
+// /api/v1/status every 2 s while logged in; when the status says data
+// changed, the current view refreshes what it shows in place: receipts,
+// seats, promotions), the certificate fingerprint in the footer, the router
+// and the start. The
 // shared base (login, session, forms, dates) is /assets/base.js.
 import { api, duration, h, plural, session, startApp, when } from './base.js';
 import { loadCentres, state } from './node.js';
 import { viewEventForm, viewEvents } from './views/events.js';
 import { viewNote, viewNoteForm, viewNotes } from './views/notes.js';
 import { viewPerson } from './views/people.js';
-import { refreshReceipts, viewRegister, viewRegistrations } from './views/registrations.js';
+import { viewRegister, viewRegistrations } from './views/registrations.js';
 
 function renderBanner(s) {
   const banner = document.getElementById('sync-banner');
@@ -61,6 +63,25 @@ function renderBanner(s) {
     ' — ' + (r.entity || '') + (r.field ? ', champ « ' + r.field + ' »' : '') + (r.at ? ', ' + when(r.at, s.now) : ''))));
 }
 
+// The current view's state.refresh, one at a time: a change seen while one
+// runs runs it once more after.
+let refreshing = null;
+let refreshAgain = false;
+async function refreshView() {
+  if (refreshing) { refreshAgain = true; return; }
+  const fn = state.refresh;
+  if (!fn) return;
+  refreshing = (async () => {
+    try { await fn(); } catch (e) { /* the banner says what is wrong */ }
+  })();
+  await refreshing;
+  refreshing = null;
+  if (refreshAgain) {
+    refreshAgain = false;
+    refreshView();
+  }
+}
+
 async function poll() {
   if (!session.loggedIn) return;
   try {
@@ -69,10 +90,12 @@ async function poll() {
     state.centreId = s.centre_id || '';
     document.getElementById('centre-name').textContent = s.centre_name || s.centre_id || '';
     renderBanner(s);
-    const key = s.acked_seq + '/' + s.own_seq;
-    if (key !== state.lastReceiptKey) {
-      state.lastReceiptKey = key;
-      refreshReceipts();
+    // Something was written here, acknowledged, or received from the hub
+    // (a promotion, seats moved, a receipt): the view refreshes what it shows.
+    const key = s.acked_seq + '/' + s.own_seq + '/' + s.hub_cursor;
+    if (key !== state.lastChangeKey) {
+      state.lastChangeKey = key;
+      refreshView();
     }
   } catch (e) {
     if (e.status === 401) return;
@@ -109,7 +132,7 @@ function route(parts, params) {
     case 'inscription': return viewRegister(parts[1], params);
     case 'inscriptions': return viewRegistrations(params);
     case 'personne': return viewPerson(parts[1] || '');
-    case 'evenement': return viewEventForm(parts[1]);
+    case 'evenement': return viewEventForm(parts[1], params);
     case 'prototypes':
       if (parts[1] === 'nouvelle') return viewNoteForm(null);
       if (parts[1] && parts[2] === 'modifier') return viewNoteForm(parts[1]);

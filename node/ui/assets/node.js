@@ -1,17 +1,21 @@
 // What the reception pages' views share (node/ui/assets/views/*.js): the
 // page's state (this box's centre, the last status, the registrations list
-// shown, a message for the next view), centre names, event ordering and capacity text, and the view mount
-// with the node's menu highlighting. Generic helpers are in /assets/base.js.
+// shown, the current view's refresh, a message for the next view), centre
+// names, event ordering and seat lines, and the view mount with the node's
+// menu highlighting. Generic helpers are in /assets/base.js, the seats'
+// sentences and panel in /assets/seats.js.
 import { announce, listAll, mount, plural } from './base.js';
+import { eventText, hereText } from './seats.js';
 
 export const state = {
   status: null,
   centreId: '',
   centres: new Map(),
-  lastReceiptKey: null,
   regQuery: null,       // the registrations list currently shown
   regShown: new Map(),  // id -> registration
   flash: null,          // [text, kind] announced by the next nodeMount (after a navigation)
+  lastChangeKey: null,  // acked/own/hub cursors of the last status: a change means data may have moved
+  refresh: null,        // the current view's in-place refresh, called by the status poll on a change
 };
 
 export const centreName = (id) => (state.centres.get(id) || {}).name || id;
@@ -40,15 +44,22 @@ export function eventSort(events, now) {
   });
 }
 
-export function capacityText(e) {
-  if (e.capacity === null || e.capacity === undefined) return plural(e.registered || 0, 'inscrit', 'inscrits') + ' — sans limite de places';
-  if (e.places_left <= 0) return 'Complet — ' + e.registered + ' inscrits pour ' + e.capacity + ' places';
-  return plural(e.places_left, 'place restante', 'places restantes') + ' sur ' + e.capacity + ' (' + plural(e.registered || 0, 'inscrit', 'inscrits') + ')';
+// An event card's seat lines: `here`, what this centre holds (« Places
+// tenues ici : ... », '' without a limit) and `whole`, the event as this
+// box knows it (places left and waiting, or « sans limite de places »).
+export function capacityLines(e) {
+  if (e.capacity === null || e.capacity === undefined) {
+    return { here: '', whole: plural(e.registered || 0, 'inscrit', 'inscrits') + ' — sans limite de places' };
+  }
+  if (!e.seats) return { here: '', whole: plural(e.capacity, 'place', 'places') };
+  return { here: hereText(e.seats), whole: eventText(e.seats) };
 }
 
 // mount() of base.js with the node's menu: "#/inscriptions" is not under
-// "Nouvelle inscription" (#/inscription). Shows state.flash, once.
+// "Nouvelle inscription" (#/inscription). Shows state.flash, once. Ends the
+// previous view's refresh (a view sets state.refresh after mounting).
 export function nodeMount(title, ...content) {
+  state.refresh = null;
   const isCurrent = (nav) => location.hash.startsWith('#/' + nav) &&
     !(nav === 'inscription' && location.hash.startsWith('#/inscriptions'));
   const main = mount(title, isCurrent, ...content);

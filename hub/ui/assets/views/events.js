@@ -1,7 +1,11 @@
 // The hub dashboard's Événements views: the list (#/evenements) with
-// filters, counts and each event's attendance sheet (a new tab), and the
-// form of a new event sent to every box (#/evenement/nouveau).
+// filters, counts, each event's attendance sheet (a new tab) and, under an
+// event with a limit, its « Places par centre » (the holders' ledger and the
+// seat move requests of /assets/seats.js; open ledgers are refreshed by the
+// status poll), and the form of a new event sent to every box
+// (#/evenement/nouveau).
 import { announce, api, capacityValue, clearErrors, dateShort, field, formEnd, h, KINDS, label, listAll, localToIso, navigate, nf, plural, select, showErrors, valueOrNull } from '../base.js';
+import { seatsPanel, waitingText } from '../seats.js';
 import { centreName, centreOptions, exportLink, hubMount, state } from '../hub.js';
 
 function capacityText(e) {
@@ -69,6 +73,31 @@ export async function viewEvents(params) {
         class: 'button secondary', href: '/api/v1/events/' + encodeURIComponent(e.id) + '/attendance-sheet',
         target: '_blank', rel: 'noopener', 'data-testid': 'event-sheet', text: 'Imprimer la feuille d\'émargement',
       }))));
+    if (e.seats && e.seats.limited) tbody.append(seatsRow(e));
+  }
+}
+
+// The row under a limited event: « Places par centre », closed until asked.
+const openPanels = new Map();  // event id -> panel, while its details are open
+function seatsRow(e) {
+  const panel = seatsPanel({ event: e, mode: 'hub', centreName, centres: centreOptions(), announce, heading: false });
+  const s = e.seats;
+  const details = h('details', { class: 'seats-details', 'data-testid': 'event-seats', 'data-id': e.id },
+    h('summary', { 'data-testid': 'event-seats-summary',
+      text: 'Places par centre — ' + plural(s.holders.length, 'centre', 'centres') + ' · ' +
+        plural(s.free, 'place libre', 'places libres') + ' · ' + waitingText(s.waiting) }),
+    panel.el);
+  details.addEventListener('toggle', () => {
+    if (details.open) openPanels.set(e.id, panel); else openPanels.delete(e.id);
+  });
+  return h('tr', { class: 'seats-row', 'data-testid': 'event-seats-row', 'data-id': e.id }, h('td', { colspan: 7 }, details));
+}
+
+// The open ledgers again (moves carried out by the boxes, promotions).
+export async function refreshSeats() {
+  for (const [id, panel] of openPanels) {
+    if (!panel.el.isConnected) { openPanels.delete(id); continue; }
+    try { panel.update(await api('GET', '/api/v1/events/' + encodeURIComponent(id) + '/seats')); } catch (e) { /* next poll */ }
   }
 }
 

@@ -4,8 +4,8 @@
 // applied): headline figures, registrations vs people, bar charts by role,
 // agglomeration, centre, event kind, QPV and genre (charts.js), and the
 // same figures as a CSV for French Excel (format=csv, same period).
-import { announce, api, field, h, KINDS, navigate, nf } from '../base.js';
-import { AGGLOS, centreOptions, GENRES, hubMount, QPV, ROLE_COLORS, ROLES, state } from '../hub.js';
+import { announce, api, field, GENRES, h, KINDS, navigate, nf } from '../base.js';
+import { AGGLOS, centreOptions, hubMount, QPV, ROLE_COLORS, ROLES, state } from '../hub.js';
 
 // "2026-03-01" -> "01/03/2026" (the date as typed, no time zone involved).
 const frDate = (ymd) => ymd.split('-').reverse().join('/');

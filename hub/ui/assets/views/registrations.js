@@ -1,8 +1,10 @@
 // The hub dashboard's Inscriptions view (#/inscriptions): every centre's
 // registrations, filtered, with where the person lives (commune, QPV), their
-// genre, presence, CSV/JSON export and erasure.
-import { announce, api, confirmDialog, dateShort, dayOnly, field, h, label, listAll, navigate, personName, plural, select } from '../base.js';
-import { AGGLOS, centreName, centreOptions, exportLink, GENRES, hubMount, QPV_ONE, ROLE_ONE, ROLES, state } from '../hub.js';
+// genre, seat (confirmed or waiting list), presence, CSV/JSON export and
+// erasure.
+import { announce, api, confirmDialog, dateShort, dayOnly, field, GENRES, h, label, listAll, navigate, personName, plural, select } from '../base.js';
+import { seatText } from '../seats.js';
+import { AGGLOS, centreName, centreOptions, exportLink, hubMount, QPV_ONE, ROLE_ONE, ROLES, state } from '../hub.js';
 
 export async function viewRegistrations(params) {
   state.view = 'inscriptions';
@@ -59,6 +61,7 @@ export async function viewRegistrations(params) {
           h('th', { scope: 'col', text: 'Genre' }),
           h('th', { scope: 'col', text: 'Centre' }),
           h('th', { scope: 'col', text: 'Événement' }),
+          h('th', { scope: 'col', text: 'Place' }),
           h('th', { scope: 'col', text: 'Inscrit·e le' }),
           h('th', { scope: 'col', text: 'Présent·e' }),
           h('th', { scope: 'col', text: 'Actions' }))),
@@ -84,6 +87,7 @@ export async function viewRegistrations(params) {
       h('td', { 'data-testid': 'reg-genre', 'data-value': r.genre || 'non-renseigne', text: label(GENRES, r.genre || 'non-renseigne') }),
       h('td', { 'data-testid': 'reg-centre', text: centreName(r.centre_id) }),
       h('td', { 'data-testid': 'reg-event', text: ev ? ev.title + ' — ' + dayOnly(ev.starts_at) : 'Événement inconnu' }),
+      h('td', { 'data-testid': 'reg-seat', 'data-value': r.seat || '', text: seatText(r) || '—' }),
       h('td', { text: dateShort(r.created_at) }),
       h('td', {}, att),
       h('td', {}, h('button', { type: 'button', class: 'danger', 'data-testid': 'reg-erase', onclick: () => eraseRegistration(r, tr), text: 'Effacer les données' })));
@@ -95,7 +99,7 @@ export async function viewRegistrations(params) {
       const page = await api('GET', '/api/v1/registrations?' + query.toString() + (query.toString() ? '&' : '') + 'limit=100' + (after ? '&after=' + encodeURIComponent(after) : ''));
       for (const r of page.items) tbody.append(row(r));
       count += page.items.length;
-      if (!count) tbody.append(h('tr', {}, h('td', { colspan: 10, class: 'empty', text: 'Aucune inscription ne correspond.' })));
+      if (!count) tbody.append(h('tr', {}, h('td', { colspan: 11, class: 'empty', text: 'Aucune inscription ne correspond.' })));
       after = page.next;
       more.hidden = !after;
       shown.textContent = plural(count, 'inscription affichée', 'inscriptions affichées') + (after ? ' (il y en a d\'autres : « Afficher plus »)' : '');

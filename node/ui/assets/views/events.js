@@ -1,9 +1,13 @@
 // The reception pages' Événements views: the list of events (#/evenements,
-// past ones on request; the host's events link to their attendance sheet,
-// opened in a new tab) and the event form (#/evenement/nouveau,
-// #/evenement/<id>).
+// past ones on request; each card says the seats held here and the event's
+// places and waiting list, refreshed in place when the status poll sees a
+// change; the host's events link to their attendance sheet, opened in a new
+// tab) and the event form (#/evenement/nouveau, #/evenement/<id>; a limited
+// event the centre hosts has its « Places par centre » panel below, reached
+// from the card with ?places=1).
 import { announce, api, capacityValue, clearErrors, dateLong, field, formEnd, h, isoToLocal, KINDS, label, listAll, localToIso, select, showErrors, valueOrNull } from '../base.js';
-import { capacityText, centreName, eventSort, isOwn, nodeMount } from '../node.js';
+import { seatsPanel } from '../seats.js';
+import { capacityLines, centreName, eventSort, isOwn, nodeMount, state } from '../node.js';
 
 export async function viewEvents(params) {
   const showPast = params.get('passes') === '1';
@@ -28,25 +32,46 @@ export async function viewEvents(params) {
   if (!sorted.length) list.append(h('li', { class: 'empty', text: 'Aucun événement à venir.' }));
   for (const e of sorted) {
     const own = isOwn(e);
+    const lines = capacityLines(e);
+    const limited = e.capacity !== null && e.capacity !== undefined;
     list.append(h('li', { class: 'card event' + (e.kind === 'temps-fort' ? ' temps-fort' : ''), 'data-testid': 'event-card', 'data-id': e.id },
       h('h2', {}, e.kind === 'temps-fort' ? h('span', { class: 'badge highlight', text: 'Temps fort' }) : null, ' ', e.title),
       h('p', { class: 'meta' }, label(KINDS, e.kind), ' — ', dateLong(e.starts_at), e.place ? ' — ' + e.place : ''),
       h('p', { class: 'meta' }, 'Organisé par ', h('strong', { text: centreName(e.centre_id) }), own ? ' (votre centre)' : ''),
-      h('p', { class: 'capacity', 'data-testid': 'event-capacity', text: capacityText(e) }),
+      h('p', { class: 'seats-line here', 'data-testid': 'event-seats-here', hidden: !lines.here, text: lines.here }),
+      h('p', { class: 'capacity seats-line', 'data-testid': 'event-capacity', text: lines.whole }),
       e.description ? h('p', { class: 'description', text: e.description }) : null,
       h('div', { class: 'actions' },
         h('a', { class: 'button', href: '#/inscription?evenement=' + encodeURIComponent(e.id), 'data-testid': 'event-register', text: 'Inscrire une personne' }),
         h('a', { class: 'button secondary', href: '#/inscriptions?evenement=' + encodeURIComponent(e.id), text: 'Voir les inscriptions' }),
         own ? h('a', { class: 'button secondary', href: '#/evenement/' + encodeURIComponent(e.id), text: 'Modifier' }) : null,
+        own && limited ? h('a', { class: 'button secondary', href: '#/evenement/' + encodeURIComponent(e.id) + '?places=1', 'data-testid': 'event-seats-link', text: 'Places par centre' }) : null,
         // Only the host knows every registration of its event (others' sheet: 403).
         own ? h('a', {
           class: 'button secondary', href: '/api/v1/events/' + encodeURIComponent(e.id) + '/attendance-sheet',
           target: '_blank', rel: 'noopener', 'data-testid': 'event-sheet', text: 'Imprimer la feuille d\'émargement',
         }) : null)));
   }
+  if (list.isConnected) state.refresh = () => refreshCards(list);
 }
 
-export async function viewEventForm(id) {
+// The cards' seat lines again (a registration here, a promotion, seats
+// moved), only the texts that changed.
+async function refreshCards(list) {
+  if (!list.isConnected) return;
+  const events = await listAll('/api/v1/events');
+  for (const e of events) {
+    const card = list.querySelector('[data-testid="event-card"][data-id="' + CSS.escape(e.id) + '"]');
+    if (!card) continue;
+    const lines = capacityLines(e);
+    const here = card.querySelector('[data-testid="event-seats-here"]');
+    const whole = card.querySelector('[data-testid="event-capacity"]');
+    if (here.textContent !== lines.here) { here.textContent = lines.here; here.hidden = !lines.here; }
+    if (whole.textContent !== lines.whole) whole.textContent = lines.whole;
+  }
+}
+
+export async function viewEventForm(id, params) {
   let ev = null;
   if (id) {
     try { ev = await api('GET', '/api/v1/events/' + encodeURIComponent(id)); } catch (e) { nodeMount('Événement', h('p', { text: e.message })); return; }
@@ -92,5 +117,21 @@ export async function viewEventForm(id) {
       submit.disabled = false;
     }
   });
-  nodeMount(ev ? 'Modifier l\'événement' : 'Nouvel événement', form);
+  const panel = ev && isOwn(ev) && ev.seats && ev.seats.limited ? seatsPanel({
+    event: ev, mode: 'host', centreName,
+    centres: [...state.centres.values()].filter((c) => !c.deleted).map((c) => [c.id, c.name || c.id])
+      .sort((a, b) => a[1].localeCompare(b[1], 'fr')),
+    announce,
+  }) : null;
+  nodeMount(ev ? 'Modifier l\'événement' : 'Nouvel événement', form, panel ? h('div', { class: 'card' }, panel.el) : null);
+  if (!panel) return;
+  if (params && params.get('places') === '1') {
+    panel.el.scrollIntoView({ block: 'start' });
+    panel.el.querySelector('[data-testid="seats-centre"]').focus();
+  }
+  // The ledger follows registrations and moves; the form keeps what is typed.
+  state.refresh = async () => {
+    if (!panel.el.isConnected) return;
+    panel.update(await api('GET', '/api/v1/events/' + encodeURIComponent(ev.id) + '/seats'));
+  };
 }

@@ -3,14 +3,15 @@
 // (suggestions of the people this centre already knows, from
 // /api/v1/people?q=, as staff type; picking one fills the form and keeps
 // the person's person_id), and a person's page (#/personne/<person_id>):
-// their fields, every registration here with its event and presence, totals,
-// and the erasure of them all.
-import { announce, api, confirmDialog, dateShort, h, label, navigate, personName, plural, ROLES } from '../base.js';
+// their fields, every registration here with its event, seat (refreshed in
+// place when the status poll sees a change) and presence, totals, and the
+// erasure of them all.
+import { announce, api, confirmDialog, dateShort, GENRES, h, label, navigate, personName, plural, ROLES } from '../base.js';
+import { seatBadge, updateSeatBadge } from '../seats.js';
 import { centreName, isOwn, nodeMount, state } from '../node.js';
 
-// The values of the contract (DESIGN.md "Data"), French labels.
+// The values of the contract (DESIGN.md "Data"), French labels (genres: GENRES of base.js).
 export const QPV = [['oui', 'Oui'], ['non', 'Non'], ['inconnu', 'Je ne sais pas']];
-export const GENRES = [['femme', 'Femme'], ['homme', 'Homme'], ['autre', 'Autre'], ['non-renseigne', 'Non renseigné']];
 export const personHref = (personId) => '#/personne/' + encodeURIComponent(personId);
 
 // « Commune · QPV : oui · Femme », what the list and the person's page show
@@ -183,7 +184,8 @@ export async function viewPerson(personId) {
     return h('li', { class: 'card registration', 'data-testid': 'person-registration', 'data-id': r.id },
       h('div', { class: 'reg-head' },
         h('h2', { text: ev.title || 'Événement inconnu sur ce poste' }),
-        h('span', { class: 'badge presence ' + (r.attended ? 'present' : 'absent'), 'data-testid': 'person-attended', text: r.attended ? 'Présent·e' : 'Non pointé·e' })),
+        h('span', { class: 'badges', 'data-testid': 'reg-badges' }, seatBadge(r),
+          h('span', { class: 'badge presence ' + (r.attended ? 'present' : 'absent'), 'data-testid': 'person-attended', text: r.attended ? 'Présent·e' : 'Non pointé·e' }))),
       h('p', { class: 'meta' }, ev.starts_at ? dateShort(ev.starts_at) : '', ev.deleted ? ' — événement supprimé' : '',
         isOwn(r) ? '' : ' — inscrit·e par ' + centreName(r.centre_id)));
   }));
@@ -201,6 +203,19 @@ export async function viewPerson(personId) {
         own ? erase : null)),
     h('h2', { text: 'Ses inscriptions dans ce centre' }),
     list);
+  state.refresh = () => refreshSeats(personId, list);
+}
+
+// The seat badges of the person's lines again (a promotion).
+async function refreshSeats(personId, list) {
+  if (!list.isConnected) return;
+  const p = await api('GET', '/api/v1/people/' + encodeURIComponent(personId));
+  for (const r of p.registrations || []) {
+    const li = list.querySelector('[data-testid="person-registration"][data-id="' + CSS.escape(r.id) + '"]');
+    if (!li) continue;
+    const badges = li.querySelector('[data-testid="reg-badges"]');
+    updateSeatBadge(badges, r);
+  }
 }
 
 async function erasePerson(p, count) {

@@ -1,20 +1,24 @@
 // The reception pages' registration views: the registration form
 // (#/inscription?evenement=<event>, #/inscription?personne=<person>,
 // #/inscription/<registration> to edit; a new one searches the people this
-// centre knows as staff type, views/people.js), the list with search, sort,
-// presence, deletion and erasure (#/inscriptions), and the receipts
-// (« Reçu par le hub ») refreshed by the status poll.
-import { announce, api, clearErrors, confirmDialog, dateShort, field, h, label, listAll, navigate, personName, ROLES, select, showErrors, valueOrNull, when } from '../base.js';
+// centre knows as staff type, views/people.js; before submitting it says
+// whether the person gets a seat here or the waiting list), the list with
+// search, sort, presence, seat, deletion and erasure (#/inscriptions), and
+// the receipts (« Reçu par le hub ») and seats (a promotion) refreshed in
+// place when the status poll sees a change.
+import { announce, api, clearErrors, confirmDialog, dateShort, field, GENRES, h, label, listAll, navigate, personName, ROLES, select, showErrors, valueOrNull, when } from '../base.js';
+import { forecast, seatBadge, updateSeatBadge } from '../seats.js';
 import { centreName, eventSort, isOwn, nodeMount, state } from '../node.js';
-import { GENRES, personExtras, personHref, personSearch, QPV } from './people.js';
+import { personExtras, personHref, personSearch, QPV } from './people.js';
 
 async function eventOptions(selectedId) {
   const events = await listAll('/api/v1/events');
   const now = new Date();
   const usable = eventSort(events, now).filter((e) => new Date(e.ends_at || e.starts_at) >= now || e.id === selectedId);
   return usable.map((e) => {
+    // No seat left here: a new registration goes to the waiting list.
     const full = e.places_left !== null && e.places_left !== undefined && e.places_left <= 0;
-    return [e.id, e.title + ' — ' + dateShort(e.starts_at) + ' — ' + centreName(e.centre_id) + (full ? ' (complet)' : '')];
+    return [e.id, e.title + ' — ' + dateShort(e.starts_at) + ' — ' + centreName(e.centre_id) + (full ? ' (liste d\'attente)' : '')];
   });
 }
 
@@ -46,8 +50,27 @@ export async function viewRegister(id, params) {
   const consentBlock = reg
     ? h('p', { class: 'meta', text: 'Consentement recueilli ' + when(reg.consent_at) + '.' })
     : field('reg', 'consent', 'La personne accepte que ses coordonnées soient enregistrées pour cette inscription et partagées avec le centre qui organise l\'événement.', f.consent, { required: true });
+  // What this registration will get, said as soon as the event is chosen.
+  const seatNote = h('p', { class: 'seats-forecast', role: 'status', 'aria-live': 'polite', hidden: true, 'data-testid': 'reg-seats' });
+  let seatAsk = 0;  // answers for an event no longer chosen are dropped
+  const showForecast = async () => {
+    const eventId = f.event_id.value;
+    const mine = ++seatAsk;
+    if (!eventId || (reg && eventId === reg.event_id)) { seatNote.hidden = true; return; }
+    let seats = null;
+    try { seats = await api('GET', '/api/v1/events/' + encodeURIComponent(eventId) + '/seats'); } catch (e) { /* said at submit */ }
+    if (mine !== seatAsk) return;
+    const fc = forecast(seats);
+    seatNote.hidden = !fc;
+    if (!fc) return;
+    seatNote.className = 'seats-forecast ' + fc.kind;
+    seatNote.dataset.kind = fc.kind;
+    if (seatNote.textContent !== fc.text) seatNote.textContent = fc.text;
+  };
+  f.event_id.addEventListener('change', showForecast);
   const form = h('form', { id: 'reg-form', class: 'card', novalidate: true, 'data-testid': 'reg-form' },
     field('reg', 'event_id', 'Événement', f.event_id, { required: true }),
+    seatNote,
     people ? people.status : (reg.person_id ? h('p', { class: 'meta' }, h('a', { href: personHref(reg.person_id), 'data-testid': 'reg-person-link', text: 'Voir toutes les inscriptions de ' + personName(reg) })) : null),
     h('div', { class: 'row' },
       field('reg', 'first_name', 'Prénom', f.first_name, { required: true }),
@@ -95,7 +118,10 @@ export async function viewRegister(id, params) {
       f.genre.value = 'non-renseigne';
       f.consent.checked = false;
       people.reset();
-      announce('Inscription de ' + personName(created) + ' enregistrée sur ce poste. Vous pouvez saisir la suivante.', 'ok');
+      const seat = created.seat === 'confirmee' ? ' Place confirmée.' : (created.seat === 'attente' ? ' Inscrite en liste d\'attente.' : '');
+      announce('Inscription de ' + personName(created) + ' enregistrée sur ce poste.' + seat + ' Vous pouvez saisir la suivante.',
+        created.seat === 'attente' ? 'warn' : 'ok');
+      showForecast();
       f.first_name.focus();
     } catch (err) {
       showErrors(form, 'reg', err);
@@ -104,6 +130,8 @@ export async function viewRegister(id, params) {
     }
   });
   nodeMount(reg ? 'Modifier l\'inscription' : 'Nouvelle inscription', form);
+  showForecast();
+  state.refresh = () => (form.isConnected ? showForecast() : null);
   if (!options.length && !reg) announce('Aucun événement à venir : créez d\'abord un événement.', 'warn');
   // From a person's page: « L'inscrire à un autre événement ».
   const personId = reg ? '' : params.get('personne') || '';
@@ -130,7 +158,7 @@ function registrationItem(r, events) {
     try {
       const updated = await api('PATCH', '/api/v1/registrations/' + encodeURIComponent(r.id), { attended: attended.checked });
       state.regShown.set(r.id, updated);
-      updateReceipt(updated);
+      updateShown(updated);
       announce(personName(updated) + (updated.attended ? ' est noté·e présent·e.' : ' n\'est plus noté·e présent·e.'), 'ok');
     } catch (e) {
       attended.checked = !attended.checked;
@@ -148,7 +176,7 @@ function registrationItem(r, events) {
       h('h2', {}, r.person_id && r.first_name
         ? h('a', { href: personHref(r.person_id), 'data-testid': 'reg-person', text: personName(r) })
         : personName(r)),
-      receiptBadge(r)),
+      h('span', { class: 'badges', 'data-testid': 'reg-badges' }, seatBadge(r), receiptBadge(r))),
     h('p', { class: 'meta' }, label(ROLES, r.role), ' — ', r.phone || '', r.email ? ' — ' + r.email : ''),
     personExtras(r) ? h('p', { class: 'meta', 'data-testid': 'reg-extras', text: personExtras(r) }) : null,
     h('p', { class: 'meta' }, ev ? ev.title + ' — ' + dateShort(ev.starts_at) : 'Événement inconnu sur ce poste',
@@ -158,25 +186,27 @@ function registrationItem(r, events) {
     actions);
 }
 
-function updateReceipt(r) {
+// One shown registration again: its receipt and seat badges, replaced only
+// when they changed (no flicker; the rest of the line and the page stay).
+function updateShown(r) {
   const li = document.querySelector('li[data-testid="registration"][data-id="' + CSS.escape(r.id) + '"]');
   if (!li) return;
   const old = li.querySelector('[data-testid="receipt"]');
   if (old && old.dataset.synced !== String(!!r.synced)) old.replaceWith(receiptBadge(r));
+  const badges = li.querySelector('[data-testid="reg-badges"]');
+  updateSeatBadge(badges, r);
 }
 
-export async function refreshReceipts() {
+// The list shown, fetched again (a receipt, a promotion): the registrations
+// already shown are updated in place, none is added or moved.
+async function refreshList() {
   if (!state.regQuery || !document.getElementById('reg-list')) return;
-  const pendingShown = [...state.regShown.values()].some((r) => !r.synced);
-  if (!pendingShown) return;
-  try {
-    const page = await api('GET', '/api/v1/registrations?' + state.regQuery + '&limit=' + Math.min(1000, Math.max(50, state.regShown.size)));
-    for (const r of page.items) {
-      if (!state.regShown.has(r.id)) continue;
-      state.regShown.set(r.id, r);
-      updateReceipt(r);
-    }
-  } catch (e) { /* the banner says what is wrong */ }
+  const page = await api('GET', '/api/v1/registrations?' + state.regQuery + '&limit=' + Math.min(1000, Math.max(50, state.regShown.size)));
+  for (const r of page.items) {
+    if (!state.regShown.has(r.id)) continue;
+    state.regShown.set(r.id, r);
+    updateShown(r);
+  }
 }
 
 async function deleteRegistration(r) {
@@ -266,4 +296,5 @@ export async function viewRegistrations(params) {
   }
   more.addEventListener('click', load);
   await load();
+  if (list.isConnected) state.refresh = refreshList;
 }

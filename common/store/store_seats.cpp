@@ -44,6 +44,11 @@ Record overlaid(const std::optional<Record>& base, Entity e, std::string_view id
   return r;
 }
 
+// "1 place libre", "3 places libres".
+std::string places(int64_t n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + (n > 1 ? " places " : " place ") + std::string(n > 1 ? many : one);
+}
+
 Status not_allowed_at_hub(std::string en, std::string fr, std::string field) {
   return Status(Code::invalid, "not_allowed: " + en, std::move(field), std::move(fr));
 }
@@ -98,11 +103,11 @@ Result<int64_t> Store::Impl::confirmed_by(std::string_view event_id, std::string
 Result<seats::Tally> Store::Impl::seat_tally(std::string_view event_id) {
   seats::Tally t;
   Status err;
-  Query q(cache.get(
-      "SELECT 1, holder, confirmed FROM seat_counts WHERE event_id = ?1 AND confirmed > 0 UNION ALL "
-      "SELECT 0, centre_id, COUNT(*) FROM registrations INDEXED BY registrations_waiting "
-      "WHERE event_id = ?1 AND deleted = 0 AND seat IS NOT 'confirmee' GROUP BY centre_id",
-      &err));
+  Query q(
+      cache.get("SELECT 1, holder, confirmed FROM seat_counts WHERE event_id = ?1 AND confirmed > 0 UNION ALL "
+                "SELECT 0, centre_id, COUNT(*) FROM registrations INDEXED BY registrations_waiting "
+                "WHERE event_id = ?1 AND deleted = 0 AND seat IS NOT 'confirmee' GROUP BY centre_id",
+                &err));
   if (!err) return err;
   q.bind(1, event_id);
   int rc;
@@ -398,8 +403,9 @@ Result<Change> Store::move_seats(const std::string& event_id, const std::string&
     for (const auto& [c, k] : es.asked) free -= seats::pending_grant(es, c);
     if (give > free)
       return invalid("not enough free seats",
-                     "Il ne reste que " + std::to_string(std::max<int64_t>(0, free)) +
-                         " place(s) libre(s) ici : impossible d'en donner " + std::to_string(give) + ".",
+                     free <= 0 ? std::string("Plus aucune place libre ici : impossible d'en donner.")
+                               : "Il ne reste que " + places(free, "libre", "libres") +
+                                     " ici : impossible d'en donner " + std::to_string(give) + ".",
                      "seats");
     seats::SeatMap given = es.given;
     given[centre] += give;
@@ -412,7 +418,8 @@ Result<Change> Store::move_seats(const std::string& event_id, const std::string&
     const int64_t held = seats::seats_of(es, centre) - seats::pending_reclaim(es, centre);
     if (take_back > held)
       return invalid("more than the centre holds",
-                     name + " ne tient que " + std::to_string(std::max<int64_t>(0, held)) + " place(s) à reprendre.",
+                     held <= 0 ? name + " ne tient aucune place à reprendre."
+                               : name + " ne tient que " + places(held, "à reprendre", "à reprendre") + ".",
                      "seats");
     seats::SeatMap reclaims = es.reclaims;
     reclaims[centre] = std::max(seats::get(reclaims, centre), seats::get(es.returned, centre)) + take_back;

@@ -38,48 +38,18 @@
 
 #include "common/core/hlc.h"
 #include "common/core/people.h"
+#include "bench/bench_util.h"
 #include "common/store/store.h"
 #include "common/store/testing.h"
 #include "hub/people.h"
 
 using namespace terril;
-using Clock = std::chrono::steady_clock;
+using namespace terril::bench;
 
 namespace {
 
 constexpr int64_t kNow = 1796000000000;  // 2026-11-29
 constexpr size_t kBatch = 500;
-
-void die(const char* what, const std::string& detail) {
-  std::fprintf(stderr, "people_bench: %s: %s\n", what, detail.c_str());
-  std::exit(1);
-}
-
-template <class T>
-T ok(Result<T> r, const char* what) {
-  if (!r) die(what, r.status().to_string());
-  return std::move(r.value());
-}
-void ok(const Status& s, const char* what) {
-  if (!s) die(what, s.to_string());
-}
-
-std::string uuid(uint64_t n, uint32_t kind) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%08x-0000-4000-8000-%012llx", kind,
-                static_cast<unsigned long long>(n & 0xffffffffffffULL));
-  return buf;
-}
-
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
 
 // Names that look like the bassin minier's, with accents and compounds.
 const char* kLast[] = {"Lefèvre", "Dupont",       "Kowalski", "Benali",   "Martin",   "Dubois",    "Lemaire",

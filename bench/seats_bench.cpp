@@ -31,42 +31,15 @@
 #include <unistd.h>
 
 #include "common/core/seats.h"
+#include "bench/bench_util.h"
 #include "common/store/store.h"
 
 using namespace terril;
-using Clock = std::chrono::steady_clock;
+using namespace terril::bench;
 
 namespace {
 
 constexpr int64_t kNow = 1796000000000;  // 2026-11-29
-
-void die(const char* what, const std::string& detail) {
-  std::fprintf(stderr, "seats_bench: %s: %s\n", what, detail.c_str());
-  std::exit(1);
-}
-
-template <class T>
-T ok(Result<T> r, const char* what) {
-  if (!r) die(what, r.status().to_string());
-  return std::move(r.value());
-}
-
-std::string uuid(uint64_t n, uint32_t kind) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%08x-0000-4000-8000-%012llx", kind,
-                static_cast<unsigned long long>(n & 0xffffffffffffULL));
-  return buf;
-}
-
-double ms_since(Clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
 
 double mean(const std::vector<double>& v) {
   double s = 0;
@@ -163,7 +136,8 @@ Run run(const std::string& dir, bool durable, size_t writes, size_t background) 
   if (!sum) die("summary", "no event");
   r.confirmed = static_cast<size_t>(sum->confirmed);
   r.waiting = static_cast<size_t>(sum->waiting);
-  if (!std::getenv("SEATS_BENCH_OFF") && r.confirmed != 120) die("invariant", "the event should be full: " + std::to_string(r.confirmed) + " confirmed");
+  if (!std::getenv("SEATS_BENCH_OFF") && r.confirmed != 120)
+    die("invariant", "the event should be full: " + std::to_string(r.confirmed) + " confirmed");
   return r;
 }
 

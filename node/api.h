@@ -40,7 +40,7 @@
 //
 // Registrations carry "synced" (the hub holds the last local change) and
 // "seat_at" (when the seat rules last set its seat); events carry
-// "registered" (live registrations this node knows), "seats" (seats_json of
+// "registered" (live registrations this node knows, waiting ones included), "seats" (seats_json of
 // common/net/seats_api.h: the event's seats as this node knows them) and "places_left" (the seats held here nobody has
 // confirmed yet, null without capacity).
 //   GET|POST /api/v1/events/{id}/seats  the event's seats, a seat move

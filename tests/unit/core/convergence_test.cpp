@@ -21,35 +21,22 @@
 #include "common/core/merge.h"
 #include "common/core/validate.h"
 
+#include "tests/support/random.h"
+
 namespace terril {
 namespace {
 
-using Rng = std::mt19937_64;
+using test::between;
+using test::chance;
+using test::env_or;
+using test::one_of;
+using test::pick;
+using test::Rng;
 using Key = std::pair<Entity, std::string>;
 using Replica = std::map<Key, std::optional<Record>>;
 
 constexpr int64_t kNow = 1795946400000;  // 2026-11-29T10:00:00Z
 constexpr int64_t kYear = int64_t{365} * 86400000;
-
-uint64_t env_or(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
-}
-
-size_t pick(Rng& rng, size_t n) {
-  return std::uniform_int_distribution<size_t>(0, n - 1)(rng);
-}
-int64_t between(Rng& rng, int64_t lo, int64_t hi) {
-  return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
-}
-bool chance(Rng& rng, double p) {
-  return std::bernoulli_distribution(p)(rng);
-}
-
-template <typename T>
-const T& one_of(Rng& rng, const std::vector<T>& v) {
-  return v[pick(rng, v.size())];
-}
 
 std::string random_uuid(Rng& rng) {
   std::array<uint8_t, 16> b;

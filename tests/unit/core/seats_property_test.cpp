@@ -26,30 +26,23 @@
 #include "common/core/seats.h"
 #include "common/core/validate.h"
 
+#include "tests/support/random.h"
+
 namespace terril {
 namespace {
 
 using namespace std::string_literals;
-using Rng = std::mt19937_64;
+using test::between;
+using test::chance;
+using test::env_or;
+using test::one_of;
+using test::pick;
+using test::Rng;
 
 constexpr int64_t kNow = 1795946400000;  // 2026-11-29T10:00:00Z
 constexpr int64_t kHour = 3600000;
 constexpr int64_t kMaxSkew = 2 * 60000;
 constexpr int64_t kMaxAhead = 5 * 60000;  // StoreOptions::max_future_ms
-
-uint64_t env_or(const char* name, uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
-}
-size_t pick(Rng& rng, size_t n) {
-  return std::uniform_int_distribution<size_t>(0, n - 1)(rng);
-}
-int64_t between(Rng& rng, int64_t lo, int64_t hi) {
-  return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
-}
-bool chance(Rng& rng, double p) {
-  return std::bernoulli_distribution(p)(rng);
-}
 
 // A replica: records by id (event and registration ids are UUIDs, centre ids slugs), with the
 // registrations of each event indexed.

@@ -48,7 +48,7 @@ TEST_CASE("record_to_json uses the contract's field names and types", "[json]") 
   CHECK(j["description"].is_null());
   CHECK(j["registered"] == 3);
   CHECK(j["allotments"] == nlohmann::json::object());  // a seat map: {} when empty
-  CHECK(j.size() == 5 + 10 + 1);  // envelope + event fields + extra
+  CHECK(j.size() == 5 + 10 + 1);                       // envelope + event fields + extra
 }
 
 TEST_CASE("record_to_json renders booleans, tags and tombstones", "[json]") {

@@ -341,6 +341,7 @@ void NodeSession::on_changes(wire::Changes&& ch, size_t frame_bytes) {
   NodeBatch b;
   b.node_id = node_id_;
   b.changes = std::move(ch.changes);  // validated one by one when applied: a bad one is rejected alone
+  b.node_centre = centre_id_;
   b.judge = [node = node_id_, centre = centre_id_](const Change& c, const Record* existing, const std::string& host) {
     PermissionContext ctx{node, centre, existing, host};
     return check_node_change(ctx, c);

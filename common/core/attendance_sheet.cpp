@@ -14,6 +14,7 @@
 
 #include "common/core/brand.h"
 #include "common/core/ids.h"
+#include "common/core/seats.h"
 
 namespace terril {
 namespace {
@@ -221,8 +222,8 @@ std::string_view kind_label_fr(std::string_view kind) {
 
 // A registration on the waiting list (seat rules, common/core/seats.h).
 static bool waiting(const Record& r) {
-  auto s = r.text(Field::seat);
-  return s && *s == "attente";
+  const seats::Reg g = seats::reg_of(r);
+  return g.seat == seats::kWaiting || (g.seat == seats::kConfirmed && !g.seat_here);
 }
 
 std::string render_attendance_sheet(const Record& event, std::string_view host_name,

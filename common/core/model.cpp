@@ -77,6 +77,7 @@ constexpr std::array kRegistrationFields = {
     FieldSpec{Field::genre, "genre", ValueKind::text, 20, false, true, kGenreList, "genre"},
     FieldSpec{Field::seat, "seat", ValueKind::text, 10, false, false, kSeatList, "place"},
     FieldSpec{Field::seat_by, "seat_by", ValueKind::text, 64, false, false, kFree, "place tenue par"},
+    FieldSpec{Field::seat_event, "seat_event", ValueKind::text, 64, false, false, kFree, "événement de la place"},
 };
 
 constexpr std::array kNoteFields = {

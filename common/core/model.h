@@ -52,12 +52,13 @@ enum class Field : uint16_t {
   consent_at = 35,
   attended = 36,
   notes = 37,
-  person_id = 38,  // UUID shared by every registration of one person
-  commune = 39,    // town of residence (optional)
-  qpv = 50,        // lives in a quartier prioritaire: oui | non | inconnu
-  genre = 51,      // femme | homme | autre | non-renseigne
-  seat = 52,       // confirmee | attente (seats.h; set by the seat rules only)
-  seat_by = 53,    // the centre whose seat backs a confirmee registration
+  person_id = 38,   // UUID shared by every registration of one person
+  commune = 39,     // town of residence (optional)
+  qpv = 50,         // lives in a quartier prioritaire: oui | non | inconnu
+  genre = 51,       // femme | homme | autre | non-renseigne
+  seat = 52,        // confirmee | attente (seats.h; set by the seat rules only)
+  seat_by = 53,     // the centre whose seat backs a confirmee registration
+  seat_event = 54,  // the event that seat is of (a registration moved since holds none)
   // prototype_note
   summary = 40,
   body = 41,

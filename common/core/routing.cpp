@@ -48,8 +48,8 @@ Status check_node_change(const PermissionContext& ctx, const Change& c) {
       ctx.existing && c.op == Op::upsert && !c.fields.empty()) {
     bool host_fields = true;
     for (const auto& fv : c.fields)
-      host_fields =
-          host_fields && (fv.field == Field::attended || fv.field == Field::seat || fv.field == Field::seat_by);
+      host_fields = host_fields && (fv.field == Field::attended || fv.field == Field::seat ||
+                                    fv.field == Field::seat_by || fv.field == Field::seat_event);
     if (host_fields) return seats::check_seat_fields(c, ctx.node_centre, owner, ctx.event_host_centre);
     return forbidden("host centre may change only `attended` and `seat` of another centre's registration",
                      "Modification refusée : le centre qui accueille l'événement ne peut modifier "

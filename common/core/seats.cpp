@@ -159,14 +159,54 @@ Reg reg_of(const Record& r) {
   if (auto s = r.text(Field::seat_by)) g.seat_by = *s;
   if (auto t = r.integer(Field::created_at)) g.created_at = *t;
   g.live = !r.deleted();
+  auto se = r.fields.find(Field::seat_event);
+  if (se != r.fields.end() && std::holds_alternative<std::string>(se->second.value)) {
+    const std::string& v = std::get<std::string>(se->second.value);
+    auto ev = r.fields.find(Field::event_id);
+    const size_t at = v.find('@');
+    if (!v.empty()) {
+      g.seat_here = false;
+      if (at != std::string::npos && ev != r.fields.end() && std::holds_alternative<std::string>(ev->second.value) &&
+          std::string_view(v).substr(0, at) == std::get<std::string>(ev->second.value)) {
+        uint64_t h = se->second.stamp.hlc;  // "E@": the seat_event field's own stamp
+        if (at + 1 < v.size()) {
+          h = 0;
+          std::from_chars(v.data() + at + 1, v.data() + v.size(), h);
+        }
+        g.seat_here = h == ev->second.stamp.hlc;
+      }
+    }
+  }
   return g;
+}
+
+std::string seat_event_of(const Record& r) {
+  auto ev = r.fields.find(Field::event_id);
+  if (ev == r.fields.end() || !std::holds_alternative<std::string>(ev->second.value)) return {};
+  return std::get<std::string>(ev->second.value) + "@" + std::to_string(ev->second.stamp.hlc);
+}
+
+std::string seat_event_here(std::string_view event_id) {
+  return std::string(event_id) + "@";
+}
+
+std::string_view seat_event_id(std::string_view v) {
+  return v.substr(0, v.find('@'));
+}
+
+bool valid_seat_event(std::string_view v) {
+  if (v.empty()) return true;
+  const size_t at = v.find('@');
+  if (at == std::string_view::npos || !valid_uuid(v.substr(0, at))) return false;
+  std::string_view h = v.substr(at + 1);
+  return h.size() <= 20 && std::all_of(h.begin(), h.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 Tally tally(std::span<const Reg> regs) {
   Tally t;
   for (const Reg& r : regs) {
     if (!r.live) continue;
-    if (r.seat == kConfirmed)
+    if (r.confirmed())
       ++t.confirmed[r.seat_by.empty() ? r.owner : r.seat_by];
     else
       ++t.waiting[r.owner];
@@ -233,7 +273,7 @@ Plan plan(const EventSeats& e, std::string_view self, int64_t confirmed_by_self,
   }
   for (const Reg& r : waiting) {
     if (free <= 0) break;
-    if (!r.live || r.seat == kConfirmed) continue;
+    if (!r.live || r.confirmed()) continue;
     if (self != e.host && r.owner != self) continue;
     p.confirm.push_back(r.id);
     --free;
@@ -295,7 +335,14 @@ Status check_seat_fields(const Change& c, std::string_view writer_centre, std::s
                          std::string_view host) {
   const Value* seat = c.get(Field::seat);
   const Value* by = c.get(Field::seat_by);
-  if (!seat && !by) return Status::ok();
+  if (!seat && !by) {
+    // The owner moving a registration re-decides its seat: when the seat
+    // stays as it was (still waiting), only seat_event changes.
+    if (c.get(Field::seat_event) && writer_centre != owner)
+      return Status(Code::forbidden, "seats: seat_event without seat", "seat",
+                    "Place refusée : l'événement d'une place ne change qu'avec elle.");
+    return Status::ok();
+  }
   auto text = [](const Value* v) -> std::string_view {
     if (!v) return {};
     auto* s = std::get_if<std::string>(v);

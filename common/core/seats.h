@@ -95,9 +95,31 @@ struct Reg {
   std::string seat_by;  // "" unless confirmee
   int64_t created_at = 0;
   bool live = true;  // not deleted nor erased
+  // false when the seat was given for another placement of the
+  // registration (seat_event names another event, or the same event before
+  // the registration moved away and back): a holder confirmed it while its
+  // owner moved it. Such a seat counts for nobody; the registration waits.
+  bool seat_here = true;
+  bool confirmed() const { return live && seat == kConfirmed && seat_here; }
 };
 Reg reg_of(const Record& registration);
-// Live registrations only; a confirmee with no seat_by counts for its owner.
+
+// registration.seat_event says which placement a seat is of: "E@H", the
+// event E and the hlc H of the registration's event_id field when the seat
+// was given ("E@" in the change that sets event_id itself: H is then that
+// change's stamp, the seat_event field's own). A seat is of the current
+// placement iff E is event_id and H its stamp's hlc; a registration moved to
+// E2 and back to E keeps E but not H (the ABA of moves).
+// The value to write with a seat given to `registration` as it is now.
+std::string seat_event_of(const Record& registration);
+// The value to write in the change that also sets event_id to `event_id`.
+std::string seat_event_here(std::string_view event_id);
+// The event named by a seat_event value ("" if none).
+std::string_view seat_event_id(std::string_view seat_event);
+// A well-formed seat_event value: "" or UUID "@" [digits].
+bool valid_seat_event(std::string_view seat_event);
+// Live registrations only; a confirmee with no seat_by counts for its owner;
+// one whose seat is of another event waits.
 Tally tally(std::span<const Reg> regs);
 
 // One holder's line of the ledger.
@@ -148,7 +170,8 @@ Status check_confirm(const EventSeats& e, std::string_view holder, int64_t confi
 // Which seat fields a replica `writer_centre` may set on a registration owned
 // by `owner` of an event hosted by `host` (the values in `c`): the owner sets
 // attente (seat_by empty) or confirmee from its own seat; the host sets only
-// confirmee from its own seat. forbidden otherwise.
+// confirmee from its own seat (with seat_event, the event of that seat; the
+// owner may change seat_event alone). forbidden otherwise.
 Status check_seat_fields(const Change& c, std::string_view writer_centre, std::string_view owner,
                          std::string_view host);
 

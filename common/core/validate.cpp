@@ -205,6 +205,8 @@ Status validate_value(Entity e, const FieldSpec& fs, const Value& v) {
           !seats::parse_map(s))
         return bad("bad_format", name, std::string(name) + " is not a seat map",
                    "Le champ « " + label(fs) + " » n'est pas une liste de places valide.");
+      if (fs.field == Field::seat_event && !seats::valid_seat_event(s))
+        return bad("bad_format", name, "seat_event is not a UUID", "L'événement de la place n'est pas valide.");
       if (fs.field == Field::seat_by && !s.empty() && !valid_slug(s))
         return bad("bad_format", name, "seat_by is not a centre id", "Le centre qui tient la place n'est pas valide.");
       (void)e;

@@ -162,7 +162,7 @@ void find_existing(Store& store, Entity e, const std::string& id, bool erased_ab
 // POST /api/v1/events/{id}/seats (common/net/seats_api.h).
 void refuse_seat_fields(const std::vector<FieldValue>& fields, std::vector<Status>& errors) {
   for (const auto& fv : fields) {
-    const bool seat = fv.field == Field::seat || fv.field == Field::seat_by;
+    const bool seat = fv.field == Field::seat || fv.field == Field::seat_by || fv.field == Field::seat_event;
     const bool moves = fv.field == Field::allotments || fv.field == Field::seat_grants ||
                        fv.field == Field::seat_reclaims || fv.field == Field::seats_returned;
     if (!seat && !moves) continue;

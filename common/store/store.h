@@ -141,7 +141,7 @@ struct NodeBatch {
   // restored) and the node may hold it; a record the node may not hold is
   // not merged unless `witness` and is listed in ApplyReport::purge.
   std::vector<Record> records;
-  std::string node_centre;
+  std::string node_centre;  // the node's centre (records above; the seat rules' judge of changes)
   bool witness = false;
 };
 

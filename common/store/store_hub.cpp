@@ -140,6 +140,18 @@ Status Store::apply_node_batch(const NodeBatch& b, int64_t hub_now_ms, ApplyRepo
       } else {
         host.clear();
       }
+      // A host confirmed a registration in its event while the owner moved
+      // it to another centre's event: the seat is of the old event and
+      // counts for nobody, and the old host purges the record. Not a fault
+      // of the old host's: ignored, not refused.
+      if (c.entity == Entity::registration && ld.rec && !b.node_centre.empty() && host != b.node_centre &&
+          ld.rec->centre_id != b.node_centre && !c.get(Field::event_id))
+        if (const Value* se = c.get(Field::seat_event);
+            se && std::holds_alternative<std::string>(*se) &&
+            seats::seat_event_id(std::get<std::string>(*se)) != event_before) {
+          ++report.duplicates;
+          continue;
+        }
       if (Status verdict = judge(c, ld.rec ? &*ld.rec : nullptr, host); !verdict) {
         if (Status s = reject(verdict, code_name(verdict.code())); !s) return s;
         continue;

@@ -90,7 +90,8 @@ Status Store::Impl::prepare_all() {
     std::vector<const char*> extra = {"erased", "updated_at", "local_seq", "state", "digest"};
     std::string get_cols = "rowid, centre_id, local_seq, state";
     if (es.entity == Entity::registration) {
-      for (const char* c : {"person", "name_key", "match_key", "phone_key", "email_key"}) extra.push_back(c);
+      for (const char* c : {"person", "name_key", "match_key", "phone_key", "email_key", "seat_holder"})
+        extra.push_back(c);
       get_cols += ", person, match_key, phone_key, email_key";
     }
     for (const char* c : extra) {
@@ -228,7 +229,7 @@ Status Store::Impl::save(const Record& r, Loaded& ld, uint64_t local_seq) {
   q.bind(i, int64_t{r.erased}).bind(i + 1, r.updated_at_ms()).bind(i + 2, local_seq).bind_blob(i + 3, state_buf);
   q.bind(i + 4, record_hash(r.entity, r.id, r.centre_id, state_buf));
   PersonKeys keys;
-  std::string person;
+  std::string person, holder;
   if (r.entity == Entity::registration) {
     if (!r.erased) keys = person_keys(r);
     person = person_of(r);
@@ -242,6 +243,11 @@ Status Store::Impl::save(const Record& r, Loaded& ld, uint64_t local_seq) {
     text_or_null(i + 7, keys.match);
     text_or_null(i + 8, keys.phone);
     text_or_null(i + 9, keys.email);
+    // The seat this registration holds now (schema/007_seats.sql). Bound
+    // without a copy: `holder` lives until the statement runs.
+    const seats::Reg g = seats::reg_of(r);
+    if (g.confirmed()) holder = g.seat_by.empty() ? g.owner : g.seat_by;
+    text_or_null(i + 10, holder);
   }
   if (Status s = run(q, "write record"); !s) return s;
   if (!ld.rowid) ld.rowid = sqlite3_last_insert_rowid(db);

@@ -269,8 +269,8 @@ struct Store::Impl {
   // --- Seats (store_seats.cpp; common/core/seats.h) ---------------------------
 
   // The seat rules' view of event `event_id` (nullopt: unknown or deleted).
-  Result<std::optional<seats::EventSeats>> seat_event(std::string_view event_id);
-  Status seat_event_of(const Record& event, seats::EventSeats& out);
+  Result<std::optional<seats::EventSeats>> event_seats(std::string_view event_id);
+  Status event_seats_of(const Record& event, seats::EventSeats& out);
   // Live confirmations of the event backed by `holder`, but `except_id`.
   Result<int64_t> confirmed_by(std::string_view event_id, std::string_view holder, std::string_view except_id);
   Result<seats::Tally> seat_tally(std::string_view event_id);

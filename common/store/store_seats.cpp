@@ -55,7 +55,7 @@ Status not_allowed_at_hub(std::string en, std::string fr, std::string field) {
 
 }  // namespace
 
-Status Store::Impl::seat_event_of(const Record& event, seats::EventSeats& out) {
+Status Store::Impl::event_seats_of(const Record& event, seats::EventSeats& out) {
   out = seats::EventSeats{};
   Status err;
   Query q(cache.get("SELECT id, seats_returned FROM centres WHERE seats_returned IS NOT NULL AND deleted = 0", &err));
@@ -76,12 +76,12 @@ Status Store::Impl::seat_event_of(const Record& event, seats::EventSeats& out) {
   return Status::ok();
 }
 
-Result<std::optional<seats::EventSeats>> Store::Impl::seat_event(std::string_view event_id) {
+Result<std::optional<seats::EventSeats>> Store::Impl::event_seats(std::string_view event_id) {
   Loaded ld;
   if (Status s = load(Entity::event, event_id, ld); !s) return s;
   if (!ld.rec || ld.rec->deleted()) return std::optional<seats::EventSeats>();
   seats::EventSeats e;
-  if (Status s = seat_event_of(*ld.rec, e); !s) return s;
+  if (Status s = event_seats_of(*ld.rec, e); !s) return s;
   return std::optional<seats::EventSeats>(std::move(e));
 }
 
@@ -89,11 +89,10 @@ Result<int64_t> Store::Impl::confirmed_by(std::string_view event_id, std::string
                                           std::string_view except_id) {
   // seat_counts (schema/007_seats.sql), less `except_id` if it is one of them.
   Status err;
-  Query q(cache.get(
-      "SELECT COALESCE((SELECT confirmed FROM seat_counts WHERE event_id = ?1 AND holder = ?2), 0) - "
-      "(SELECT COUNT(*) FROM registrations WHERE id = ?3 AND event_id = ?1 AND deleted = 0 AND seat = 'confirmee' "
-      "AND COALESCE(seat_by, centre_id) = ?2)",
-      &err));
+  Query q(
+      cache.get("SELECT COALESCE((SELECT confirmed FROM seat_counts WHERE event_id = ?1 AND holder = ?2), 0) - "
+                "(SELECT COUNT(*) FROM registrations WHERE id = ?3 AND event_id = ?1 AND seat_holder = ?2)",
+                &err));
   if (!err) return err;
   q.bind(1, event_id).bind(2, holder).bind(3, except_id);
   if (int rc = q.step(); rc != SQLITE_ROW) return sql_error(db, rc, "count confirmed");
@@ -106,7 +105,7 @@ Result<seats::Tally> Store::Impl::seat_tally(std::string_view event_id) {
   Query q(
       cache.get("SELECT 1, holder, confirmed FROM seat_counts WHERE event_id = ?1 AND confirmed > 0 UNION ALL "
                 "SELECT 0, centre_id, COUNT(*) FROM registrations INDEXED BY registrations_waiting "
-                "WHERE event_id = ?1 AND deleted = 0 AND seat IS NOT 'confirmee' GROUP BY centre_id",
+                "WHERE event_id = ?1 AND deleted = 0 AND seat_holder IS NULL GROUP BY centre_id",
                 &err));
   if (!err) return err;
   q.bind(1, event_id);
@@ -122,7 +121,7 @@ Result<std::vector<seats::Reg>> Store::Impl::waiting_list(std::string_view event
   Status err;
   Query q(cache.get(
       "SELECT id, centre_id, COALESCE(created_at, 0), seat FROM registrations INDEXED BY registrations_waiting "
-      "WHERE event_id = ?1 AND deleted = 0 AND seat IS NOT 'confirmee' AND (?2 = '' OR centre_id = ?2) "
+      "WHERE event_id = ?1 AND deleted = 0 AND seat_holder IS NULL AND (?2 = '' OR centre_id = ?2) "
       "ORDER BY created_at, id LIMIT ?3",
       &err));
   if (!err) return err;
@@ -134,6 +133,7 @@ Result<std::vector<seats::Reg>> Store::Impl::waiting_list(std::string_view event
     r.owner = std::string(q.text(1));
     r.created_at = q.i64(2);
     r.seat = std::string(q.text(3));
+    r.seat_here = false;  // listed because it holds no seat here
     out.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) return sql_error(db, rc, "read waiting list");
@@ -143,7 +143,8 @@ Result<std::vector<seats::Reg>> Store::Impl::waiting_list(std::string_view event
 Status Store::Impl::seat_for_write(LocalWrite& w) {
   const std::string& self_centre = self.opts_.centre;
   if (self.opts_.hub || self_centre.empty() || w.entity != Entity::registration || w.op != Op::upsert) return {};
-  if (touches(w.fields, Field::seat) || touches(w.fields, Field::seat_by)) return {};  // the rules' own write
+  if (touches(w.fields, Field::seat) || touches(w.fields, Field::seat_by) || touches(w.fields, Field::seat_event))
+    return {};  // the rules' own write
   Loaded ld;
   if (Status s = load(Entity::registration, w.record_id, ld); !s) return s;
   if (ld.rec && ld.rec->deleted()) return {};
@@ -153,12 +154,13 @@ Status Store::Impl::seat_for_write(LocalWrite& w) {
   if (ld.rec && after == before) return {};  // an edit that does not move the registration
   const std::string owner = ld.rec ? ld.rec->centre_id : w.centre_id;
   if (owner != self_centre) return {};
-  auto e = seat_event(after);
+  auto e = event_seats(after);
   if (!e) return e.status();
   if (!*e || !(*e)->limited()) {
     if (ld.rec && ld.rec->text(Field::seat)) {
       w.fields.push_back({Field::seat, Value{}});
       w.fields.push_back({Field::seat_by, Value{}});
+      w.fields.push_back({Field::seat_event, Value{}});
     }
     return {};
   }
@@ -167,6 +169,7 @@ Status Store::Impl::seat_for_write(LocalWrite& w) {
   const std::string_view seat = seats::decide(**e, owner, *n);
   w.fields.push_back({Field::seat, Value{std::string(seat)}});
   w.fields.push_back({Field::seat_by, seat == seats::kConfirmed ? Value{owner} : Value{}});
+  w.fields.push_back({Field::seat_event, Value{seats::seat_event_here(after)}});
   return {};
 }
 
@@ -204,12 +207,12 @@ Status Store::Impl::check_event_write(const LocalWrite& w, bool admin) {
   }
   seats::EventSeats before, after;
   if (ld.rec) {
-    if (Status s = seat_event_of(*ld.rec, before); !s) return s;
+    if (Status s = event_seats_of(*ld.rec, before); !s) return s;
   } else {
     before.host = w.centre_id;
   }
   Record next = overlaid(ld.rec, Entity::event, w.record_id, w.centre_id, w.fields);
-  if (Status s = seat_event_of(next, after); !s) return s;
+  if (Status s = event_seats_of(next, after); !s) return s;
   int64_t confirmed = 0;
   if (ld.rec) {
     auto n = confirmed_by(w.record_id, after.host, "");
@@ -223,7 +226,7 @@ Status Store::Impl::reconcile(std::string_view event_id, int64_t wall_ms, uint64
   const std::string& me = self.opts_.centre;
   if (self.opts_.hub || me.empty() || event_id.empty()) return {};
   for (int round = 0; round < 8; ++round) {
-    auto e = seat_event(event_id);
+    auto e = event_seats(event_id);
     if (!e) return e.status();
     if (!*e || !(*e)->limited()) return {};
     const seats::EventSeats& es = **e;
@@ -261,11 +264,16 @@ Status Store::Impl::reconcile(std::string_view event_id, int64_t wall_ms, uint64
       ++writes;
     }
     for (const std::string& id : p.confirm) {
+      Loaded reg;
+      if (Status s = load(Entity::registration, id, reg); !s) return s;
+      if (!reg.rec) continue;
       LocalWrite w{Entity::registration,
                    id,
                    {},
                    Op::upsert,
-                   {{Field::seat, Value{std::string(seats::kConfirmed)}}, {Field::seat_by, Value{me}}}};
+                   {{Field::seat, Value{std::string(seats::kConfirmed)}},
+                    {Field::seat_by, Value{me}},
+                    {Field::seat_event, Value{seats::seat_event_of(*reg.rec)}}}};
       if (auto c = do_write(w, wall_ms, erased); !c) return c.status();
       ++writes;
     }
@@ -308,11 +316,13 @@ Status Store::Impl::judge_seats(const Change& c, const std::optional<Record>& ex
     const std::string holder = text_in(c.get(Field::seat_by));
     std::string ev = event_of(c);
     if (ev.empty()) ev = event_of(existing);
-    if (existing && !existing->deleted() && event_of(existing) == ev &&
-        existing->text(Field::seat).value_or("") == seats::kConfirmed &&
+    // A seat given for another event (the registration moved meanwhile)
+    // counts for nobody (seats.h Reg::seat_here): nothing to check.
+    if (const Value* se = c.get(Field::seat_event); se && seats::seat_event_id(text_in(se)) != ev) return {};
+    if (existing && !existing->deleted() && event_of(existing) == ev && seats::reg_of(*existing).confirmed() &&
         existing->text(Field::seat_by).value_or(existing->centre_id) == holder)
       return {};  // already counted for this holder
-    auto e = seat_event(ev);
+    auto e = event_seats(ev);
     if (!e) return e.status();
     if (!*e) return {};  // the event has not reached the hub: nothing to count against
     auto n = confirmed_by(ev, holder, c.record_id);
@@ -332,7 +342,7 @@ Status Store::Impl::judge_seats(const Change& c, const std::optional<Record>& ex
     for (const auto& [ev, n] : *after) evs.insert(ev);
     for (const std::string& ev : evs) {
       if (seats::get(*before, ev) == seats::get(*after, ev)) continue;
-      auto e = seat_event(ev);
+      auto e = event_seats(ev);
       if (!e) return e.status();
       if (!*e) continue;
       seats::EventSeats b = **e, a = **e;
@@ -353,7 +363,7 @@ Result<std::optional<SeatSummary>> Store::seat_summary(const std::string& event_
   Impl& im = *impl_;
   Impl::Tx tx(im);
   if (Status s = tx.begin(false); !s) return s;
-  auto e = im.seat_event(event_id);
+  auto e = im.event_seats(event_id);
   if (!e) return e.status();
   if (!*e) return std::optional<SeatSummary>();
   SeatSummary out;
@@ -371,7 +381,7 @@ Result<Change> Store::move_seats(const std::string& event_id, const std::string&
   Impl& im = *impl_;
   Impl::Tx tx(im);
   if (Status s = tx.begin(); !s) return s;
-  auto e = im.seat_event(event_id);
+  auto e = im.event_seats(event_id);
   if (!e) return e.status();
   if (!*e) return Status(Code::not_found, "no such event", {}, "Cet événement n'existe pas.");
   seats::EventSeats es = **e;

@@ -85,6 +85,8 @@ Value random_value(Rng& rng, const FieldSpec& fs, const std::vector<std::string>
     case Field::seats_returned:  // keyed by event id
       return Value{chance(rng, 0.3) ? std::string()
                                     : one_of(rng, event_ids) + "=" + std::to_string(between(rng, 1, 3))};
+    case Field::seat_event:
+      return Value{chance(rng, 0.3) ? std::string() : one_of(rng, event_ids) + (chance(rng, 0.5) ? "@" : "@42")};
     case Field::seat_by: {
       static const std::vector<std::string> holders = {"", "arc", "marly", "denain"};
       return Value{one_of(rng, holders)};

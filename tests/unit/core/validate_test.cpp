@@ -290,6 +290,14 @@ const std::vector<ValueCase>& value_cases() {
                           {r, Field::seat_by, kNull, ""},
                           {r, Field::seat_by, text_of(65), "too_long"},
                           {r, Field::seat_by, true, "wrong_type"},
+                          {r, Field::seat_event, "0e000000-0000-4000-8000-000000000001@"s, ""},
+                          {r, Field::seat_event, "0e000000-0000-4000-8000-000000000001@117699569558290432"s, ""},
+                          {r, Field::seat_event, "0e000000-0000-4000-8000-000000000001"s, "bad_format"},
+                          {r, Field::seat_event, "0e000000-0000-4000-8000-000000000001@12x"s, "bad_format"},
+                          {r, Field::seat_event, ""s, ""},
+                          {r, Field::seat_event, kNull, ""},
+                          {r, Field::seat_event, "atelier"s, "bad_format"},
+                          {r, Field::seat_event, text_of(65), "too_long"},
                       });
     const Entity n = Entity::prototype_note;
     v.insert(v.end(), {

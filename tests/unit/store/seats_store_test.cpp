@@ -261,3 +261,92 @@ TEST_CASE("seats: the hub refuses a confirmation no seat backs, and seat fields 
   CHECK(seats::get(sum->event.asked, "centre-b") == 2);
   CHECK(seats::seats_of(sum->event, "centre-b") == 0);  // a request: the host's node gives
 }
+
+TEST_CASE("seats: a registration moved to another host's event while its old host confirms it there",
+          "[store][seats]") {
+  TempDir dir;
+  auto hub = open_store(dir.file("hub.db"), hub_opts());
+  auto a = open_store(dir.file("a.db"), centre_opts("node-a", "centre-a"));
+  auto b = open_store(dir.file("b.db"), centre_opts("node-b", "centre-b"));
+  auto c = open_store(dir.file("c.db"), centre_opts("node-c", "centre-c"));
+  for (const char* x : {"centre-a", "centre-b", "centre-c"}) ok(hub->write(centre_write(x), kNow));
+  const std::string e1 = kEv, e2 = uuid(702, 1);
+  ok(hub->write(limited_event(e1, "centre-a", 1), kNow));
+  ok(hub->write(limited_event(e2, "centre-c", 1), kNow));
+  pull(*hub, *a, "centre-a", "node-a");
+  pull(*hub, *b, "centre-b", "node-b");
+  pull(*hub, *c, "centre-c", "node-c");
+  auto judge = [](const std::string& node, const std::string& centre) {
+    return [node, centre](const Change& x, const Record* e, const std::string& h) {
+      return judge_for(node, centre, x, e, h);
+    };
+  };
+  auto push_as = [&](Store& s, const std::string& node, const std::string& centre) {
+    auto st = ok(s.stats());
+    auto out = ok(s.own_changes_after(st.acked_seq, 100));
+    NodeBatch nb;
+    nb.node_id = node;
+    nb.node_centre = centre;
+    nb.changes = out.changes;
+    nb.judge = judge(node, centre);
+    auto reps = hub->apply_from_nodes({nb}, kNow);
+    auto rep = ok(std::move(reps.at(0)));
+    ok(s.add_rejections(rep.rejections));
+    ok(s.set_acked(rep.cursor));
+    return rep;
+  };
+
+  reg(*b, 1, "centre-b", kNow + 10, e1);  // B holds no seat: waiting
+  CHECK(seat(*b, uuid(1)) == "attente");
+  push_as(*b, "node-b", "centre-b");
+  pull(*hub, *a, "centre-a", "node-a");  // A, the host, confirms it from its seat
+  CHECK(seat(*a, uuid(1)) == "confirmee");
+  CHECK(seat_by(*a, uuid(1)) == "centre-a");
+
+  // Meanwhile B moves it to C's workshop; B's change reaches the hub first.
+  ok(b->write(update_write(Entity::registration, uuid(1), {{Field::event_id, Value{e2}}}), kNow + 20));
+  CHECK(seat(*b, uuid(1)) == "attente");
+  {
+    auto moved = push_as(*b, "node-b", "centre-b");
+    for (const auto& r : moved.rejections) INFO(r.code << " " << r.field << " " << r.message);
+    CHECK(moved.rejections.empty());
+    if (!moved.rejections.empty()) FAIL(moved.rejections[0].message);
+  }
+  CHECK(ok(hub->get(Entity::registration, uuid(1)))->text(Field::event_id) == e2);
+  // A's confirmation, of the old event, is ignored: no refusal for A's staff,
+  // and nobody's count takes it.
+  auto rep = push_as(*a, "node-a", "centre-a");
+  CHECK(rep.rejections.empty());
+  CHECK(ok(a->rejections(10)).empty());
+  CHECK(seat(*hub, uuid(1)) == "attente");
+  CHECK(ok(hub->seat_summary(e1))->confirmed == 0);
+  // C, the new host, confirms it from its own seat; it reaches B.
+  pull(*hub, *c, "centre-c", "node-c");
+  CHECK(seat(*c, uuid(1)) == "confirmee");
+  CHECK(seat_by(*c, uuid(1)) == "centre-c");
+  CHECK(push_as(*c, "node-c", "centre-c").rejections.empty());
+  pull(*hub, *b, "centre-b", "node-b");
+  CHECK(seat(*b, uuid(1)) == "confirmee");
+  CHECK(seat_by(*b, uuid(1)) == "centre-c");
+
+  // The same race within one host's two workshops: the old event's seat is
+  // merged but holds nothing, and the host confirms it again in the new one.
+  const std::string e3 = uuid(703, 1);
+  ok(hub->write(limited_event(e3, "centre-c", 1), kNow + 30));
+  reg(*b, 2, "centre-b", kNow + 31, e2);
+  push_as(*b, "node-b", "centre-b");
+  pull(*hub, *c, "centre-c", "node-c");
+  CHECK(seat(*c, uuid(2)) == "attente");  // C's only seat of e2 is taken
+  ok(c->write(update_write(Entity::event, e2, {{Field::capacity, Value{int64_t{2}}}}), kNow + 40));
+  CHECK(seat(*c, uuid(2)) == "confirmee");  // C confirms it in e2 ...
+  pull(*hub, *b, "centre-b", "node-b");
+  ok(b->write(update_write(Entity::registration, uuid(2), {{Field::event_id, Value{e3}}}), kNow + 50));
+  push_as(*b, "node-b", "centre-b");  // ... while B moves it to e3
+  CHECK(push_as(*c, "node-c", "centre-c").rejections.empty());
+  pull(*hub, *c, "centre-c", "node-c");
+  CHECK(ok(c->get(Entity::registration, uuid(2)))->text(Field::event_id) == e3);
+  CHECK(seat(*c, uuid(2)) == "confirmee");
+  CHECK(seats::seat_event_id(ok(c->get(Entity::registration, uuid(2)))->text(Field::seat_event).value_or("")) == e3);
+  CHECK(seats::reg_of(*ok(c->get(Entity::registration, uuid(2)))).confirmed());
+  for (Store* s : {hub.get(), b.get(), c.get()}) counts_agree(*s);
+}

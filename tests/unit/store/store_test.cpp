@@ -91,10 +91,12 @@ TEST_CASE("record tables have one typed column per field of the field table", "[
     }
     for (const char* c : {"id", "centre_id", "erased", "updated_at", "local_seq", "state", "digest"})
       CHECK(types.count(c));
-    // Registrations also hold the person columns derived from them (006_people.sql).
-    const size_t derived = es.entity == Entity::registration ? 5 : 0;
+    // Registrations also hold the columns derived from them: the person's
+    // (006_people.sql) and the seat it holds (007_seats.sql).
+    const size_t derived = es.entity == Entity::registration ? 6 : 0;
     if (derived)
-      for (const char* c : {"person", "name_key", "match_key", "phone_key", "email_key"}) CHECK(types.count(c));
+      for (const char* c : {"person", "name_key", "match_key", "phone_key", "email_key", "seat_holder"})
+        CHECK(types.count(c));
     CHECK(types.size() == es.fields.size() + 7 + derived);
   }
 }

@@ -116,9 +116,11 @@ Status export_records(Store& store, Registry& registry, Entity e, const std::str
     return out ? Status::ok() : Status(Code::io, "export output failed");
   }
   out << "\xEF\xBB\xBF";  // BOM: French Excel then reads UTF-8
+  // seat_event is bookkeeping of the seat rules ("event-id@hlc"), not for people.
+  auto in_csv = [](const FieldSpec& fs) { return fs.field != Field::deleted && fs.field != Field::seat_event; };
   std::vector<std::string> head = {"id", "centre_id"};
   for (const auto& fs : es.fields)
-    if (fs.field != Field::deleted) head.emplace_back(fs.name);
+    if (in_csv(fs)) head.emplace_back(fs.name);
   head.emplace_back("updated_at");
   out << csv_row(head);
   std::vector<std::string> row;
@@ -127,7 +129,7 @@ Status export_records(Store& store, Registry& registry, Entity e, const std::str
     row.push_back(r.id);
     row.push_back(r.centre_id);
     for (const auto& fs : es.fields)
-      if (fs.field != Field::deleted) row.push_back(cell(fs, r.get(fs.field)));
+      if (in_csv(fs)) row.push_back(cell(fs, r.get(fs.field)));
     row.push_back(format_fr_datetime(r.updated_at_ms()));
     out << csv_row(row);
     return static_cast<bool>(out);

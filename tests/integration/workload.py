@@ -53,6 +53,7 @@ class Ledger:
         self.deleted = set()    # ids whose DELETE was acked
         self.delete_doubt = set()
         self.acked = {"create": 0, "patch": 0, "delete": 0}
+        self.refused = 0  # answers the rules give staff (a capacity below what is confirmed)
 
     def note_error(self, status):
         with self.lock:
@@ -135,7 +136,14 @@ class Writer(threading.Thread):
                     L.acked["patch"] += 1
                 elif status is None:
                     L.patches.setdefault(key, []).append(("doubt", value))
-            if status not in (200, None, 0):
+            # The seat rules refuse a capacity below what the host confirmed
+            # (docs/design.md 9.3): an answer staff get, not a fault.
+            seat_refusal = (status == 400 and path == "events" and isinstance(body, dict)
+                            and body.get("field") == "capacity")
+            if seat_refusal:
+                with L.lock:
+                    L.refused += 1
+            elif status not in (200, None, 0):
                 L.note_error(f"PATCH {status}")
         else:
             path = r.choice(["prototype-notes", "events"])

@@ -857,7 +857,10 @@ class PackageTest(unittest.TestCase):
             conffiles = subprocess.run(["dpkg-query", "-W", "-f=${Conffiles}", pkg], capture_output=True,
                                        text=True).stdout
             self.assertIn(f"/etc/terril/{comp}.toml", conffiles)
-            self.assertIn("0.1.0", run([binary, "--version"]).stdout)
+            version = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True,
+                                     text=True).stdout.strip()
+            self.assertTrue(version)
+            self.assertIn(version, run([binary, "--version"]).stdout)
             help_ = run([binary, "--help"])
             self.assertIn("enrol" if comp == "node" else "init", help_.stdout)
             # Nothing started: no call to a service manager asked to start, no enable

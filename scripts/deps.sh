@@ -9,7 +9,7 @@ pkgs=(build-essential cmake ninja-build pkg-config git
   libboost1.81-dev libsqlite3-dev sqlite3 libprotobuf-dev protobuf-compiler libspdlog-dev catch2
   libssl-dev openssl nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libsodium-dev libqrencode-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  pkgs+=(python3 chromium systemd faketime clang libclang-rt-14-dev clang-format procps curl)
+  pkgs+=(python3 chromium systemd faketime clang libclang-rt-14-dev clang-format procps curl debootstrap)
   # Node.js may come from elsewhere (e.g. NodeSource, which bundles npm);
   # Debian's packages only when there is none.
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then pkgs+=(nodejs npm); fi

@@ -29,17 +29,19 @@
 # Environment:
 #   TERRIL_ROOT_CACHE  pristine roots kept between runs (default /var/cache/terril-roots):
 #                      SUITE-ARCH/ (made once per machine, never modified after; each
-#                      check runs in a copy) and apt-ARCH/ (the .debs apt fetched for
-#                      the Depends, reused by later runs). Remove a folder to renew it.
+#                      check runs in a copy) and apt-ARCH/ (apt's package lists and the
+#                      .debs it fetched for the Depends, reused by later runs). Remove a
+#                      folder to renew it.
 #   TERRIL_HUB_BIN     the amd64 hub the arm64 node syncs with (default build/hub/terril-hub)
 #   TERRIL_MIRROR      Debian mirror (default http://deb.debian.org/debian, as this
 #                      machine's apt); TERRIL_SECURITY_MIRROR (default
 #                      http://deb.debian.org/debian-security); TERRIL_SUITE (bookworm)
-#   TERRIL_ROOT_WORK   where the per-check copies go (default a new folder in /var/tmp,
-#                      removed at exit); TERRIL_KEEP_ROOTS=1 keeps them to look inside
+#   TERRIL_ROOT_WORK   where each run makes its folder for the copies, the logs and the
+#                      hub's data (default /var/tmp; the folder is removed at exit,
+#                      TERRIL_KEEP_ROOTS=1 keeps it to look inside)
 #
 # Mounts /proc in each copy (debootstrap made /dev's nodes; /sys is not needed)
-# and the apt cache; registers qemu-aarch64 with binfmt_misc (flag F, so the
+# and apt's caches; registers qemu-aarch64 with binfmt_misc (flag F, so the
 # emulator needs no copy in the root) only when no aarch64 entry is there. All
 # of that is undone at exit, also on failure. Prints each step's time and the
 # package sizes. Where qemu-user cannot fork or start a thread on this host
@@ -77,8 +79,8 @@ centre=valenciennes-beaujardin
 staff_password=accueil-centre-2026
 admin_password=admin-hub-2026-secret
 mkdir -p "$cache"
-work=${TERRIL_ROOT_WORK:-$(mktemp -d /var/tmp/terril-fresh-root.XXXXXX)}
-mkdir -p "$work"
+mkdir -p "${TERRIL_ROOT_WORK:-/var/tmp}"
+work=$(mktemp -d "${TERRIL_ROOT_WORK:-/var/tmp}/terril-fresh-root.XXXXXX")
 
 say() { echo "fresh-root: $*"; }
 fail() {
@@ -109,6 +111,7 @@ mounts=()
 binfmt=/proc/sys/fs/binfmt_misc
 binfmt_entry=""    # the entry this run registered
 binfmt_mounted=""  # this run mounted binfmt_misc
+building=""        # the root this run's debootstrap is making
 cleanup() {
   local rc=$? p m i
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
@@ -117,7 +120,7 @@ cleanup() {
     kill -KILL "$p" 2>/dev/null || true
   done
   local d
-  for d in "$cache"/*.new; do [[ -d "$d" ]] && umount_debootstrap "$d"; done
+  [[ -z "$building" ]] || umount_debootstrap "$building"
   for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
     m=${mounts[i]}
     umount "$m" 2>/dev/null || umount -l "$m" || echo "fresh-root: could not unmount $m" >&2
@@ -236,6 +239,7 @@ cached_root() {
   flock "$lock"
   if [[ ! -f "$dir/.terril-root-ok" ]]; then
     rm -rf --one-file-system "$dir" "$dir.new"
+    building=$dir.new
     if [[ $arch == amd64 ]]; then
       timed "debootstrap amd64" debootstrap --variant=minbase "$suite" "$dir.new" "$mirror" >"$work/debootstrap-$arch.log" 2>&1 ||
         { tail -20 "$work/debootstrap-$arch.log" >&2; fail "debootstrap $arch"; }
@@ -254,6 +258,7 @@ cached_root() {
     write_sources "$dir.new"
     touch "$dir.new/.terril-root-ok"
     mv "$dir.new" "$dir"
+    building=""
     say "cached the $suite $arch root in $dir ($(du -sh "$dir" | cut -f1))" >&2
   else
     say "reusing the cached $suite $arch root $dir (made $(date -r "$dir/.terril-root-ok" +%F))" >&2
@@ -272,15 +277,18 @@ copy_interp() { # an existing binfmt entry without flag F needs its emulator ins
 }
 
 # new_root ARCH: a copy of the pristine root in $work/ARCH, /proc and the apt
-# cache mounted, the host's resolver, the .debs in /tmp/debs.
+# caches mounted, the host's resolver, the .debs in /tmp/debs.
 new_root() {
   local arch=$1 r="$work/$1"
   cached_root "$arch"
   timed "copy the $arch root" cp -a --reflink=auto "$cache/$suite-$arch" "$r"
   copy_interp "$r"
   mount_in -t proc proc "$r/proc"
-  mkdir -p "$cache/apt-$arch/partial"
-  mount_in --bind "$cache/apt-$arch" "$r/var/cache/apt/archives"
+  # apt's package lists and downloads, kept for later runs: an update then
+  # only fetches what changed (under emulation, gpgv on fresh lists is slow).
+  mkdir -p "$cache/apt-$arch/cache/archives/partial" "$cache/apt-$arch/lists/partial"
+  mount_in --bind "$cache/apt-$arch/cache" "$r/var/cache/apt"
+  mount_in --bind "$cache/apt-$arch/lists" "$r/var/lib/apt/lists"
   cp -L /etc/resolv.conf "$r/etc/resolv.conf"
   mkdir -p "$r/tmp/debs"
 }
@@ -426,10 +434,11 @@ check_arm64() {
   sizes "$node_deb"
   [[ -x "$hub_bin" ]] || fail "no amd64 hub at $hub_bin (TERRIL_HUB_BIN)"
   file -L "$hub_bin" | grep -q 'x86-64' || fail "$hub_bin is not an amd64 binary"
-  arm64_emulation_works "apt-get install of $(basename "$node_deb") into it, terril-node enrol, its start (ExecStart) and the sync with the amd64 hub" ||
+  arm64_emulation_works "apt-get install of $(basename "$node_deb") into the arm64 root, terril-node enrol, its start (ExecStart) and the sync with the amd64 hub" ||
     return 0
   new_root arm64
   apt_install "$r" arm64 "$node_deb"
+  say "in the root: /usr/bin/terril-node is $(file -b "$r/usr/bin/terril-node" | cut -d, -f1-2)"
   local v
   v=$(in_root "$r" dpkg-query -W -f='${Version} ${Architecture}' terril-node)
   [[ $v == *" arm64" ]] || fail "installed terril-node is $v"
@@ -452,11 +461,11 @@ check_arm64() {
 # that the second stage and WHAT were not run, and fails.
 arm64_emulation_works() {
   ensure_binfmt
-  local p
+  local p what=$1
+  [[ -f "$cache/$suite-arm64/.terril-root-ok" ]] || what="the arm64 root's second stage${what:+, $what}"
   for p in fork thread; do
     if ! qemu_works $p; then
-      arm64_not_run "$p under qemu-aarch64 hangs or fails on this host (5-second probe)" \
-        "the arm64 root's second stage${1:+, $1}"
+      arm64_not_run "$([[ $p == fork ]] && echo "fork()" || echo pthread_create) in a guest hangs or fails under qemu-aarch64 on this host (5-second probe)" "$what"
       return 1
     fi
   done
@@ -476,5 +485,5 @@ fi
 if [[ $mode == amd64 || $mode == all ]]; then check_amd64; fi
 if [[ $mode == arm64 || $mode == all ]]; then check_arm64; fi
 say "== step times (wall clock):"
-printf 'fresh-root:   %s\n' "${times[@]}"
+((${#times[@]} == 0)) || printf 'fresh-root:   %s\n' "${times[@]}"
 say "all checks of '$mode' done in $((SECONDS - t_all)) s${arm64_result:+ (arm64 $arm64_result)}"

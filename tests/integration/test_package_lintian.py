@@ -78,7 +78,7 @@ class LintianTest(unittest.TestCase):
                            capture_output=True, text=True, timeout=600)
         took = time.time() - t0
         print(f"lintian ({len(debs)} packages) took {took:.1f} s, exit {p.returncode}:", file=sys.stderr)
-        print(p.stdout + p.stderr or "(no tag)", file=sys.stderr)
+        print((p.stdout + p.stderr).strip() or "(no tag)", file=sys.stderr)
         tags = [l for l in p.stdout.splitlines() if re.match(r"^[EW]: ", l)]
         self.assertEqual(tags, [], "lintian errors or warnings")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)

@@ -20,7 +20,8 @@
 # hub's backup timer (on upgrade those running are restarted once); purge
 # deletes that state and the user (the hub's backups stay). Their systemd
 # calls are those of debhelper's dh_installsystemd --no-enable --no-start
-# --restart-after-upgrade (deb-systemd-helper, deb-systemd-invoke).
+# --restart-after-upgrade (deb-systemd-helper, deb-systemd-invoke); preinst
+# refuses a downgrade onto a database migrated past this version's schema.
 # `Depends` comes from dpkg-shlibdeps (also for the arm64 cross build, which
 # reads the arm64 libraries installed by multiarch).
 # The Maintainer field: -DTERRIL_MAINTAINER="Name <mail>" (scripts/package.sh:
@@ -219,9 +220,20 @@ set(TERRIL_BACKUP_DIR_hub "/var/backups/terril-hub")
 set(TERRIL_DESCRIPTION_node "terril node daemon")
 set(TERRIL_DESCRIPTION_hub "terril hub daemon")
 
+# The newest database schema this version knows (common/store/schema/NNN_*.sql):
+# preinst refuses a downgrade onto a database migrated past it.
+file(GLOB TERRIL_SCHEMA_FILES RELATIVE ${PROJECT_SOURCE_DIR}/common/store/schema
+  ${PROJECT_SOURCE_DIR}/common/store/schema/[0-9][0-9][0-9]_*.sql)
+list(SORT TERRIL_SCHEMA_FILES)
+list(GET TERRIL_SCHEMA_FILES -1 TERRIL_SCHEMA_LATEST)
+string(SUBSTRING ${TERRIL_SCHEMA_LATEST} 0 3 TERRIL_SCHEMA_LATEST)
+math(EXPR SCHEMA "${TERRIL_SCHEMA_LATEST} + 0")
+set(VERSION ${PROJECT_VERSION})
+
 foreach(comp node hub)
   set(PKG terril-${comp})
   set(CONFIG ${comp}.toml)
+  set(DB ${comp}.db)
   set(NEXT_STEPS "${TERRIL_NEXT_STEPS_${comp}}")
   set(DESCRIPTION "${TERRIL_DESCRIPTION_${comp}}")
   set(UNITS "${TERRIL_UNITS_${comp}}")
@@ -230,13 +242,13 @@ foreach(comp node hub)
   set(WANTS_LINKS "${TERRIL_WANTS_LINKS_${comp}}")
   set(BACKUP_DIR "${TERRIL_BACKUP_DIR_${comp}}")
   set(dir ${CMAKE_BINARY_DIR}/packaging/${PKG})
-  foreach(script postinst prerm postrm)
+  foreach(script preinst postinst prerm postrm)
     configure_file(${TERRIL_PACKAGING_DIR}/${script}.in ${dir}/${script} @ONLY
       FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
   endforeach()
   file(WRITE ${dir}/conffiles "/etc/terril/${CONFIG}\n")
   string(TOUPPER ${comp} COMP)
-  set(CPACK_DEBIAN_${COMP}_PACKAGE_CONTROL_EXTRA ${dir}/postinst ${dir}/prerm ${dir}/postrm ${dir}/conffiles)
+  set(CPACK_DEBIAN_${COMP}_PACKAGE_CONTROL_EXTRA ${dir}/preinst ${dir}/postinst ${dir}/prerm ${dir}/postrm ${dir}/conffiles)
 endforeach()
 
 # --- CPack ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ ExecStart as its User= and logs every call, so the test counts the restarts an u
 Root only (dpkg -i, system users, /usr/bin); it changes the machine, so ctest runs it alone
 (RUN_SERIAL) and it purges both packages at the end, whatever happened.
 """
+import contextlib
 import glob
 import json
 import os
@@ -46,12 +47,12 @@ def latest_schema():
 
 def user_version(db):
     # Read-only, through the URI so a running daemon's WAL is seen.
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as c:
         return c.execute("PRAGMA user_version").fetchone()[0]
 
 
 def registration_ids(db):
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as c:
         return {r[0] for r in c.execute("SELECT id FROM registrations WHERE deleted = 0")}
 
 
@@ -113,6 +114,12 @@ class UpgradeTest(unittest.TestCase):
         self.state = os.path.join(self.tmp, "systemd-state")
         self.made_run_systemd = not os.path.isdir("/run/systemd/system")
         os.makedirs("/run/systemd/system", exist_ok=True)
+        # A container's policy-rc.d ("exit 101": never start services) would make deb-systemd-invoke
+        # skip the restart; a box has none. Set aside for the test, put back after.
+        self.policy = "/usr/sbin/policy-rc.d"
+        self.policy_aside = os.path.join(self.tmp, "policy-rc.d")
+        if os.path.exists(self.policy):
+            shutil.move(self.policy, self.policy_aside)
         self.env = dict(os.environ, PATH=self.bin + ":/usr/sbin:/usr/bin:/sbin:/bin", FAKE_SYSTEMD_STATE=self.state,
                         DEBIAN_FRONTEND="noninteractive")
 
@@ -125,6 +132,8 @@ class UpgradeTest(unittest.TestCase):
         for pkg in PACKAGES:
             for link in glob.glob(f"/etc/systemd/system/*/{pkg}.service"):
                 os.unlink(link)
+        if os.path.exists(self.policy_aside):
+            shutil.move(self.policy_aside, self.policy)
         if self.made_run_systemd:
             shutil.rmtree("/run/systemd", ignore_errors=True)
 
@@ -247,7 +256,7 @@ class UpgradeTest(unittest.TestCase):
         doctor = run(as_user("terril-node", "terril-node", "doctor"), check=False)
         self.assertEqual(doctor.returncode, 0, doctor.stdout + doctor.stderr)
 
-        # 4. A downgrade to the previous release: its binary refuses the newer schema with a clear
+        # 4. A downgrade to the previous release (0.1.0, which had no guard in its package): its binary refuses the newer schema with a clear
         # message, and opens nothing; the data stay as they were, and upgrading again serves them.
         after = registration_ids(DB["terril-node"])
         self.systemctl("stop", "terril-node")
@@ -261,6 +270,40 @@ class UpgradeTest(unittest.TestCase):
         self.systemctl("start", "terril-node")
         wait_for(lambda: node_answers(node_port), timeout=60, what="the node served again after re-upgrading")
         self.assertEqual(registration_ids(DB["terril-node"]), after)
+
+        # 5. From this version on, the package itself refuses the downgrade, before replacing a file:
+        # a "newer release" (this package, relabelled) migrates the database one step further (done
+        # by hand here), then this version is installed over it.
+        future = relabel(self.current["terril-node"], "9.9.9", os.path.join(self.tmp, "future"))
+        self.install(future)
+        self.systemctl("stop", "terril-node")
+        with contextlib.closing(sqlite3.connect(DB["terril-node"])) as c:  # the last to close checkpoints
+            c.execute(f"PRAGMA user_version = {latest_schema() + 1}")
+        refused = self.install(self.current["terril-node"], check=False)
+        self.assertNotEqual(refused.returncode, 0, refused.stdout)
+        self.assertIn(f"at database schema {latest_schema() + 1}, newer than this version knows ({latest_schema()})",
+                      refused.stderr)
+        self.assertIn("plus récent que cette version", refused.stderr)
+        print("\n" + refused.stderr.strip(), file=sys.stderr)
+        self.assertEqual(run(["dpkg-query", "-W", "-f=${Version} ${db:Status-Abbrev}", "terril-node"]).stdout.strip(),
+                         "9.9.9 ii", "the newer version stays installed")
+        self.assertEqual(registration_ids(DB["terril-node"]), after)
+
+
+def relabel(deb, version, folder):
+    """The package `deb` as version `version` (same files): a stand-in for a later release."""
+    tree = os.path.join(folder, "tree")
+    os.makedirs(folder, exist_ok=True)
+    run(["dpkg-deb", "-R", deb, tree])
+    control = os.path.join(tree, "DEBIAN", "control")
+    with open(control) as f:
+        text = f.read()
+    with open(control, "w") as f:
+        f.write("".join(f"Version: {version}\n" if l.startswith("Version:") else l
+                        for l in text.splitlines(keepends=True)))
+    out = os.path.join(folder, f"relabelled_{version}.deb")
+    run(["dpkg-deb", "--root-owner-group", "-b", tree, out])
+    return out
 
 
 def node_answers(port):

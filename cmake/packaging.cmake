@@ -9,19 +9,30 @@
 #   /usr/lib/systemd/system/terril-hub-backup.{service,timer}   hub only: nightly backups
 #   /etc/terril/X.toml                         commented defaults (config/), a conffile
 #   /usr/share/doc/terril-X/README.md          what the package does and the next steps
+#   /usr/share/doc/terril-X/copyright          DEP-5 (packaging/copyright; LICENSE is MIT)
+#   /usr/share/doc/terril-X/changelog.gz       packaging/changelog, gzip -9n
+#   /usr/share/man/man8/terril-X.8.gz          made at package time from the CLI's help
+#                                              (packaging/man/gen-man.sh, help2man)
+#   /usr/share/lintian/overrides/terril-X      the lintian tags left, each with its reason
 # and maintainer scripts generated from packaging/*.in: postinst creates the
 # system user terril-X and /var/lib/terril-X (0700, owned by it; the hub also
-# /var/backups/terril-hub) and never starts the service nor the hub's backup
-# timer (on upgrade both are restarted if running); purge deletes that state
-# and the user (the hub's backups stay).
+# /var/backups/terril-hub) and never enables nor starts the service nor the
+# hub's backup timer (on upgrade those running are restarted once); purge
+# deletes that state and the user (the hub's backups stay). Their systemd
+# calls are those of debhelper's dh_installsystemd --no-enable --no-start
+# --restart-after-upgrade (deb-systemd-helper, deb-systemd-invoke); preinst
+# refuses a downgrade onto a database migrated past this version's schema.
 # `Depends` comes from dpkg-shlibdeps (also for the arm64 cross build, which
 # reads the arm64 libraries installed by multiarch).
+# The Maintainer field: -DTERRIL_MAINTAINER="Name <mail>" (scripts/package.sh:
+# MAINTAINER=...), set by the organisation that deploys the packages.
 
 # Smaller binaries for packaging builds: every function and datum in its own
 # section, and the linker drops the unreferenced ones. Applied to every target
 # of the project here (this file is included last), so no other CMakeLists
 # changes. Safe: no code depends on section layout.
-# The optimisation level of such builds is -O2, as Debian builds its packages:
+# The optimisation level of such builds is -O2, as Debian builds its packages
+# (and, as Debian's, with _FORTIFY_SOURCE=2):
 # CMake's Release -O3 inlines more and made terril-node 10% larger (5.21 MiB
 # stripped against 4.72 MiB at -O2, amd64) for no gain a sync daemon needs.
 # option TERRIL_SLIM: declared in CMakeLists.txt (it also compiles spdlog in).
@@ -51,6 +62,12 @@ endfunction()
 include(CheckLinkerFlag)
 check_linker_flag(CXX "-Wl,--fatal-warnings,-z,pack-relative-relocs" TERRIL_HAVE_RELR)
 
+# Full RELRO for the daemons (lintian: hardening-no-bindnow): the GOT is
+# read-only once the loader resolved every symbol at start.
+foreach(t terril-node terril-hub)
+  target_link_options(${t} PRIVATE -Wl,-z,relro,-z,now)
+endforeach()
+
 if(TERRIL_SLIM)
   terril_collect_targets(${PROJECT_SOURCE_DIR} terril_all_targets)
   foreach(t IN LISTS terril_all_targets)
@@ -61,7 +78,10 @@ if(TERRIL_SLIM)
       if(t STREQUAL "terril_beast")
         set(opt ${TERRIL_SLIM_NET_OPT})
       endif()
-      target_compile_options(${t} PRIVATE ${opt} -ffunction-sections -fdata-sections)
+      # _FORTIFY_SOURCE=2: the checked libc functions, as Debian's dpkg-buildflags
+      # (lintian: hardening-no-fortify-functions).
+      target_compile_options(${t} PRIVATE ${opt} -ffunction-sections -fdata-sections
+        -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2)
     endif()
     if(type STREQUAL "EXECUTABLE")
       target_link_options(${t} PRIVATE -Wl,--gc-sections -Wl,-O1 -Wl,--as-needed
@@ -70,10 +90,49 @@ if(TERRIL_SLIM)
   endforeach()
 endif()
 
-# --- What goes in each package -------------------------------------------------
+# --- Maintainer, changelog -------------------------------------------------------
 set(TERRIL_PACKAGING_DIR ${PROJECT_SOURCE_DIR}/packaging)
 set(TERRIL_DOC_DIR ${PROJECT_SOURCE_DIR}/docs)
 
+# Who answers for the packages: the organisation that builds and deploys them.
+# The default is a placeholder (example.org, RFC 2606) that lintian accepts.
+set(TERRIL_MAINTAINER "terril developers <terril@example.org>" CACHE STRING
+  "Maintainer field of the Debian packages: \"Name <mail>\" of the deploying organisation")
+if(NOT TERRIL_MAINTAINER MATCHES "^[^<>@]+ <[^<>@ ]+@[^<>@ ]+\\.[^<>@ ]+>$"
+   OR TERRIL_MAINTAINER MATCHES "@(localhost|localdomain)[>.]")
+  message(FATAL_ERROR "TERRIL_MAINTAINER=\"${TERRIL_MAINTAINER}\": expected \"Name <user@domain.tld>\" "
+    "with a real domain (lintian refuses localhost: bogus-mail-host)")
+endif()
+
+# packaging/changelog (Debian format, native package): its top entry must be
+# this version, so nobody releases 0.3.0 with a changelog that stops at 0.2.0.
+set(TERRIL_CHANGELOG ${TERRIL_PACKAGING_DIR}/changelog)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${TERRIL_CHANGELOG})
+file(READ ${TERRIL_CHANGELOG} terril_changelog_top LIMIT 200)
+if(NOT terril_changelog_top MATCHES "^terril \\(([^)]+)\\) [a-z-]+; urgency=[a-z]+\n")
+  message(FATAL_ERROR "packaging/changelog: the first line is not a Debian changelog entry "
+    "(terril (VERSION) DIST; urgency=medium)")
+endif()
+if(NOT CMAKE_MATCH_1 STREQUAL PROJECT_VERSION)
+  message(FATAL_ERROR "packaging/changelog: its top entry is version ${CMAKE_MATCH_1}, project(VERSION) is "
+    "${PROJECT_VERSION}: add an entry for ${PROJECT_VERSION} (dch -v ${PROJECT_VERSION} -c packaging/changelog)")
+endif()
+# The top entry's date: the manual pages' date (SOURCE_DATE_EPOCH), so two
+# builds of one version make the same pages.
+execute_process(COMMAND dpkg-parsechangelog -l ${TERRIL_CHANGELOG} -S Timestamp
+  OUTPUT_VARIABLE TERRIL_CHANGELOG_EPOCH OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0 OR NOT TERRIL_CHANGELOG_EPOCH MATCHES "^[0-9]+$")
+  message(FATAL_ERROR "packaging/changelog: dpkg-parsechangelog could not read its date (dpkg-dev installed?)")
+endif()
+# gzip -9n: no name nor time stamp inside, as lintian and reproducible builds want.
+file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/packaging)
+execute_process(COMMAND gzip -9n -c ${TERRIL_CHANGELOG}
+  OUTPUT_FILE ${CMAKE_BINARY_DIR}/packaging/changelog.gz RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "gzip -9n packaging/changelog failed")
+endif()
+
+# --- What goes in each package -------------------------------------------------
 # The daemons' own install() rules carry no component; these put each binary
 # in its package (CPACK_COMPONENTS_ALL below leaves the unnamed one out).
 install(TARGETS terril-node RUNTIME DESTINATION bin COMPONENT node)
@@ -81,6 +140,37 @@ install(TARGETS terril-hub RUNTIME DESTINATION bin COMPONENT hub)
 
 foreach(comp node hub)
   set(pkg terril-${comp})
+  # CPack strips with plain `strip`; like dh_strip, also drop .comment and
+  # .note (compiler versions; lintian: binary-has-unneeded-section).
+  install(CODE "
+    if(CMAKE_INSTALL_DO_STRIP)
+      execute_process(COMMAND \"${CMAKE_OBJCOPY}\" --remove-section=.comment --remove-section=.note
+        \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/bin/${pkg}\" RESULT_VARIABLE rc)
+      if(NOT rc EQUAL 0)
+        message(FATAL_ERROR \"objcopy of ${pkg} failed\")
+      endif()
+    endif()" COMPONENT ${comp})
+  # The manual page, from the binary being packaged (under the emulator when
+  # cross-built): packaging/man/gen-man.sh runs help2man and every subcommand's
+  # --help, then adds packaging/man/${pkg}.h2m (EXIT STATUS, FILES, SEE ALSO).
+  set(man ${CMAKE_BINARY_DIR}/packaging/man/${pkg}.8.gz)
+  install(CODE "
+    file(MAKE_DIRECTORY \"${CMAKE_BINARY_DIR}/packaging/man\")
+    execute_process(COMMAND \"${CMAKE_COMMAND}\" -E env SOURCE_DATE_EPOCH=${TERRIL_CHANGELOG_EPOCH}
+        sh \"${TERRIL_PACKAGING_DIR}/man/gen-man.sh\" ${pkg} \"$<TARGET_FILE:${pkg}>\"
+        \"${TERRIL_PACKAGING_DIR}/man/${pkg}.h2m\" \"${man}\" ${CMAKE_CROSSCOMPILING_EMULATOR}
+      RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+      message(FATAL_ERROR \"the manual page of ${pkg} could not be made (packaging/man/gen-man.sh)\")
+    endif()" COMPONENT ${comp})
+  install(FILES ${man} DESTINATION share/man/man8 COMPONENT ${comp}
+    PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  install(FILES ${TERRIL_PACKAGING_DIR}/copyright ${CMAKE_BINARY_DIR}/packaging/changelog.gz
+    DESTINATION share/doc/${pkg} COMPONENT ${comp}
+    PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  install(FILES ${TERRIL_PACKAGING_DIR}/lintian/${pkg}
+    DESTINATION share/lintian/overrides COMPONENT ${comp}
+    PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
   install(FILES ${PROJECT_SOURCE_DIR}/systemd/${pkg}.service
     DESTINATION lib/systemd/system COMPONENT ${comp}
     PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
@@ -114,7 +204,11 @@ set(TERRIL_NEXT_STEPS_hub [=[echo "terril-hub is installed but not started: init
     echo "  sudo systemctl enable --now terril-hub"
     echo "  sudo systemctl enable --now terril-hub-backup.timer   # nightly backups to /var/backups/terril-hub"]=])
 # The units the maintainer scripts restart on upgrade (if running), stop on
-# removal, and whose enable symlinks a purge removes; the hub's backup folder.
+# removal, and the enable symlinks a purge removes; the hub's backup folder.
+# The units with an [Install] section, whose enable links deb-systemd-helper
+# records at install (update-state) and removes at purge.
+set(TERRIL_ENABLE_UNITS_node "terril-node.service")
+set(TERRIL_ENABLE_UNITS_hub "terril-hub.service terril-hub-backup.timer")
 set(TERRIL_UNITS_node "terril-node.service")
 set(TERRIL_UNITS_hub "terril-hub.service terril-hub-backup.timer")
 set(TERRIL_STOP_UNITS_node "terril-node.service")
@@ -126,30 +220,43 @@ set(TERRIL_BACKUP_DIR_hub "/var/backups/terril-hub")
 set(TERRIL_DESCRIPTION_node "terril node daemon")
 set(TERRIL_DESCRIPTION_hub "terril hub daemon")
 
+# The newest database schema this version knows (common/store/schema/NNN_*.sql):
+# preinst refuses a downgrade onto a database migrated past it.
+file(GLOB TERRIL_SCHEMA_FILES RELATIVE ${PROJECT_SOURCE_DIR}/common/store/schema
+  ${PROJECT_SOURCE_DIR}/common/store/schema/[0-9][0-9][0-9]_*.sql)
+list(SORT TERRIL_SCHEMA_FILES)
+list(GET TERRIL_SCHEMA_FILES -1 TERRIL_SCHEMA_LATEST)
+string(SUBSTRING ${TERRIL_SCHEMA_LATEST} 0 3 TERRIL_SCHEMA_LATEST)
+math(EXPR SCHEMA "${TERRIL_SCHEMA_LATEST} + 0")
+set(VERSION ${PROJECT_VERSION})
+
 foreach(comp node hub)
   set(PKG terril-${comp})
   set(CONFIG ${comp}.toml)
+  set(DB ${comp}.db)
   set(NEXT_STEPS "${TERRIL_NEXT_STEPS_${comp}}")
   set(DESCRIPTION "${TERRIL_DESCRIPTION_${comp}}")
   set(UNITS "${TERRIL_UNITS_${comp}}")
+  set(ENABLE_UNITS "${TERRIL_ENABLE_UNITS_${comp}}")
   set(STOP_UNITS "${TERRIL_STOP_UNITS_${comp}}")
   set(WANTS_LINKS "${TERRIL_WANTS_LINKS_${comp}}")
   set(BACKUP_DIR "${TERRIL_BACKUP_DIR_${comp}}")
   set(dir ${CMAKE_BINARY_DIR}/packaging/${PKG})
-  foreach(script postinst prerm postrm)
+  foreach(script preinst postinst prerm postrm)
     configure_file(${TERRIL_PACKAGING_DIR}/${script}.in ${dir}/${script} @ONLY
       FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
   endforeach()
   file(WRITE ${dir}/conffiles "/etc/terril/${CONFIG}\n")
   string(TOUPPER ${comp} COMP)
-  set(CPACK_DEBIAN_${COMP}_PACKAGE_CONTROL_EXTRA ${dir}/postinst ${dir}/prerm ${dir}/postrm ${dir}/conffiles)
+  set(CPACK_DEBIAN_${COMP}_PACKAGE_CONTROL_EXTRA ${dir}/preinst ${dir}/postinst ${dir}/prerm ${dir}/postrm ${dir}/conffiles)
 endforeach()
 
 # --- CPack ---------------------------------------------------------------------------
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME terril)
 set(CPACK_PACKAGE_VENDOR "Centres sociaux connectés du bassin minier")
-set(CPACK_PACKAGE_CONTACT "terril maintainers <terril@localhost>")
+set(CPACK_PACKAGE_CONTACT "${TERRIL_MAINTAINER}")
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${TERRIL_MAINTAINER}")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES TRUE)

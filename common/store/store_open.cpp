@@ -208,6 +208,13 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, StoreOptions
     if (store->opts_.hub)
       if (auto n = store->rebuild_duplicates(0); !n) return n.status();
   }
+  if (parse_number<int>(version) < latest) {
+    // After a migration the file's own header holds the new user_version (a
+    // package's preinst reads it there, with no SQLite at hand, to refuse a
+    // downgrade): checkpoint the write-ahead log into the file. Best effort:
+    // a busy reader only delays it to the next checkpoint.
+    (void)exec("PRAGMA wal_checkpoint(TRUNCATE)", "checkpoint");
+  }
   auto stored_origin = im.get_meta(kMetaOrigin);
   if (!stored_origin) return stored_origin.status();
   if (store->opts_.hub && store->opts_.origin.empty()) store->opts_.origin = std::string(kHubOrigin);

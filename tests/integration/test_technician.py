@@ -789,13 +789,16 @@ class PackageTest(unittest.TestCase):
         self.procs = []
         # Stand-ins for the service managers: they log every call, so we see whether a
         # maintainer script tried to start something (there is no systemd here).
+        # deb-systemd-helper only manages enable links and its state files: the real one
+        # runs after the log line, so its answers (debian-installed, was-enabled) are true.
         self.trap_dir = os.path.join(self.tmp, "trap")
         self.trap_log = os.path.join(self.tmp, "trap.log")
         os.makedirs(self.trap_dir)
         for cmd in ("systemctl", "deb-systemd-invoke", "deb-systemd-helper", "service", "invoke-rc.d"):
             path = os.path.join(self.trap_dir, cmd)
+            then = 'exec /usr/bin/deb-systemd-helper "$@"' if cmd == "deb-systemd-helper" else "exit 0"
             with open(path, "w") as f:
-                f.write(f'#!/bin/sh\necho "{cmd} $*" >> {self.trap_log}\nexit 0\n')
+                f.write(f'#!/bin/sh\necho "{cmd} $*" >> {self.trap_log}\n{then}\n')
             os.chmod(path, 0o755)
         self.env = dict(os.environ, PATH=self.trap_dir + ":" + os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
 
@@ -813,6 +816,19 @@ class PackageTest(unittest.TestCase):
         self.assertEqual((pwd.getpwuid(st.st_uid).pw_name, stat.S_IMODE(st.st_mode)), (user, mode),
                          f"{path}: owner and mode")
 
+    @staticmethod
+    def host_pids_of_user(user):
+        """pids_of_user, without processes chrooted elsewhere (another test's Debian root on this
+        machine may run its own daemons under the same uid; ours would run in /)."""
+        out = []
+        for pid in pids_of_user(user):
+            try:
+                if os.readlink(f"/proc/{pid}/root") == "/":
+                    out.append(pid)
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+        return out
+
     def trap_calls(self):
         if not os.path.exists(self.trap_log):
             return ""
@@ -820,13 +836,22 @@ class PackageTest(unittest.TestCase):
             return f.read()
 
     def test_install_walk_the_guide_remove_and_purge(self):
-        # The maintainer scripts never start or enable a service.
+        # The maintainer scripts never start or enable a service. The one enable there is
+        # debhelper's --no-enable snippet: it re-creates the links of a unit the admin had
+        # enabled (was-enabled), after an upgrade; never at a first install (checked below).
         for pkg, deb in self.debs.items():
             ctl = os.path.join(self.tmp, pkg + "-control")
             subprocess.run(["dpkg-deb", "-e", deb, ctl], check=True)
             for script in ("postinst", "prerm", "postrm"):
                 with open(os.path.join(ctl, script)) as f:
-                    self.assertIsNone(STARTERS.search(f.read()), f"{pkg} {script}")
+                    text = f.read()
+                if script == "postinst":
+                    self.assertRegex(text, r'if deb-systemd-helper --quiet was-enabled "\$unit"; then\n'
+                                           r'\s*# Create new symlinks, if any.\n'
+                                           r'\s*deb-systemd-helper enable "\$unit" >/dev/null \|\| true\n')
+                    text = text.replace('deb-systemd-helper enable "$unit"', "")
+                self.assertIsNone(STARTERS.search(text), f"{pkg} {script}")
+                self.assertNotRegex(text, r"(?m)^\s*systemctl (?!--system daemon-reload)", f"{pkg} {script}")
             with open(os.path.join(ctl, "conffiles")) as f:
                 conffiles = f.read().split()
             self.assertEqual(conffiles,
@@ -849,6 +874,9 @@ class PackageTest(unittest.TestCase):
             self.assertOwnerMode(f"/usr/lib/systemd/system/{pkg}.service", "root", 0o644)
             self.assertOwnerMode(f"/etc/terril/{comp}.toml", "root", 0o644)
             self.assertOwnerMode(f"/usr/share/doc/{pkg}/README.md", "root", 0o644)
+            for doc in (f"/usr/share/doc/{pkg}/copyright", f"/usr/share/doc/{pkg}/changelog.gz",
+                        f"/usr/share/man/man8/{pkg}.8.gz", f"/usr/share/lintian/overrides/{pkg}"):
+                self.assertOwnerMode(doc, "root", 0o644)
             user = pwd.getpwnam(pkg)
             self.assertLess(user.pw_uid, 1000, "a system user")
             self.assertEqual((user.pw_dir, user.pw_shell), (f"/var/lib/{pkg}", "/usr/sbin/nologin"))
@@ -866,8 +894,12 @@ class PackageTest(unittest.TestCase):
             # Nothing started: no call to a service manager asked to start, no enable
             # symlink, no process of the service user.
             self.assertFalse(os.path.exists(f"/etc/systemd/system/multi-user.target.wants/{pkg}.service"))
-            self.assertEqual(pids_of_user(pkg), [])
+            self.assertEqual(self.host_pids_of_user(pkg), [])
         self.assertIsNone(STARTERS.search(self.trap_calls()), self.trap_calls())
+        # deb-systemd-helper recorded the enable links (so a purge removes them), made none.
+        for unit in ("terril-node.service", "terril-hub.service", "terril-hub-backup.timer"):
+            self.assertIn(f"deb-systemd-helper update-state {unit}\n", self.trap_calls())
+        self.assertEqual(glob.glob("/etc/systemd/system/*/terril-*"), [])
         self.assertTrue(os.path.exists("/usr/share/doc/terril-node/install-raspberry-pi.md"))
 
         # The guide, with the installed binaries, default paths and packaged configs,
@@ -923,10 +955,14 @@ class PackageTest(unittest.TestCase):
                 pwd.getpwnam(pkg)
             with self.assertRaises(KeyError):
                 grp.getgrnam(pkg)
+        self.assertIn("deb-systemd-helper purge terril-node.service\n", self.trap_calls())
+        self.assertIn("deb-systemd-helper purge terril-hub.service terril-hub-backup.timer\n", self.trap_calls())
         leftovers = [p for pattern in ("/var/lib/terril-*", "/etc/terril", "/usr/share/doc/terril-*",
                                        "/usr/lib/systemd/system/terril-*", "/usr/bin/terril-*",
-                                       "/etc/systemd/system/*/terril-*")
-                     for p in glob.glob(pattern)]
+                                       "/etc/systemd/system/*/terril-*", "/usr/share/man/man8/terril-*",
+                                       "/usr/share/lintian/overrides/terril-*",
+                                       "/var/lib/systemd/deb-systemd-helper-*/**/terril-*")
+                     for p in glob.glob(pattern, recursive=True)]
         self.assertEqual(leftovers, [])
         self.assertIsNone(STARTERS.search(self.trap_calls()), self.trap_calls())
 

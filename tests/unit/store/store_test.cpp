@@ -9,6 +9,7 @@
 #include "common/core/validate.h"
 #include "common/store/migrations.h"
 #include "common/store/sqlite_util.h"
+#include "tests/support/files.h"
 #include "tests/unit/store/store_fixture.h"
 
 using namespace terril;
@@ -69,6 +70,21 @@ TEST_CASE("open creates the schema, reopen keeps user_version and data", "[store
   REQUIRE(after);
   CHECK(canonical(*after) == canonical(before));
   CHECK(ok(s->stats()).own_seq == 1);
+}
+
+TEST_CASE("after migrating, the file's own header holds the new user_version (while the store is open)",
+          "[store]") {
+  // A package's preinst reads bytes 60..63 of the database file (SQLite's
+  // user_version, big-endian) to refuse a downgrade: they must not wait in
+  // the write-ahead log for a later checkpoint.
+  TempDir dir;
+  const std::string path = dir.file("node.db");
+  auto s = open_store(path, node_opts("node-a"));
+  const std::string file = read_text(path);
+  REQUIRE(file.size() >= 100);
+  const int header = (static_cast<unsigned char>(file[60]) << 24) | (static_cast<unsigned char>(file[61]) << 16) |
+                     (static_cast<unsigned char>(file[62]) << 8) | static_cast<unsigned char>(file[63]);
+  CHECK(header == latest_version());
 }
 
 TEST_CASE("record tables have one typed column per field of the field table", "[store]") {

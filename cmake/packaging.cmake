@@ -267,8 +267,10 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # terril-node_0.2.0_arm64.deb
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# postinst uses groupadd/useradd (passwd) and dpkg-statoverride.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd")
+# postinst uses groupadd/useradd (passwd) and dpkg-statoverride; the maintainer
+# scripts call deb-systemd-helper/-invoke (init-system-helpers: required
+# priority, not essential, so named).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, init-system-helpers")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64)$")
   set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE arm64)

@@ -269,8 +269,8 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # postinst uses groupadd/useradd (passwd) and dpkg-statoverride; the maintainer
 # scripts call deb-systemd-helper/-invoke (init-system-helpers: required
-# priority, not essential, so named).
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, init-system-helpers")
+# priority, so named, with a version as lintian asks; bookworm has 1.65).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, init-system-helpers (>= 1.54~)")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64)$")
   set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE arm64)

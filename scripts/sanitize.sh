@@ -17,8 +17,9 @@
 #
 # Env: ASAN_BUILD_DIR (default build-asan), JOBS (build parallelism, default
 # nproc), TERRIL_PCH (default ON: precompiled headers, cmake/pch.cmake), CTEST_JOBS (default 1: the daemons' tests share ports and CPU),
-# SANITIZE_EXCLUDE (ctest -E regex, default: the Debian package test, which
-# installs release packages and proves nothing about sanitizers).
+# SANITIZE_EXCLUDE (ctest -E regex, default: the technician's tests; the
+# packages' tests, label `package`, are always left out: they package the
+# Release build and prove nothing about sanitizers).
 #
 # A daemon's sanitizer report does not always fail the Python test that ran
 # it (a report at exit, a leak), so every report goes to
@@ -70,7 +71,9 @@ fi
 if [[ "$what" == all || "$what" == integration ]]; then
   # -j2: the heavy tests hold the "daemons" lock (one at a time), the LIGHT
   # ones run beside them (tests/integration/CMakeLists.txt).
-  ctest --test-dir "$build" --output-on-failure -L integration -E "$exclude" -j "${CTEST_JOBS:-2}" \
+  # -LE package: the packages' tests (lintian, install, upgrade) package the
+  # Release build and prove nothing about sanitizers.
+  ctest --test-dir "$build" --output-on-failure -L integration -LE package -E "$exclude" -j "${CTEST_JOBS:-2}" \
     --timeout 1800 || status=1
 fi
 t1=$(date +%s)

@@ -38,5 +38,6 @@ endif()
 # /usr/aarch64-linux-gnu` started the cross toolchain's loader, which then
 # loaded the multiarch libc through the host's ld.so.cache: two builds mixed,
 # and new threads and forked children hung. No binfmt_misc registration is
-# needed.
+# needed. scripts/build-arm64.sh runs the daemons the same way for the
+# integration scenarios (--e2e), through wrappers: `qemu-aarch64-static -L / BIN`.
 set(CMAKE_CROSSCOMPILING_EMULATOR /usr/bin/qemu-aarch64-static -L /)

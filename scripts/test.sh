@@ -143,6 +143,10 @@ if has arm64; then
   begin arm64 "arm64 cross build (build-arm64), unit tests under qemu"
   wait_build arm64
   OPT=-O1 SLIM=OFF scripts/build-arm64.sh --test
+  # The core scenarios with the arm64 daemons under qemu, on the same build (its
+  # build step is a no-op; it installed libfaketime:arm64 for the clock scenario).
+  begin arm-e2e "arm64 terril-node and terril-hub end to end under qemu (build-arm64 --e2e)"
+  NO_DEPS=1 OPT=-O1 SLIM=OFF scripts/build-arm64.sh --e2e
 fi
 finish
 stamp "all stages passed: $stages ($SECONDS s)"

@@ -7,6 +7,10 @@ command lines and HTTP APIs and read their SQLite files to compare.
 
 Binaries come from $TERRIL_BUILD (default: ./build). Everything is bounded in
 time: waits poll with a deadline and fail with a clear message.
+
+Under emulation (scripts/build-arm64.sh --e2e: TERRIL_BUILD holds wrappers that run
+the arm64 daemons under qemu-aarch64, TERRIL_EMULATED=1, TERRIL_WAIT_SCALE=N) every
+bound is scaled, and preload_env() hands a preloaded library to the guest.
 """
 
 import http.cookiejar
@@ -15,6 +19,7 @@ import os
 import random
 import shutil
 import signal
+import sysconfig
 import sqlite3
 import ssl
 import subprocess
@@ -33,7 +38,35 @@ ADMIN_PASSWORD = "admin-hub-2026-secret"
 # Sanitized daemons run 2-3x slower, and CI runs a light test beside a heavy
 # one: scripts/sanitize.sh sets TERRIL_WAIT_SCALE so every wait gets room
 # (a wait is for a condition, so a longer bound costs nothing when it holds).
+# Emulated arm64 daemons (scripts/build-arm64.sh --e2e) run about 10x slower and set it too.
+# It scales every bound here: waits, process start and stop, CLI runs, HTTP calls.
 WAIT_SCALE = float(os.environ.get("TERRIL_WAIT_SCALE", "1") or "1")
+# The daemons are arm64 binaries run under qemu-aarch64 user-mode emulation (the wrappers in
+# $TERRIL_BUILD exec `qemu-aarch64-static -L / BINARY`).
+EMULATED = bool(os.environ.get("TERRIL_EMULATED"))
+# The daemons' multiarch triplet: where a library preloaded into them lives.
+DAEMON_MULTIARCH = "aarch64-linux-gnu" if EMULATED else (sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu")
+
+
+def daemon_lib(env_var, relative):
+    """A library built for the daemons' architecture: $env_var if set, else
+    /usr/lib/<DAEMON_MULTIARCH>/<relative>; None when it is not there. (With both
+    libfaketime:amd64 and :arm64 installed, a glob over /usr/lib/* picks either.)"""
+    path = os.environ.get(env_var) or os.path.join("/usr/lib", DAEMON_MULTIARCH, relative)
+    return path if os.path.exists(path) else None
+
+
+def preload_env(env, lib):
+    """`env` (a dict, changed and returned) with `lib` preloaded into the daemon. Under
+    emulation the host's LD_PRELOAD would go to the wrapper's amd64 /bin/sh (a static qemu
+    preloads nothing): the guest's loader gets it through QEMU_SET_ENV, which qemu-user
+    reads; the other variables reach the guest as they are."""
+    if EMULATED:
+        env["QEMU_SET_ENV"] = "LD_PRELOAD=" + lib
+        env.pop("LD_PRELOAD", None)
+    else:
+        env["LD_PRELOAD"] = lib
+    return env
 
 
 def wait_for(pred, timeout=20.0, what="condition", interval=0.05):
@@ -49,7 +82,7 @@ def wait_for(pred, timeout=20.0, what="condition", interval=0.05):
 
 
 def run(args, stdin=None, check=True, timeout=60, env=None):
-    p = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=timeout, env=env)
+    p = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=timeout * WAIT_SCALE, env=env)
     if check and p.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
     return p
@@ -68,7 +101,7 @@ class Process:
     def start(self, timeout=15):
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=log, env=self.env)
-        deadline = time.time() + timeout
+        deadline = time.time() + timeout * WAIT_SCALE
         line = b""
         while time.time() < deadline:
             line = self.proc.stdout.readline()
@@ -84,7 +117,7 @@ class Process:
     def kill9(self):
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
+            self.proc.wait(timeout=10 * WAIT_SCALE)
         self._close()
 
     def _close(self):
@@ -95,7 +128,7 @@ class Process:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=10 * WAIT_SCALE)
             except subprocess.TimeoutExpired:
                 self.kill9()
         self._close()
@@ -127,7 +160,7 @@ class Api:
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         try:
-            with self.opener.open(req, timeout=30) as r:
+            with self.opener.open(req, timeout=30 * WAIT_SCALE) as r:
                 payload = r.read()
                 status = r.status
         except urllib.error.HTTPError as e:

@@ -42,8 +42,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (ADMIN_PASSWORD, BUILD, HUB_BIN, NODE_BIN, STAFF_PASSWORD, Api, Cluster, Node, Process,  # noqa: E402
-                     event_body, registration_body, rows, run, wait_for)
+from harness import (ADMIN_PASSWORD, BUILD, EMULATED, HUB_BIN, NODE_BIN, STAFF_PASSWORD, Api, Cluster,  # noqa: E402
+                     Node, Process, daemon_lib, event_body, preload_env, registration_body, rows, run, wait_for)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 A, B = "valenciennes-beaujardin", "denain-tonini"
@@ -256,24 +256,26 @@ class ReplacementTest(unittest.TestCase):
 
 # --- (c) clocks ------------------------------------------------------------------------------------
 
-FAKETIME_LIB = next(iter(glob.glob("/usr/lib/*/faketime/libfaketime.so.1")), None)
+# The daemons' libfaketime: the host's, or under emulation the arm64 one (libfaketime:arm64),
+# which the guest's loader preloads (harness.preload_env); TERRIL_FAKETIME_LIB overrides.
+FAKETIME_LIB = daemon_lib("TERRIL_FAKETIME_LIB", "faketime/libfaketime.so.1")
 
 
 def fake_clock(when):
     """Environment that starts the wall clock at `when` ("1970-01-02 00:00:00") and lets it run.
     Monotonic clocks stay real: Asio's timers need them."""
     env = dict(os.environ)
-    env.update({"LD_PRELOAD": FAKETIME_LIB, "FAKETIME": "@" + when, "FAKETIME_DONT_FAKE_MONOTONIC": "1",
-                "DONT_FAKE_MONOTONIC": "1", "FAKETIME_NO_CACHE": "1"})
-    return env
+    env.update({"FAKETIME": "@" + when, "FAKETIME_DONT_FAKE_MONOTONIC": "1", "DONT_FAKE_MONOTONIC": "1",
+                "FAKETIME_NO_CACHE": "1"})
+    return preload_env(env, FAKETIME_LIB)
 
 
-@unittest.skipIf(os.environ.get("TERRIL_EMULATED"), "faketime cannot reach a binary run under qemu")
 class ClockTest(unittest.TestCase):
     def setUp(self):
         if not FAKETIME_LIB:
-            print("\nClockTest skipped: libfaketime not installed (apt-get install faketime)", file=sys.stderr)
-            self.skipTest("libfaketime not installed (apt-get install faketime)")
+            pkg = "libfaketime:arm64" if EMULATED else "faketime"
+            print(f"\nClockTest skipped: libfaketime not installed (apt-get install {pkg})", file=sys.stderr)
+            self.skipTest(f"libfaketime not installed (apt-get install {pkg})")
 
     def assertRealTime(self, replica, table, rid):
         (created, updated), = rows(replica.db(), f"SELECT created_at, updated_at FROM {table} WHERE id = ?", rid)

@@ -2,8 +2,11 @@
 # The README's test command: installs what is missing, builds with warnings as
 # errors, and runs every test through ctest (unit, integration, browser), then
 # the unit and integration tests again under AddressSanitizer + UBSan, the sync
-# tests under ThreadSanitizer, each fuzz target for a short bounded time, and
-# the unit tests cross-built for aarch64 under qemu-aarch64.
+# tests under ThreadSanitizer, each fuzz target for a short bounded time, the
+# unit tests and the core end-to-end scenarios cross-built for aarch64 under
+# qemu-aarch64, and the packages on fresh Debian roots (amd64, and arm64 under
+# qemu). The packages' own tests (lintian, install and purge, upgrade from the
+# previous release) run in the Release ctest: packages are made from that build.
 #
 # The ASan, TSan and arm64 builds use precompiled headers (-DTERRIL_PCH=ON,
 # cmake/pch.cmake); the main build does not: it is the -Werror gate, and GCC 12
@@ -16,11 +19,12 @@
 # background builds: $TERRIL_BUILD_DIR/background/*.log (printed on failure).
 #
 #   scripts/test.sh                    everything
-#   TERRIL_STAGES="main"               only some stages: main asan tsan fuzz arm64
+#   TERRIL_STAGES="main"               only some stages: main asan tsan fuzz arm64 roots
+#                                      (roots needs main; with arm64 it also checks the arm64 package)
 #   TERRIL_BUILD_DIR=dir               main build folder (default build-ci)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stages=${TERRIL_STAGES:-main asan tsan fuzz arm64}
+stages=${TERRIL_STAGES:-main asan tsan fuzz arm64 roots}
 jobs=$(nproc)
 has() { [[ " $stages " == *" $1 "* ]]; }
 stamp() { echo "== $(date -u +%H:%M:%S) $*"; }
@@ -41,9 +45,12 @@ finish() {
 summary() {
   local rc=$?
   finish
-  if [[ -n "${chain_pid:-}" ]] && kill -0 "$chain_pid" 2>/dev/null; then
-    kill -- "-$chain_pid" 2>/dev/null || true
-  fi
+  local pid
+  for pid in "${chain_pid:-}" "${roots_pid:-}"; do
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+      kill -- "-$pid" 2>/dev/null || true
+    fi
+  done
   echo "== stage times (wall clock, $(nproc) cores):"
   printf '   %s\n' "${times[@]}"
   printf '   %-8s %5d s%s\n' total "$SECONDS" "$([[ $rc -ne 0 ]] && echo "  (FAILED, exit $rc)")"
@@ -85,6 +92,16 @@ if ((${#chain[@]})); then
   chain_pid=$!
   set +m
   stamp "background builds started (nice 19, in turn): ${chain[*]}"
+fi
+# The fresh Debian roots (scripts/fresh-root.sh prepare: debootstrap amd64, and
+# arm64 with its second stage under qemu) are made from the start too, beside
+# the builds (network, then one emulated dpkg): the roots stage uses them.
+if has roots; then
+  set -m
+  nice -n 19 scripts/fresh-root.sh prepare >"$bg/roots.log" 2>&1 </dev/null &
+  roots_pid=$!
+  set +m
+  stamp "background: fresh Debian roots being made (debootstrap), log $bg/roots.log"
 fi
 # Waits for background build NAME; on failure prints its log's end and fails.
 # While the foreground waits, the chain runs at normal priority: renice to 0
@@ -147,6 +164,24 @@ if has arm64; then
   # build step is a no-op; it installed libfaketime:arm64 for the clock scenario).
   begin arm-e2e "arm64 terril-node and terril-hub end to end under qemu (build-arm64 --e2e)"
   NO_DEPS=1 OPT=-O1 SLIM=OFF scripts/build-arm64.sh --e2e
+fi
+if has roots && has main; then
+  # The packages of these builds on fresh Debian roots: the amd64 ones installed by
+  # the root's own apt (Depends complete), the arm64 node in an arm64 root under
+  # qemu syncing with the amd64 hub of the main build.
+  begin roots "fresh Debian roots: packages installed by apt, daemons as their users, sync, doctor"
+  t0=$SECONDS
+  wait "$roots_pid" || { tail -n 40 "$bg/roots.log" >&2; echo "test.sh: making the roots FAILED, see $bg/roots.log" >&2; exit 1; }
+  times+=("$(printf '%-8s %5s    (background debootstrap; waited %d s)' roots-mk '' $((SECONDS - t0)))")
+  debs=$(mktemp -d /tmp/terril-ci-debs-XXXXXX)
+  cpack -G DEB --config "$BUILD/CPackConfig.cmake" -D CPACK_OUTPUT_FILE_PREFIX="$debs" -B "$debs" >/dev/null
+  which=amd64
+  if has arm64; then
+    cpack -G DEB --config build-arm64/CPackConfig.cmake -D CPACK_OUTPUT_FILE_PREFIX="$debs" -B "$debs" >/dev/null
+    which=all
+  fi
+  TERRIL_HUB_BIN="$BUILD/hub/terril-hub" scripts/fresh-root.sh "$which" "$debs"
+  rm -rf "$debs"
 fi
 finish
 stamp "all stages passed: $stages ($SECONDS s)"

@@ -14,6 +14,7 @@ bound is scaled, and preload_env() hands a preloaded library to the guest.
 """
 
 import http.cookiejar
+import glob
 import json
 import os
 import random
@@ -23,6 +24,7 @@ import sysconfig
 import sqlite3
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -332,3 +334,27 @@ def seed():
     s = int(os.environ.get("TERRIL_SEED", random.randrange(1 << 30)))
     print(f"seed={s}")
     return random.Random(s)
+
+
+PACKAGES = ("terril-node", "terril-hub")
+
+
+def package_build(dest):
+    """The Debian packages of the build under test, made by cpack into `dest` from its binaries
+    (already built: seconds, not a second build). Returns {package: path of its .deb}."""
+    t0 = time.time()
+    run(["cpack", "-G", "DEB", "--config", os.path.join(BUILD, "CPackConfig.cmake"),
+         "-D", "CPACK_OUTPUT_FILE_PREFIX=" + dest, "-B", dest], timeout=900)
+    print(f"\npackaged {BUILD} with cpack in {time.time() - t0:.0f} s", file=sys.stderr)
+    return debs_in(dest)
+
+
+def debs_in(folder, arch="amd64"):
+    """{package: the newest PACKAGE_*_ARCH.deb in folder}; fails when one is missing."""
+    found = {}
+    for pkg in PACKAGES:
+        paths = sorted(glob.glob(os.path.join(folder, f"{pkg}_*_{arch}.deb")))
+        if not paths:
+            raise AssertionError(f"no {pkg}_*_{arch}.deb in {folder}")
+        found[pkg] = paths[-1]
+    return found

@@ -25,7 +25,9 @@ import tempfile
 import time
 import unittest
 
-BUILD = os.environ.get("TERRIL_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import BUILD, package_build  # noqa: E402
+
 EMULATOR = shlex.split(os.environ.get("TERRIL_EMULATOR", ""))
 PACKAGES = {"terril-node": "node/terril-node", "terril-hub": "hub/terril-hub"}
 
@@ -52,11 +54,7 @@ class LintianTest(unittest.TestCase):
         cls.deb_tmp = None
         if not deb_dir:
             cls.deb_tmp = deb_dir = tempfile.mkdtemp(prefix="terril-lintian-")
-            t0 = time.time()
-            subprocess.run(["cpack", "-G", "DEB", "--config", os.path.join(BUILD, "CPackConfig.cmake"),
-                            "-D", "CPACK_OUTPUT_FILE_PREFIX=" + deb_dir, "-B", deb_dir],
-                           check=True, capture_output=True, text=True, timeout=900)
-            print(f"\npackaged {BUILD} with cpack in {time.time() - t0:.0f} s", file=sys.stderr)
+            package_build(deb_dir)
         cls.debs = {}
         for pkg in PACKAGES:
             found = sorted(glob.glob(os.path.join(deb_dir, f"{pkg}_*.deb")))

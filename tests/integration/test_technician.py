@@ -42,13 +42,13 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (ADMIN_PASSWORD, BUILD, EMULATED, HUB_BIN, NODE_BIN, STAFF_PASSWORD, Api, Cluster,  # noqa: E402
-                     Node, Process, daemon_lib, event_body, preload_env, registration_body, rows, run, wait_for)
+from harness import (ADMIN_PASSWORD, BUILD, EMULATED, HUB_BIN, NODE_BIN, PACKAGES, STAFF_PASSWORD, Api,  # noqa: E402
+                     Cluster, Node, Process, daemon_lib, debs_in, event_body, package_build, preload_env,
+                     registration_body, rows, run, wait_for)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 A, B = "valenciennes-beaujardin", "denain-tonini"
 DAY_MS = 86400 * 1000
-PACKAGES = ("terril-node", "terril-hub")
 
 
 def now_ms():
@@ -764,17 +764,10 @@ class PackageTest(unittest.TestCase):
             # section GC); test those with TERRIL_DEB_DIR=dist. Both go through the same CPack rules.
             cls.deb_tmp = tempfile.mkdtemp(prefix="terril-debs-")
             deb_dir = cls.deb_tmp
-            t0 = time.time()
-            run(["cpack", "-G", "DEB", "--config", os.path.join(BUILD, "CPackConfig.cmake"),
-                 "-D", "CPACK_OUTPUT_FILE_PREFIX=" + deb_dir, "-B", deb_dir], timeout=900)
-            print(f"\npackaged {BUILD} with cpack in {time.time() - t0:.0f} s (TERRIL_DEB_DIR=DIR tests other "
-                  "packages, e.g. dist/ from scripts/package.sh amd64)", file=sys.stderr)
-        cls.debs = {}
-        for pkg in PACKAGES:
-            found = sorted(glob.glob(os.path.join(deb_dir, f"{pkg}_*_amd64.deb")))
-            if not found:
-                raise AssertionError(f"no {pkg}_*_amd64.deb in {deb_dir}")
-            cls.debs[pkg] = found[-1]
+            package_build(deb_dir)
+            print("(TERRIL_DEB_DIR=DIR tests other packages, e.g. dist/ from scripts/package.sh amd64)",
+                  file=sys.stderr)
+        cls.debs = debs_in(deb_dir)
         for pkg in PACKAGES:
             if installed(pkg):
                 print(f"\npurging a {pkg} left installed by an earlier run", file=sys.stderr)

@@ -18,16 +18,15 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import (ADMIN_PASSWORD, BUILD, STAFF_PASSWORD, Api, event_body, registration_body,  # noqa: E402
-                     run, wait_for)
-from test_technician import PACKAGES, as_user, dpkg, installed  # noqa: E402
+from harness import (ADMIN_PASSWORD, PACKAGES, STAFF_PASSWORD, Api, debs_in, event_body,  # noqa: E402
+                     package_build, registration_body, run, wait_for)
+from test_technician import as_user, dpkg, installed  # noqa: E402
 
 import ssl  # noqa: E402
 
@@ -67,16 +66,6 @@ def package_version(deb):
     return run(["dpkg-deb", "-f", deb, "Version"]).stdout.strip()
 
 
-def debs_in(folder, arch="amd64"):
-    found = {}
-    for pkg in PACKAGES:
-        paths = sorted(glob.glob(os.path.join(folder, f"{pkg}_*_{arch}.deb")))
-        if not paths:
-            raise AssertionError(f"no {pkg}_*_{arch}.deb in {folder}")
-        found[pkg] = paths[-1]
-    return found
-
-
 class UpgradeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -86,13 +75,8 @@ class UpgradeTest(unittest.TestCase):
             raise unittest.SkipTest(reason)
         cls.tmp = tempfile.mkdtemp(prefix="terril-upgrade-")
         cls.previous = debs_in(os.environ.get("TERRIL_PREVIOUS_DEB_DIR", FIXTURES))
-        t0 = time.time()
-        current_dir = os.path.join(cls.tmp, "current")
-        run(["cpack", "-G", "DEB", "--config", os.path.join(BUILD, "CPackConfig.cmake"),
-             "-D", "CPACK_OUTPUT_FILE_PREFIX=" + current_dir, "-B", current_dir], timeout=900)
-        cls.current = debs_in(current_dir)
-        print(f"\npackaged {BUILD} in {time.time() - t0:.0f} s; previous release: "
-              + ", ".join(os.path.basename(d) for d in cls.previous.values()), file=sys.stderr)
+        cls.current = package_build(os.path.join(cls.tmp, "current"))
+        print("previous release: " + ", ".join(os.path.basename(d) for d in cls.previous.values()), file=sys.stderr)
         for pkg in PACKAGES:
             if installed(pkg):
                 print(f"purging a {pkg} left installed by an earlier run", file=sys.stderr)

@@ -72,8 +72,7 @@ TEST_CASE("open creates the schema, reopen keeps user_version and data", "[store
   CHECK(ok(s->stats()).own_seq == 1);
 }
 
-TEST_CASE("after migrating, the file's own header holds the new user_version (while the store is open)",
-          "[store]") {
+TEST_CASE("after migrating, the file's own header holds the new user_version (while the store is open)", "[store]") {
   // A package's preinst reads bytes 60..63 of the database file (SQLite's
   // user_version, big-endian) to refuse a downgrade: they must not wait in
   // the write-ahead log for a later checkpoint.

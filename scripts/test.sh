@@ -169,7 +169,7 @@ if has roots && has main; then
   # The packages of these builds on fresh Debian roots: the amd64 ones installed by
   # the root's own apt (Depends complete), the arm64 node in an arm64 root under
   # qemu syncing with the amd64 hub of the main build.
-  begin roots "fresh Debian roots: packages installed by apt, daemons as their users, sync, doctor"
+  begin roots "fresh Debian roots: packages installed by apt, daemons as their users, sync, doctor (and lintian on arm64)"
   t0=$SECONDS
   wait "$roots_pid" || { tail -n 40 "$bg/roots.log" >&2; echo "test.sh: making the roots FAILED, see $bg/roots.log" >&2; exit 1; }
   times+=("$(printf '%-8s %5s    (background debootstrap; waited %d s)' roots-mk '' $((SECONDS - t0)))")
@@ -177,7 +177,13 @@ if has roots && has main; then
   cpack -G DEB --config "$BUILD/CPackConfig.cmake" -D CPACK_OUTPUT_FILE_PREFIX="$debs" -B "$debs" >/dev/null
   which=amd64
   if has arm64; then
-    cpack -G DEB --config build-arm64/CPackConfig.cmake -D CPACK_OUTPUT_FILE_PREFIX="$debs" -B "$debs" >/dev/null
+    cpack -G DEB --config build-arm64/CPackConfig.cmake -D CPACK_OUTPUT_FILE_PREFIX="$debs/arm64" -B "$debs/arm64" \
+      >/dev/null
+    # lintian on the arm64 packages too (the Release ctest checked the amd64 ones);
+    # their manual pages come from the arm64 binaries, run under qemu.
+    (cd tests/integration && TERRIL_BUILD="$PWD/../../build-arm64" TERRIL_DEB_DIR="$debs/arm64" \
+      TERRIL_EMULATOR="/usr/bin/qemu-aarch64-static -L /" python3 -m unittest test_package_lintian)
+    cp "$debs"/arm64/*.deb "$debs"/
     which=all
   fi
   TERRIL_HUB_BIN="$BUILD/hub/terril-hub" scripts/fresh-root.sh "$which" "$debs"

@@ -459,10 +459,14 @@ class SeatsTest(unittest.TestCase):
             # host, now with a free seat, confirms the oldest waiting registration of the event.
             s, body = b.api.call("DELETE", "/api/v1/registrations/" + full[0]["id"])
             self.assertEqual(s, 200, body)
+            # B's own write gave the seat back (deterministic at B); the host's confirmation may
+            # already be back too (a round trip of a few ms): B's waiting registration is either still
+            # waiting or confirmed by the host, never from B's seats.
             here = event(b.api, e3)["seats"]["here"]
-            self.assertEqual((here["seats"], here["confirmed"], here["pending_reclaim"], here["waiting"]), (1, 1, 0, 1),
-                             here)
-            self.assertEqual(regs(b.api, e3)[full[2]["id"]]["seat"], WAITING)
+            self.assertEqual((here["seats"], here["confirmed"], here["pending_reclaim"]), (1, 1, 0), here)
+            self.assertIn(here["waiting"], (0, 1), here)
+            third = regs(b.api, e3)[full[2]["id"]]
+            self.assertTrue(third["seat"] == WAITING or (third["seat"] == CONFIRMED and third["seat_by"] == A), third)
             wait_for(lambda: regs(b.api, e3)[full[2]["id"]]["seat"] == CONFIRMED, timeout=20,
                      what="the host confirms B's waiting registration from the seat B gave back")
             self.assertEqual(regs(b.api, e3)[full[2]["id"]]["seat_by"], A)

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import sqlite3
+import ssl
 import sys
 import tempfile
 import time
@@ -28,7 +29,6 @@ from harness import (ADMIN_PASSWORD, PACKAGES, STAFF_PASSWORD, Api, debs_in, eve
                      package_build, registration_body, run, wait_for)
 from test_technician import as_user, dpkg, installed  # noqa: E402
 
-import ssl  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -142,8 +142,7 @@ class UpgradeTest(unittest.TestCase):
             return f.read()
 
     def install(self, *debs, check=True):
-        p = dpkg("-i", *debs, env=self.env, check=check)
-        return p
+        return dpkg("-i", *debs, env=self.env, check=check)
 
     def edit_config(self, pkg, settings):
         """What an admin does: uncomment and set some keys in /etc/terril/X.toml."""
